@@ -1,0 +1,14 @@
+#pragma once
+// Process exit codes of izypop3, documented in docs/cli.md.
+
+namespace izypop3::app::exit_code {
+
+inline constexpr int ok = 0;
+/// The method ran and failed (a store that cannot be opened, a server that refused ...).
+inline constexpr int failure = 1;
+/// The command line is wrong: unknown method or key, missing or malformed value.
+inline constexpr int usage = 2;
+/// The command line is right but asks for something this build does not have yet.
+inline constexpr int not_built = 3;
+
+}  // namespace izypop3::app::exit_code

@@ -1,0 +1,198 @@
+#pragma once
+// The client side of a POP3 connection as a sans-I/O state machine. It logs in (CAPA, STLS,
+// mechanism choice, SASL), then sends the caller's requests — pipelined when the server
+// advertises PIPELINING (RFC 2449) — and hands back replies, listing entries and message
+// bodies as events. Bytes in through feed(); next() says what to send or what happened.
+
+#include <izypop3/core/dot_unstuffer.hpp>
+#include <izypop3/core/line_reader.hpp>
+#include <izypop3/core/random_source.hpp>
+#include <izypop3/core/sasl/client_mechanism.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace izypop3::core {
+
+enum class starttls_policy {
+    never,      ///< do not upgrade (implicit TLS, or the user said no)
+    if_offered, ///< upgrade when CAPA lists STLS
+    required,   ///< upgrade or fail before any credential is sent (RFC 8314, SECURITY C02)
+};
+
+struct client_config {
+    std::string user;
+    std::string secret;                 ///< password or OAuth2 access token
+    std::string authzid;
+    /// auto, user, apop, plain, login, cram-md5, scram-sha-1, scram-sha-256, xoauth2,
+    /// oauthbearer (case-insensitive).
+    std::string mechanism = "auto";
+    bool xoauth2_two_step = false;      ///< Office 365: no initial response
+    std::string host;                   ///< for OAUTHBEARER
+    std::uint16_t port = 0;
+    bool tls_active = false;            ///< implicit TLS (port 995)
+    starttls_policy starttls = starttls_policy::if_offered;
+    /// Send a cleartext password (USER/PASS, PLAIN, LOGIN) without TLS. Off by default; a
+    /// mechanism named explicitly counts as permission.
+    bool cleartext_without_tls = false;
+    bool pipelining = true;             ///< use PIPELINING when advertised
+    std::size_t pipeline_window = 64;   ///< commands in flight at most
+    std::size_t max_status_line = 4096; ///< RFC 2449 says 512; real greetings can be longer
+    std::size_t body_chunk = 64 * 1024; ///< largest body event
+    random_source random;
+};
+
+enum class request_kind { capa, stat, list, uidl, top, retr, dele, noop, rset, quit };
+
+struct request {
+    request_kind kind = request_kind::noop;
+    std::uint32_t number = 0;      ///< message number for LIST/UIDL n, TOP, RETR, DELE; 0 = all
+    std::uint64_t lines = 0;       ///< TOP's line count
+    std::uint64_t max_octets = 0;  ///< RETR/TOP: give up on the body past this (0 = no limit)
+};
+
+namespace client_action {
+/// Write these bytes, then call next(). The view is valid until then.
+struct send { std::string_view bytes; };
+/// Read from the server and call feed() or feed_eof().
+struct need_input {};
+/// Run the TLS handshake now and call complete_tls().
+struct start_tls {};
+/// Login finished; requests may be submitted.
+struct logged_in { std::string_view mechanism; };
+/// The status reply to request `id`. For STAT: a=count, b=octets. For LIST n: a=n, b=size.
+/// For UIDL n: a=n, uid set. Multi-line replies follow with entries or body events.
+struct response {
+    std::uint64_t id = 0;
+    request_kind kind{};
+    bool ok = false;
+    std::string_view code;   ///< RFC 2449 response code, e.g. "SYS/TEMP"
+    std::string_view text;
+    std::uint64_t a = 0, b = 0;
+    std::string_view uid;
+};
+/// One line of a LIST or UIDL listing.
+struct listing_entry {
+    std::uint64_t id = 0;
+    std::uint32_t number = 0;
+    std::uint64_t size = 0;   ///< LIST
+    std::string_view uid;     ///< UIDL
+};
+struct listing_end { std::uint64_t id = 0; };
+/// Message octets of a RETR/TOP body, dot-unstuffed, CRLF line ends.
+struct body { std::uint64_t id = 0; std::string_view data; };
+/// The body ended. `ec` is errc::body_too_large when max_octets was passed (the rest was
+/// read and dropped); octets counts what was delivered.
+struct body_end { std::uint64_t id = 0; std::uint64_t octets = 0; boost::system::error_code ec; };
+/// Fatal: the session cannot go on. `detail` is printable server text or a local reason.
+struct failed { boost::system::error_code ec; std::string_view detail; };
+/// The server answered QUIT and the session is over.
+struct closed {};
+}  // namespace client_action
+
+using client_action_t =
+    std::variant<client_action::send, client_action::need_input, client_action::start_tls,
+                 client_action::logged_in, client_action::response, client_action::listing_entry,
+                 client_action::listing_end, client_action::body, client_action::body_end,
+                 client_action::failed, client_action::closed>;
+
+class client_session {
+public:
+    explicit client_session(client_config config);
+    ~client_session();
+    client_session(const client_session&) = delete;
+    client_session& operator=(const client_session&) = delete;
+
+    void feed(std::string_view bytes);
+    void feed_eof();
+    void complete_tls(bool ok);
+
+    /// Queues a request and returns its id. Only after logged_in.
+    std::uint64_t submit(const request& r);
+    client_action_t next();
+
+    /// The greeting's APOP timestamp, empty when none.
+    const std::string& apop_timestamp() const noexcept { return apop_timestamp_; }
+    const std::string& greeting() const noexcept { return greeting_; }
+    /// The capability lines of the last CAPA (empty if the server has no CAPA).
+    const std::vector<std::string>& capabilities() const noexcept { return caps_; }
+    bool has_capability(std::string_view name) const noexcept;
+    bool capa_supported() const noexcept { return capa_ok_; }
+    bool pipelining_active() const noexcept;
+    bool tls_active() const noexcept { return config_.tls_active; }
+    /// Requests submitted and not yet answered.
+    std::size_t outstanding() const noexcept { return queued_.size() + inflight_.size(); }
+
+private:
+    enum class phase {
+        greeting, capa, stls, auth_user, auth_pass, auth_apop, auth_sasl, ready, failed, closed
+    };
+    enum class mode { status, capa_lines, listing, message };
+    struct inflight {
+        std::uint64_t id;
+        request req;
+    };
+
+    // Login (client_login.cpp)
+    void on_greeting(std::string_view l);
+    void on_capa_status(std::string_view l);
+    void on_capa_done();
+    void on_stls_reply(std::string_view l);
+    void choose_and_start_auth();
+    std::string choose_mechanism(std::string& why_not) const;
+    void start_sasl(std::string_view name);
+    void on_login_reply(std::string_view l);
+    void start_user_login();
+    void on_sasl_reply(std::string_view l);
+    bool cleartext_ok() const noexcept;
+    // Transaction (client_session.cpp)
+    std::optional<client_action_t> step();
+    std::optional<client_action_t> on_status(std::string_view l);
+    std::optional<client_action_t> on_listing_line(std::string_view l);
+    std::optional<client_action_t> body_step();
+    void fill_pipeline();
+    void write_command(std::string_view l, bool secret = false);
+    client_action_t fail(boost::system::error_code ec, std::string detail);
+
+    client_config config_;
+    line_reader reader_;
+    std::string out_;
+    bool out_sent_ = false;
+    phase phase_ = phase::greeting;
+    mode mode_ = mode::status;
+    bool eof_ = false;
+    bool tls_pending_ = false;
+    bool stls_done_ = false;
+    std::optional<client_action_t> event_;  // one event waiting behind a send
+
+    std::string greeting_;
+    std::string apop_timestamp_;
+    std::vector<std::string> caps_;
+    bool capa_ok_ = false;
+    std::string mechanism_name_;
+    std::unique_ptr<sasl::client_mechanism> mechanism_;
+    std::optional<std::string> pending_ir_;  // initial response left out of a long AUTH line
+    bool sasl_cancelled_ = false;
+    boost::system::error_code fail_ec_;
+    bool logged_in_reported_ = false;
+
+    std::uint64_t next_id_ = 1;
+    std::deque<inflight> queued_;
+    std::deque<inflight> inflight_;
+    dot_unstuffer unstuffer_;
+    std::string body_buf_;
+    std::uint64_t body_octets_ = 0;
+    bool body_over_ = false;
+    std::string failure_detail_;
+    std::string status_copy_;  // keeps a status line alive behind an event
+};
+
+}  // namespace izypop3::core

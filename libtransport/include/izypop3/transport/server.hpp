@@ -1,0 +1,88 @@
+#pragma once
+// The POP3 server: listeners (plain with STLS, implicit TLS), one coroutine per connection
+// driving a core::server_session, and the embedder's hooks (pop3-emitter's events as a C++
+// API). No Asio in this header; the implementation is behind a pointer.
+
+#include <izypop3/core/maildrop.hpp>
+#include <izypop3/core/sasl/credentials.hpp>
+#include <izypop3/core/sasl/server_mechanism.hpp>
+#include <izypop3/core/server_session.hpp>
+#include <izypop3/transport/logger.hpp>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace izypop3::transport {
+
+struct server_options {
+    std::string host = "::";        ///< "::" listens on all IPv6 and IPv4 addresses
+    std::uint16_t port = 110;       ///< plain POP3 with STLS; 0 = off
+    std::uint16_t tls_port = 0;     ///< implicit TLS (RFC 8314); 0 = off
+    bool pick_free_ports = false;   ///< bind port 0 and let the kernel choose (tests)
+    std::string cert_file;          ///< PEM chain; with key_file empty, a self-signed one
+    std::string key_file;
+    std::string host_name = "localhost";  ///< greeting timestamp, self-signed certificate
+    unsigned threads = 0;           ///< I/O threads; 0 = number of cores
+    unsigned blocking_threads = 4;  ///< threads for credential checks and store reads
+    std::chrono::seconds idle_timeout{600};        ///< RFC 1939 autologout, at least 10 min
+    std::chrono::seconds handshake_timeout{30};
+    std::chrono::seconds send_timeout{120};        ///< one write may take this long at most
+    std::size_t max_connections = 10000;
+    std::size_t max_connections_per_ip = 50;
+    bool allow_cleartext = false;   ///< cleartext logins without TLS from non-loopback peers
+    bool stls = true;               ///< offer STLS on the plain port when TLS is configured
+};
+
+/// What the embedding program provides. Every function may be called from several threads
+/// at once and may block: the server calls them off its I/O threads.
+struct server_hooks {
+    /// Accept or refuse a connection by peer address (pop3-emitter's "connected").
+    std::function<bool(std::string_view peer_address)> on_connect;
+    std::function<core::auth_outcome(std::string_view user, std::string_view password)>
+        verify_password;
+    std::function<std::optional<core::sasl::stored_secret>(std::string_view user)> lookup_secret;
+    core::sasl::secret_forms secret_forms;
+    std::function<boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure>(
+        std::string_view user)>
+        open_maildrop;
+    std::function<void(core::session_state, std::vector<std::string>&)> edit_capabilities;
+    const core::sasl::server_registry* mechanisms = nullptr;
+};
+
+class server {
+public:
+    server(server_options options, server_hooks hooks, logger log);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Binds the listeners and loads or makes the TLS identity. An error names what failed
+    /// (port in use, unreadable certificate...) in `error_text`.
+    boost::system::error_code start(std::string& error_text);
+    /// Runs until stop() or SIGINT/SIGTERM (when handle_signals): stops accepting, closes
+    /// every session without UPDATE (nothing is deleted), returns.
+    void run(bool handle_signals = true);
+    /// Thread-safe.
+    void stop();
+
+    std::uint16_t port() const noexcept;
+    std::uint16_t tls_port() const noexcept;
+    /// SHA-256 fingerprint of the certificate, "AB:CD:...", empty without TLS.
+    std::string tls_fingerprint() const;
+
+    struct impl;  // opaque; public only so the connection code can name it
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace izypop3::transport

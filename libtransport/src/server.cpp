@@ -1,0 +1,574 @@
+// The POP3 server on Boost.Asio: one io_context per I/O thread, accepted sockets spread
+// over them round-robin, so a connection lives on one thread and needs no strand. Each
+// connection is a coroutine that maps every action of its core::server_session to exactly
+// one operation, with a watchdog timer bounding every wait.
+
+#include "peer_table.hpp"
+
+#include <izypop3/core/dot_stuffer.hpp>
+#include <izypop3/transport/server.hpp>
+#include <izypop3/transport/tls_identity.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace izypop3::transport {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t read_buffer_size = 4096;   // commands are short; keeps idle sessions small
+constexpr std::size_t body_chunk_size = 64 * 1024;
+
+bool is_loopback(const tcp::endpoint& ep) {
+    const auto a = ep.address();
+    if (a.is_loopback()) return true;
+    return a.is_v6() && a.to_v6().is_v4_mapped() &&
+           asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+}
+
+}  // namespace
+
+struct connection;
+
+struct server::impl {
+    server_options opt;
+    server_hooks hooks;
+    logger log;
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    std::unique_ptr<asio::thread_pool> blocking;
+    std::optional<asio::ssl::context> tls;
+    tls_identity identity;
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // [plain, tls]
+    std::uint16_t bound_port = 0;
+    std::uint16_t bound_tls_port = 0;
+    std::atomic<std::size_t> open_connections{0};
+    std::atomic<std::uint64_t> next_id{1};
+    std::atomic<bool> stopping{false};
+    detail::peer_table peers;
+    std::mutex live_mutex;
+    std::set<std::shared_ptr<connection>> live;
+    std::optional<asio::signal_set> signals;
+
+    error_code listen(std::uint16_t port, bool implicit_tls, std::string& error_text);
+    awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls);
+    awaitable<void> refuse(tcp::socket sock, std::string line);
+    void stop_everything();
+};
+
+// One client connection. Owned by its coroutines through shared_ptr.
+struct connection : std::enable_shared_from_this<connection> {
+    connection(server::impl& s, tcp::socket sock, bool implicit_tls, std::string peer_addr,
+               bool loopback)
+        : srv(s),
+          socket(std::move(sock)),
+          watchdog(socket.get_executor()),
+          implicit(implicit_tls),
+          peer(std::move(peer_addr)),
+          peer_is_loopback(loopback),
+          id(s.next_id++),
+          log(s.log.with_prefix(fmt::format("[S{} {}]", id, peer))) {}
+
+    server::impl& srv;
+    tcp::socket socket;
+    std::optional<asio::ssl::stream<tcp::socket&>> tls;
+    asio::steady_timer watchdog;
+    bool implicit;
+    std::string peer;
+    bool peer_is_loopback;
+    std::uint64_t id;
+    logger log;
+    bool timed_out = false;
+    bool shutdown_requested = false;
+    bool finished = false;
+    std::unique_ptr<core::maildrop> drop;
+    std::unique_ptr<core::message_source> message;
+
+    void arm(std::chrono::seconds d) { watchdog.expires_after(d); }
+    void disarm() { watchdog.expires_at(clock_type::time_point::max()); }
+
+    // Cancels the socket's pending operation when the deadline passes; a re-armed timer
+    // aborts the old wait, and the loop simply waits again.
+    awaitable<void> watch() {
+        auto self = shared_from_this();
+        while (!finished) {
+            co_await watchdog.async_wait(as_tuple_awaitable);
+            if (finished) break;
+            if (watchdog.expiry() <= clock_type::now()) {
+                timed_out = true;
+                error_code ignored;
+                socket.cancel(ignored);
+                disarm();
+            }
+        }
+    }
+
+    awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b) {
+        if (tls) co_return co_await tls->async_read_some(b, as_tuple_awaitable);
+        co_return co_await socket.async_read_some(b, as_tuple_awaitable);
+    }
+
+    awaitable<error_code> write_all(asio::const_buffer b) {
+        arm(srv.opt.send_timeout);
+        auto [ec, n] = tls ? co_await asio::async_write(*tls, b, as_tuple_awaitable)
+                           : co_await asio::async_write(socket, b, as_tuple_awaitable);
+        (void)n;
+        disarm();
+        co_return ec;
+    }
+
+    awaitable<bool> handshake() {
+        tls.emplace(socket, *srv.tls);
+        arm(srv.opt.handshake_timeout);
+        auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server,
+                                                  as_tuple_awaitable);
+        disarm();
+        if (ec) log.debug("TLS handshake failed: {}", ec.message());
+        co_return !ec;
+    }
+
+    // Runs `f` on the blocking pool and resumes the awaiting coroutine on its own executor
+    // with the result. Callers pass lambdas that capture by reference only: the awaiting
+    // frame outlives the call, and g++ 12 relocates lambda temporaries inside co_await
+    // expressions bitwise, which breaks a captured std::string (its buffer pointer keeps
+    // pointing at the old place). Not a coroutine itself for the same reason.
+    template <class F>
+    auto offload(F f) {
+        using R = std::invoke_result_t<F&>;
+        return asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(
+            [pool = srv.blocking->get_executor()](auto handler, F fn) {
+                auto ex = asio::get_associated_executor(handler);
+                asio::post(pool, [handler = std::move(handler), fn = std::move(fn), ex]() mutable {
+                    R r = fn();
+                    asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
+                        std::move(handler)(std::move(r));
+                    });
+                });
+            },
+            asio::use_awaitable, std::move(f));
+    }
+
+    core::server_config session_config() {
+        core::server_config cfg;
+        cfg.host_name = srv.opt.host_name;
+        cfg.tls_active = implicit;
+        cfg.tls_available = srv.tls.has_value() && srv.opt.stls && !implicit;
+        cfg.cleartext_without_tls = srv.opt.allow_cleartext || peer_is_loopback;
+        cfg.secret_forms = srv.hooks.secret_forms;
+        cfg.verify_passwords = static_cast<bool>(srv.hooks.verify_password);
+        cfg.mechanisms = srv.hooks.mechanisms;
+        cfg.edit_capabilities = srv.hooks.edit_capabilities;
+        if (log.transcript_server()) {
+            cfg.transcript = [this](char dir, std::string_view line) {
+                log.server_transcript(dir, line);
+            };
+        }
+        return cfg;
+    }
+
+    awaitable<void> run();
+    awaitable<bool> stream_message(core::server_session& s, std::size_t index,
+                                   std::optional<std::uint64_t> body_lines);
+    void finish(core::server_session& s, core::close_reason why);
+};
+
+awaitable<bool> connection::stream_message(core::server_session& s, std::size_t index,
+                                           std::optional<std::uint64_t> body_lines) {
+    core::dot_stuffer encoder(body_lines);
+    std::string out;
+    out.reserve(body_chunk_size + body_chunk_size / 8);
+    std::vector<char> chunk(body_chunk_size);
+    std::uint64_t octets = 0;
+    (void)index;
+    for (;;) {
+        auto* src = message.get();
+        auto r = co_await offload([src, &chunk] { return src->read(chunk); });
+        if (!r) {
+            log.warn("reading a message failed while sending it: {}", r.error().message());
+            co_return false;
+        }
+        if (*r == 0) break;
+        octets += *r;
+        encoder.encode(std::string_view(chunk.data(), *r), out);
+        if (out.size() >= body_chunk_size) {
+            if (co_await write_all(asio::buffer(out))) co_return false;
+            out.clear();
+        }
+        if (encoder.saturated()) break;
+    }
+    encoder.finish(out);
+    if (co_await write_all(asio::buffer(out))) co_return false;
+    message.reset();
+    s.complete_message(true, octets);
+    co_return true;
+}
+
+void connection::finish(core::server_session& s, core::close_reason why) {
+    const auto& st = s.stats();
+    log.info("session end: user={} reason={} retrieved={} ({} octets) top={} deleted={} tls={}",
+             s.user().empty() ? std::string("-") : sanitize_for_log(s.user(), 80),
+             core::to_string(why), st.retrieved, st.retrieved_octets, st.top, st.deleted,
+             s.tls_active() ? "yes" : "no");
+}
+
+awaitable<void> connection::run() {
+    auto self = shared_from_this();
+    asio::co_spawn(socket.get_executor(), watch(), asio::detached);
+    if (srv.hooks.on_connect) {
+        auto hook = srv.hooks.on_connect;
+        const std::string addr = peer;
+        const bool ok = co_await offload([&] { return hook(addr); });
+        if (!ok) {
+            log.info("connection refused by the connect hook");
+            co_return;
+        }
+    }
+    if (implicit && !co_await handshake()) co_return;
+
+    core::server_session s(session_config());
+    std::array<char, read_buffer_size> rbuf;
+    core::close_reason why = core::close_reason::peer_closed;
+    bool running = true;
+    while (running) {
+        auto action = s.next();
+        if (auto* a = std::get_if<core::server_action::send>(&action)) {
+            if (co_await write_all(asio::buffer(a->bytes.data(), a->bytes.size()))) {
+                why = core::close_reason::peer_closed;
+                break;
+            }
+        } else if (std::holds_alternative<core::server_action::need_input>(action)) {
+            if (shutdown_requested) {
+                s.on_shutdown();
+                continue;
+            }
+            arm(srv.opt.idle_timeout);
+            auto [ec, n] = co_await read_some(asio::buffer(rbuf));
+            disarm();
+            if (!ec) {
+                s.feed(std::string_view(rbuf.data(), n));
+            } else if (shutdown_requested) {
+                s.on_shutdown();
+            } else if (timed_out && ec == asio::error::operation_aborted) {
+                timed_out = false;
+                s.on_timeout();
+            } else {
+                s.feed_eof();
+            }
+        } else if (auto* v = std::get_if<core::server_action::verify_password>(&action)) {
+            auto hook = srv.hooks.verify_password;
+            std::string user(v->user), pass(v->password);
+            auto outcome = co_await offload([&] { return hook(user, pass); });
+            s.complete_verify(outcome);
+        } else if (auto* l = std::get_if<core::server_action::lookup_secret>(&action)) {
+            auto hook = srv.hooks.lookup_secret;
+            std::string user(l->user);
+            if (!hook) {
+                s.complete_lookup(std::nullopt);
+                continue;
+            }
+            auto secret = co_await offload([&] { return hook(user); });
+            s.complete_lookup(std::move(secret));
+        } else if (auto* o = std::get_if<core::server_action::open_maildrop>(&action)) {
+            auto hook = srv.hooks.open_maildrop;
+            std::string user(o->user);
+            auto r = co_await offload([&] { return hook(user); });
+            if (r) {
+                drop = std::move(*r);
+                srv.peers.record_success(peer);
+                log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
+                          drop->messages().size());
+                s.complete_open_maildrop(drop->messages());
+            } else {
+                s.complete_open_maildrop(r.error());
+            }
+        } else if (auto* m = std::get_if<core::server_action::open_message>(&action)) {
+            auto* md = drop.get();
+            const std::size_t index = m->index;
+            auto r = co_await offload([md, index] { return md->open(index); });
+            if (r) message = std::move(*r);
+            s.complete_open_message(static_cast<bool>(r));
+        } else if (auto* sm = std::get_if<core::server_action::stream_message>(&action)) {
+            if (!co_await stream_message(s, sm->index, sm->body_lines)) {
+                s.complete_message(false);
+            }
+        } else if (std::holds_alternative<core::server_action::start_tls>(action)) {
+            s.complete_tls(co_await handshake());
+        } else if (auto* d = std::get_if<core::server_action::delay>(&action)) {
+            const unsigned failures = srv.peers.record_failure(peer);
+            asio::steady_timer t(socket.get_executor());
+            t.expires_after(
+                std::chrono::milliseconds(detail::penalty_delay_ms(d->milliseconds, failures)));
+            co_await t.async_wait(as_tuple_awaitable);
+        } else if (auto* c = std::get_if<core::server_action::commit_deletions>(&action)) {
+            auto* md = drop.get();
+            std::vector<std::size_t> indices(c->indices.begin(), c->indices.end());
+            // Wrapped: a bare error_code as the only result would be thrown by use_awaitable.
+            struct commit_result {
+                error_code ec;
+            };
+            auto [ec] = co_await offload(
+                [&] { return commit_result{md->commit_deletions(indices)}; });
+            if (ec) log.error("UPDATE failed, marked messages kept: {}", ec.message());
+            s.complete_commit(!ec);
+        } else if (auto* cl = std::get_if<core::server_action::close>(&action)) {
+            why = cl->reason;
+            running = false;
+        }
+    }
+    finish(s, why);
+    if (tls && why == core::close_reason::quit) {
+        arm(srv.opt.handshake_timeout);
+        co_await tls->async_shutdown(as_tuple_awaitable);
+    }
+    co_return;
+}
+
+server::server(server_options options, server_hooks hooks, logger log)
+    : impl_(std::make_unique<impl>()) {
+    impl_->opt = std::move(options);
+    impl_->hooks = std::move(hooks);
+    impl_->log = std::move(log);
+}
+
+server::~server() {
+    stop();
+    if (impl_->blocking) impl_->blocking->join();
+}
+
+error_code server::impl::listen(std::uint16_t port, bool implicit_tls, std::string& error_text) {
+    error_code ec;
+    auto address = asio::ip::make_address(opt.host, ec);
+    if (ec) {
+        error_text = "host '" + opt.host + "' is not an IP address; use e.g. :: (all), 0.0.0.0 "
+                     "or 127.0.0.1";
+        return ec;
+    }
+    tcp::endpoint ep(address, opt.pick_free_ports ? 0 : port);
+    auto acc = std::make_unique<tcp::acceptor>(*contexts.front());
+    acc->open(ep.protocol(), ec);
+    if (!ec && address.is_v6()) acc->set_option(asio::ip::v6_only(false), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        error_text = fmt::format("cannot listen on [{}]:{}: {}{}", opt.host, ep.port(), ec.message(),
+                                 ec == asio::error::access_denied
+                                     ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                                     : ec == asio::error::address_in_use
+                                           ? " (another program uses this port; pick another)"
+                                           : "");
+        return ec;
+    }
+    const auto bound = acc->local_endpoint().port();
+    (implicit_tls ? bound_tls_port : bound_port) = bound;
+    asio::co_spawn(*contexts.front(), accept_loop(*acc, implicit_tls), asio::detached);
+    acceptors.push_back(std::move(acc));
+    return {};
+}
+
+awaitable<void> server::impl::refuse(tcp::socket sock, std::string line) {
+    line += "\r\n";
+    co_await asio::async_write(sock, asio::buffer(line), as_tuple_awaitable);
+    error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit_tls) {
+    std::size_t next_context = 0;
+    for (;;) {
+        auto& ctx = *contexts[next_context++ % contexts.size()];
+        auto [ec, sock] = co_await acceptor.async_accept(ctx, as_tuple_awaitable);
+        if (stopping) co_return;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) co_return;
+            log.warn("accept failed: {}", ec.message());
+            // Out of descriptors: give sessions a moment to end instead of spinning.
+            asio::steady_timer pause(acceptor.get_executor());
+            pause.expires_after(std::chrono::milliseconds(100));
+            co_await pause.async_wait(as_tuple_awaitable);
+            continue;
+        }
+        error_code ep_ec;
+        const auto remote = sock.remote_endpoint(ep_ec);
+        if (ep_ec) continue;
+        const std::string peer = endpoint_text(remote);
+        sock.set_option(tcp::no_delay(true), ep_ec);
+        // Limits are answered in plain text even on the TLS port: refusing before the
+        // handshake costs us nothing.
+        if (open_connections >= opt.max_connections) {
+            log.warn("refusing {}: {} connections open (maxconnections)", peer,
+                     open_connections.load());
+            asio::co_spawn(ctx, refuse(std::move(sock), "-ERR [SYS/TEMP] Too many connections; "
+                                                        "try again later"),
+                           asio::detached);
+            continue;
+        }
+        if (!peers.acquire(peer, opt.max_connections_per_ip)) {
+            log.warn("refusing {}: too many connections from this address", peer);
+            asio::co_spawn(ctx, refuse(std::move(sock), "-ERR [IN-USE] Too many connections "
+                                                        "from your address"),
+                           asio::detached);
+            continue;
+        }
+        ++open_connections;
+        auto c = std::make_shared<connection>(*this, std::move(sock), implicit_tls, peer,
+                                              is_loopback(remote));
+        {
+            std::lock_guard lock(live_mutex);
+            live.insert(c);
+        }
+        c->log.debug("connected{}", implicit_tls ? " (implicit TLS)" : "");
+        asio::co_spawn(ctx, c->run(), [this, c](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    c->log.error("session ended by an internal error: {}", ex.what());
+                }
+            }
+            c->finished = true;
+            c->watchdog.cancel();
+            error_code ignored;
+            c->socket.close(ignored);
+            peers.release(c->peer);
+            --open_connections;
+            std::lock_guard lock(live_mutex);
+            live.erase(c);
+        });
+    }
+}
+
+void server::impl::stop_everything() {
+    for (auto& a : acceptors) {
+        error_code ignored;
+        a->close(ignored);
+    }
+    std::lock_guard lock(live_mutex);
+    for (const auto& c : live) {
+        asio::post(c->socket.get_executor(), [c] {
+            c->shutdown_requested = true;
+            error_code ignored;
+            c->socket.cancel(ignored);
+        });
+    }
+    if (signals) {
+        error_code ignored;
+        signals->cancel(ignored);
+    }
+    guards.clear();
+}
+
+error_code server::start(std::string& error_text) {
+    auto& d = *impl_;
+    unsigned n = d.opt.threads ? d.opt.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) {
+        d.contexts.push_back(std::make_unique<asio::io_context>(1));
+        d.guards.push_back(asio::make_work_guard(*d.contexts.back()));
+    }
+    d.blocking = std::make_unique<asio::thread_pool>(std::max(1u, d.opt.blocking_threads));
+
+    const bool want_tls = d.opt.tls_port != 0 || !d.opt.cert_file.empty();
+    if (want_tls) {
+        auto id = d.opt.cert_file.empty()
+                      ? make_self_signed_identity(d.opt.host_name)
+                      : load_identity(d.opt.cert_file, d.opt.key_file, error_text);
+        if (!id) {
+            if (error_text.empty()) error_text = "cannot make a self-signed certificate";
+            return id.error();
+        }
+        d.identity = std::move(*id);
+        d.tls.emplace(asio::ssl::context::tls_server);
+        auto& ctx = *d.tls;
+        SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+        // Idle connections give their read/write buffers back to the allocator.
+        SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+        ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+        error_code ec;
+        ctx.use_certificate_chain(asio::buffer(d.identity.certificate_pem), ec);
+        if (!ec) ctx.use_private_key(asio::buffer(d.identity.private_key_pem),
+                                     asio::ssl::context::pem, ec);
+        if (ec) {
+            error_text = "the TLS certificate or key is not usable: " + ec.message() +
+                         "; check that tls.key belongs to tls.cert";
+            return ec;
+        }
+    }
+    if (d.opt.port != 0 || d.opt.pick_free_ports) {
+        if (auto ec = d.listen(d.opt.port, false, error_text)) return ec;
+    }
+    if (d.tls && (d.opt.tls_port != 0 || d.opt.pick_free_ports)) {
+        if (auto ec = d.listen(d.opt.tls_port, true, error_text)) return ec;
+    }
+    if (d.acceptors.empty()) {
+        error_text = "no listener: both port and tlsport are 0";
+        return make_error_code(boost::system::errc::invalid_argument);
+    }
+    return {};
+}
+
+void server::run(bool handle_signals) {
+    auto& d = *impl_;
+    if (handle_signals) {
+        d.signals.emplace(*d.contexts.front(), SIGINT, SIGTERM);
+        d.signals->async_wait([this](error_code ec, int sig) {
+            if (ec) return;
+            impl_->log.info("signal {}: stopping; open sessions end without deleting anything",
+                            sig);
+            stop();
+        });
+    }
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < d.contexts.size(); ++i)
+        threads.emplace_back([ctx = d.contexts[i].get()] { ctx->run(); });
+    d.contexts.front()->run();
+    for (auto& t : threads) t.join();
+}
+
+void server::stop() {
+    auto& d = *impl_;
+    if (d.contexts.empty() || d.stopping.exchange(true)) return;
+    asio::post(*d.contexts.front(), [&d] {
+        d.stop_everything();
+    });
+}
+
+std::uint16_t server::port() const noexcept { return impl_->bound_port; }
+std::uint16_t server::tls_port() const noexcept { return impl_->bound_tls_port; }
+std::string server::tls_fingerprint() const { return impl_->identity.fingerprint_sha256; }
+
+}  // namespace izypop3::transport

@@ -1,0 +1,137 @@
+// libFuzzer target (SECURITY F03): arbitrary server bytes into core::client_session through
+// login (any mechanism, STLS on or off) and a pipeline of every request kind.
+//
+// Input layout: byte 0 picks the configuration, byte 1 is a separator; the rest is what the
+// server sends, cut into reads at each occurrence of the separator. The client must never
+// crash, hang, leak or ask for input after the connection ended.
+
+#include <izypop3/core/client_session.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using namespace izypop3::core;
+
+constexpr std::array<std::string_view, 10> mechanisms{
+    "auto", "user", "apop", "plain", "login", "cram-md5", "scram-sha-1", "scram-sha-256",
+    "xoauth2", "oauthbearer"};
+
+random_source fixed_random() {
+    return [](std::size_t n) { return std::string(n, 'r'); };
+}
+
+// Reads every octet of a view so the sanitizers see a dangling one.
+std::size_t touch(std::string_view s) {
+    std::size_t sum = 0;
+    for (char ch : s) sum += static_cast<unsigned char>(ch);
+    return sum;
+}
+
+void submit_all(client_session& s) {
+    auto add = [&](request_kind k, std::uint32_t n = 0, std::uint64_t lines = 0,
+                   std::uint64_t max_octets = 0) {
+        request r;
+        r.kind = k;
+        r.number = n;
+        r.lines = lines;
+        r.max_octets = max_octets;
+        s.submit(r);
+    };
+    add(request_kind::stat);
+    add(request_kind::list);
+    add(request_kind::uidl);
+    add(request_kind::list, 1);
+    add(request_kind::uidl, 2);
+    add(request_kind::top, 1, 3, 64);
+    add(request_kind::retr, 1);
+    add(request_kind::retr, 2, 0, 16);
+    add(request_kind::capa);
+    add(request_kind::dele, 1);
+    add(request_kind::noop);
+    add(request_kind::rset);
+    add(request_kind::quit);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size < 2) return 0;
+    const std::uint8_t flags = data[0];
+    const char separator = static_cast<char>(data[1]);
+    const std::string_view wire(reinterpret_cast<const char*>(data + 2), size - 2);
+
+    std::vector<std::string_view> reads;
+    for (std::size_t pos = 0; pos <= wire.size();) {
+        const auto cut = wire.find(separator, pos);
+        const auto end = cut == std::string_view::npos ? wire.size() : cut;
+        reads.push_back(wire.substr(pos, end - pos));
+        if (cut == std::string_view::npos) break;
+        pos = cut + 1;
+    }
+
+    client_config c;
+    c.user = "alice";
+    c.secret = "wonderland";
+    c.host = "pop.example.org";
+    c.port = 110;
+    c.random = fixed_random();
+    c.tls_active = (flags & 0x01) != 0;
+    c.cleartext_without_tls = (flags & 0x02) != 0;
+    c.pipelining = (flags & 0x04) != 0;
+    c.pipeline_window = 1 + (flags >> 6);
+    c.mechanism = std::string(mechanisms[(flags >> 3) % mechanisms.size()]);
+    c.starttls = (flags & 0x80) != 0 ? starttls_policy::required : starttls_policy::if_offered;
+    c.xoauth2_two_step = (flags & 0x20) != 0;
+    c.max_status_line = 512;
+    c.body_chunk = 1 + (flags & 0x3f);
+
+    client_session s(std::move(c));
+    std::size_t next_read = 0;
+    bool eof = false;
+    bool tls_ok = true;
+    std::size_t sink = 0;
+    for (int guard = 0; guard < 1'000'000; ++guard) {
+        auto a = s.next();
+        if (auto* send = std::get_if<client_action::send>(&a)) {
+            if (send->bytes.empty()) std::abort();
+            sink += touch(send->bytes);
+        } else if (std::holds_alternative<client_action::need_input>(a)) {
+            if (eof) std::abort();  // nothing more can come: the client would hang
+            if (next_read < reads.size()) {
+                s.feed(reads[next_read++]);
+            } else {
+                s.feed_eof();
+                eof = true;
+            }
+        } else if (std::holds_alternative<client_action::start_tls>(a)) {
+            s.complete_tls(tls_ok);
+            tls_ok = !tls_ok;
+        } else if (auto* l = std::get_if<client_action::logged_in>(&a)) {
+            sink += touch(l->mechanism);
+            submit_all(s);
+        } else if (auto* r = std::get_if<client_action::response>(&a)) {
+            sink += touch(r->code) + touch(r->text) + touch(r->uid) + r->a + r->b;
+        } else if (auto* e = std::get_if<client_action::listing_entry>(&a)) {
+            sink += touch(e->uid) + e->size;
+        } else if (auto* b = std::get_if<client_action::body>(&a)) {
+            if (b->data.empty()) std::abort();
+            sink += touch(b->data);
+        } else if (auto* f = std::get_if<client_action::failed>(&a)) {
+            sink += touch(f->detail);
+            return sink == 0 ? 0 : 0;
+        } else if (std::holds_alternative<client_action::closed>(a)) {
+            return 0;
+        }
+        sink += touch(s.greeting()) + touch(s.apop_timestamp());
+    }
+    std::abort();  // no progress in a million steps: a loop
+}
