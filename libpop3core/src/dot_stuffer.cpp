@@ -3,40 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "eol_finder.hpp"
+
 namespace izypop3::core {
 
-namespace {
-
-// Finds line ends with memchr (vectorised in every libc we target) instead of a byte loop.
-// The position of the next LF is remembered between calls, so a chunk full of bare CRs and no
-// LF is still scanned in linear time.
-class eol_finder {
-public:
-    explicit eol_finder(std::string_view s) noexcept : s_(s) {}
-
-    /// Offset of the first CR or LF at or after `from`, or s.size().
-    std::size_t next(std::size_t from) noexcept {
-        if (!lf_known_ || lf_ < from) {
-            lf_ = find('\n', from, s_.size());
-            lf_known_ = true;
-        }
-        const std::size_t cr = find('\r', from, lf_);
-        return std::min(cr, lf_);
-    }
-
-private:
-    std::size_t find(char c, std::size_t from, std::size_t to) const noexcept {
-        if (from >= to) return to;
-        const void* p = std::memchr(s_.data() + from, c, to - from);
-        return p ? static_cast<std::size_t>(static_cast<const char*>(p) - s_.data()) : to;
-    }
-
-    std::string_view s_;
-    std::size_t lf_ = 0;
-    bool lf_known_ = false;
-};
-
-}  // namespace
+using detail::eol_finder;
 
 void dot_stuffer::encode(std::string_view chunk, std::string& out) {
     if (done_ || chunk.empty()) return;

@@ -3,37 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "eol_finder.hpp"
+
 namespace izypop3::core {
 
-namespace {
-
-// Offset of the first CR or LF in s[from, s.size()), or s.size(). The LF position is cached
-// so that many bare CRs before a distant LF do not make the scan quadratic.
-class eol_finder {
-public:
-    explicit eol_finder(std::string_view s) noexcept : s_(s) {}
-
-    std::size_t next(std::size_t from) noexcept {
-        if (!lf_known_ || lf_ < from) {
-            lf_ = find('\n', from, s_.size());
-            lf_known_ = true;
-        }
-        return std::min(find('\r', from, lf_), lf_);
-    }
-
-private:
-    std::size_t find(char c, std::size_t from, std::size_t to) const noexcept {
-        if (from >= to) return to;
-        const void* p = std::memchr(s_.data() + from, c, to - from);
-        return p ? static_cast<std::size_t>(static_cast<const char*>(p) - s_.data()) : to;
-    }
-
-    std::string_view s_;
-    std::size_t lf_ = 0;
-    bool lf_known_ = false;
-};
-
-}  // namespace
+using detail::eol_finder;
 
 dot_unstuffer::progress dot_unstuffer::decode(std::string_view wire, std::string& out) {
     if (done_) return {0, true};
