@@ -19,7 +19,7 @@ ctest --test-dir build/release --output-on-failure -j"$jobs" --timeout 900
 echo "== sanitizer build (g++, address+undefined)"
 # g++ rather than clang here: clang 14 cannot compile Asio coroutines with sanitizers
 # ("Cannot represent a difference across sections").
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIZYPOP3_WERROR=OFF \
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIZYPOP3_WERROR=ON \
   -DIZYPOP3_SANITIZE=address,undefined -DIZYPOP3_BENCH=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
 echo "== sanitizer tests"

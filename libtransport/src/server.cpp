@@ -545,18 +545,30 @@ void server::run(bool handle_signals) {
     auto& d = *impl_;
     if (handle_signals) {
         d.signals.emplace(*d.contexts.front(), SIGINT, SIGTERM);
-        d.signals->async_wait([this](error_code ec, int sig) {
-            if (ec) return;
-            impl_->log.info("signal {}: stopping; open sessions end without deleting anything",
-                            sig);
-            stop();
-        });
+        if (d.hooks.on_reload) d.signals->add(SIGHUP);
+        wait_for_signal();
     }
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
         threads.emplace_back([ctx = d.contexts[i].get()] { ctx->run(); });
     d.contexts.front()->run();
     for (auto& t : threads) t.join();
+}
+
+void server::wait_for_signal() {
+    impl_->signals->async_wait([this](error_code ec, int sig) {
+        if (ec) return;
+        auto& d = *impl_;
+        if (sig == SIGHUP) {
+            d.log.info("signal {}: reloading configuration", sig);
+            // The reload reads files: keep it off the I/O thread.
+            asio::post(*d.blocking, [hook = d.hooks.on_reload] { hook(); });
+            wait_for_signal();
+            return;
+        }
+        d.log.info("signal {}: stopping; open sessions end without deleting anything", sig);
+        stop();
+    });
 }
 
 void server::stop() {

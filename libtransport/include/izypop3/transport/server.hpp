@@ -55,6 +55,9 @@ struct server_hooks {
         std::string_view user)>
         open_maildrop;
     std::function<void(core::session_state, std::vector<std::string>&)> edit_capabilities;
+    /// Called on SIGHUP (when run() handles signals), off the I/O threads: re-read
+    /// configuration such as a users file. Sessions already logged in are not affected.
+    std::function<void()> on_reload;
     const core::sasl::server_registry* mechanisms = nullptr;
 };
 
@@ -82,6 +85,8 @@ public:
     struct impl;  // opaque; public only so the connection code can name it
 
 private:
+    void wait_for_signal();
+
     std::unique_ptr<impl> impl_;
 };
 
