@@ -74,4 +74,13 @@ std::string json_quote(std::string_view text) {
     return out;
 }
 
+std::string json_string_array(const std::vector<std::string>& values) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i != 0) out += ',';
+        out += json_quote(values[i]);
+    }
+    return out + "]";
+}
+
 }  // namespace izypop3::app

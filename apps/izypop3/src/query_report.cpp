@@ -30,15 +30,6 @@ std::string tag_list(const std::vector<std::string>& tags) {
     return out + "]";
 }
 
-std::string json_array(const std::vector<std::string>& values) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i != 0) out += ',';
-        out += json_quote(values[i]);
-    }
-    return out + "]";
-}
-
 }  // namespace
 
 std::vector<std::string> split_tags(const std::vector<std::string>& values) {
@@ -102,13 +93,13 @@ void write_query_json(std::ostream& out, std::string_view store_kind,
                       const std::vector<std::string>& tags, std::size_t limit,
                       const store::query_result& r) {
     std::string json = fmt::format(R"({{"store":{},"tags":{},"limit":{},"count":{},"totalSize":{},"items":[)",
-                                   json_quote(store_kind), json_array(tags), limit, r.count,
+                                   json_quote(store_kind), json_string_array(tags), limit, r.count,
                                    r.total_size);
     for (std::size_t i = 0; i < r.items.size(); ++i) {
         const store::item& it = r.items[i];
         if (i != 0) json += ',';
         json += fmt::format(R"({{"guid":{},"size":{},"tags":{},"sourceId":{},"created":{}}})",
-                            json_quote(it.guid), it.size, json_array(it.tags),
+                            json_quote(it.guid), it.size, json_string_array(it.tags),
                             json_quote(it.source_id), json_quote(iso8601_utc(it.created)));
     }
     json += "]}\n";
@@ -140,37 +131,47 @@ std::string unmatched_tags_note(store::mime_store& s, const std::vector<std::str
     return note + fmt::format("the {} store's items are tagged {}", kind, names);
 }
 
-int run_store_query(const invocation& inv, std::ostream& out, std::ostream& err) {
+std::optional<query_run> run_query(const invocation& inv, std::ostream& err) {
     const auto& vm = inv.options;
-    store::query_options q;
-    if (vm.count("query.tags") != 0) q.tags = split_tags(vm["query.tags"].as<std::vector<std::string>>());
-    q.limit = static_cast<std::size_t>(vm["query.limit"].as<count_value>().value);
-    q.order_by = vm["query.order"].as<choice<order_names>>().value == "desc"
-                     ? store::query_options::order::desc
-                     : store::query_options::order::asc;
-    const bool json = vm["format"].as<choice<format_names>>().value == "json";
+    query_run run;
+    if (vm.count("query.tags") != 0)
+        run.query.tags = split_tags(vm["query.tags"].as<std::vector<std::string>>());
+    run.query.limit = static_cast<std::size_t>(vm["query.limit"].as<count_value>().value);
+    run.query.order_by = vm["query.order"].as<choice<order_names>>().value == "desc"
+                             ? store::query_options::order::desc
+                             : store::query_options::order::asc;
+    run.json = vm["format"].as<choice<format_names>>().value == "json";
 
     std::string why;
     auto made = store::make_store(inv.store, why);
     if (!made) {
         err << "izypop3: " << inv.method << ": cannot open the " << shown(inv.store.modhandler)
             << " store: " << (why.empty() ? made.error().message() : why) << '\n';
-        return exit_code::failure;
+        return std::nullopt;
     }
-    store::mime_store& s = **made;
-    auto r = s.query(q);
+    run.store = std::move(*made);
+    auto r = run.store->query(run.query);
     if (!r) {
-        err << "izypop3: " << inv.method << ": query of the " << shown(s.kind())
+        err << "izypop3: " << inv.method << ": query of the " << shown(run.store->kind())
             << " store failed: " << r.error().message() << '\n';
-        return exit_code::failure;
+        return std::nullopt;
     }
-    if (json) {
-        write_query_json(out, s.kind(), q.tags, q.limit, *r);
+    run.result = std::move(*r);
+    return run;
+}
+
+int run_store_query(const invocation& inv, std::ostream& out, std::ostream& err) {
+    auto run = run_query(inv, err);
+    if (!run) return exit_code::failure;
+    const auto& tags = run->query.tags;
+    if (run->json) {
+        write_query_json(out, run->store->kind(), tags, run->query.limit, run->result);
         return exit_code::ok;
     }
-    write_query_text(out, s.kind(), q.tags, *r);
-    if (r->count == 0 && !q.tags.empty()) {
-        if (std::string note = unmatched_tags_note(s, q.tags); !note.empty()) out << note << '\n';
+    write_query_text(out, run->store->kind(), tags, run->result);
+    if (run->result.count == 0 && !tags.empty()) {
+        if (std::string note = unmatched_tags_note(*run->store, tags); !note.empty())
+            out << note << '\n';
     }
     return exit_code::ok;
 }

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +40,18 @@ void write_query_json(std::ostream& out, std::string_view store_kind,
 /// tagged 'unread'". Empty when the store cannot be queried.
 std::string unmatched_tags_note(store::mime_store& s, const std::vector<std::string>& tags,
                                 std::size_t scan = 1000);
+
+/// A store built from `inv` and the answer to its query.tags / query.limit / query.order.
+struct query_run {
+    std::unique_ptr<store::mime_store> store;
+    store::query_options query;
+    store::query_result result;
+    bool json = false;  ///< format json
+};
+
+/// Builds the store of `inv` and queries it. On failure prints what failed to `err` and
+/// returns nothing.
+std::optional<query_run> run_query(const invocation& inv, std::ostream& err);
 
 /// Builds the store of `inv`, queries it with query.tags, query.limit and query.order, and
 /// prints the result in `format`. Exit code 1 when the store fails.

@@ -394,18 +394,9 @@ TEST(cli, version) {
 
 TEST(cli, unbuilt_methods_say_so_after_checking_their_keys) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-        {{"method", "clientpop3", "ip", "pop.example.com", "cmd", "list"},
-         "izypop3: method clientpop3 is not built yet (coming with the client work); see "
-         "docs/cli.md\n"},
         {{"method", "test", "testtype", "fullclientserver"},
          "izypop3: method test testtype fullclientserver is not built yet (it needs the server "
          "and the client, coming with the transport work); see docs/cli.md\n"},
-        {{"method", "test", "testtype", "load"},
-         "izypop3: method test testtype load is not built yet (coming with the transport work); "
-         "see docs/cli.md\n"},
-        {{"method", "querystore"},
-         "izypop3: method querystore is not built yet (coming with the store work; 'method test "
-         "testtype mimestore' prints a query today); see docs/cli.md\n"},
     };
     for (const auto& [args, err] : cases) {
         const outcome o = run(args);
