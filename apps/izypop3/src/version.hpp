@@ -4,7 +4,7 @@
 
 namespace izypop3::app {
 
-/// Printed by `izypop3 --version`; keep in step with project(... VERSION) in CMakeLists.txt.
-inline constexpr std::string_view version = "0.1.0";
+/// Printed by `izypop3 --version`; set from project(... VERSION) in CMakeLists.txt.
+inline constexpr std::string_view version = IZYPOP3_VERSION;
 
 }  // namespace izypop3::app

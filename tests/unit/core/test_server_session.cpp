@@ -701,7 +701,9 @@ TEST(ServerSession, S08DefaultLimitAcceptsA256OctetLine) {
 
 std::size_t heap_in_use() {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-    return mallinfo2().uordblks;
+    // Large blocks are mmapped and counted apart from the arena (hblkhd).
+    const auto mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
 #else
     return 0;
 #endif
