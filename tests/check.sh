@@ -10,29 +10,30 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
-echo "== release build (g++)"
+phase() { echo "== $1 (at ${SECONDS}s)"; }
+phase "release build (g++)"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DIZYPOP3_WERROR=ON >/dev/null
 cmake --build build/release -j"$jobs"
-echo "== release tests"
+phase "release tests"
 ctest --test-dir build/release --output-on-failure -j"$jobs" --timeout 900
 
-echo "== sanitizer build (g++, address+undefined)"
+phase "sanitizer build (g++, address+undefined)"
 # g++ rather than clang here: clang 14 cannot compile Asio coroutines with sanitizers
 # ("Cannot represent a difference across sections").
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIZYPOP3_WERROR=ON \
   -DIZYPOP3_SANITIZE=address,undefined -DIZYPOP3_BENCH=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
-echo "== sanitizer tests"
+phase "sanitizer tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build/asan --output-on-failure -j"$jobs" --timeout 1800
 
-echo "== fuzz targets (clang, libFuzzer + address+undefined)"
+phase "fuzz targets (clang, libFuzzer + address+undefined)"
 CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DIZYPOP3_SANITIZE=address,undefined -DIZYPOP3_FUZZ=ON -DIZYPOP3_BENCH=OFF >/dev/null
 cmake --build build/fuzz -j"$jobs" --target fuzzers
 
-echo "== fuzz (${IZYPOP3_FUZZ_SECONDS:-20} s per target)"
+phase "fuzz (${IZYPOP3_FUZZ_SECONDS:-20} s per target)"
 dict=tests/fuzz/dict/pop3.dict
 for fuzzer in build/fuzz/tests/fuzz_*; do
   [ -x "$fuzzer" ] || continue
@@ -48,4 +49,4 @@ for fuzzer in build/fuzz/tests/fuzz_*; do
   echo "$name: $(grep -Eo '#[0-9]+' "build/fuzz/$name.log" | tail -1) runs, no crash"
   rm -rf "$corpus"
 done
-echo "all checks passed"
+echo "all checks passed in ${SECONDS}s"
