@@ -44,6 +44,15 @@ public:
         }
         return "unknown izypop3.store error";
     }
+
+    // Lets the POP3 server tell "the message is gone" from a temporary failure without
+    // knowing the store's codes (core::maildrop::open documents the convention).
+    boost::system::error_condition default_error_condition(int ev) const noexcept override {
+        if (static_cast<errc>(ev) == errc::not_found)
+            return boost::system::errc::make_error_condition(
+                boost::system::errc::no_such_file_or_directory);
+        return {ev, *this};
+    }
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <izypop3/store/errc.hpp>
 #include <izypop3/store/fake_store.hpp>
+#include <izypop3/store/postgres_store.hpp>
 #include <izypop3/store/store_factory.hpp>
 
 #include <fmt/format.h>
@@ -68,17 +69,62 @@ boost::system::result<fake_store_options> fake_options(const store_config& cfg,
     return o;
 }
 
+std::span<const setting_info> fake_setting_table() noexcept { return fake_settings(); }
+
+boost::system::error_code validate_fake_settings(const store_config& cfg, std::string& why) {
+    auto opts = fake_options(cfg, why);
+    return opts ? boost::system::error_code{} : opts.error();
+}
+
+boost::system::result<std::unique_ptr<mime_store>> make_fake_store(const store_config& cfg,
+                                                                   std::string& why) {
+    auto opts = fake_options(cfg, why);
+    if (!opts) return opts.error();
+    return std::unique_ptr<mime_store>(std::make_unique<fake_store>(*opts));
+}
+
+// One row per built store. A modhandler in `modhandlers` without a row is planned, not built.
+struct backend {
+    std::string_view name;
+    std::span<const setting_info> (*settings)() noexcept;
+    boost::system::error_code (*validate)(const store_config&, std::string&);
+    boost::system::result<std::unique_ptr<mime_store>> (*make)(const store_config&,
+                                                               std::string&);
+};
+
+// "cloud" is the original izy-pop3's name for its remote-table store: PostgreSQL here.
+constexpr std::array<backend, 3> backends{{
+    {"fake", fake_setting_table, validate_fake_settings, make_fake_store},
+    {"postgres", postgres_settings, validate_postgres_settings, make_postgres_store},
+    {"cloud", postgres_settings, validate_postgres_settings, make_postgres_store},
+}};
+
+const backend* find_backend(std::string_view modhandler) noexcept {
+    auto it = std::find_if(backends.begin(), backends.end(),
+                           [&](const backend& b) { return b.name == modhandler; });
+    return it == backends.end() ? nullptr : &*it;
+}
+
+std::string built_names() {
+    std::string out;
+    for (const auto& b : backends) {
+        if (!out.empty()) out += ", ";
+        out += b.name;
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> known_modhandlers() {
     return {modhandlers.begin(), modhandlers.end()};
 }
 
-bool is_built(std::string_view modhandler) noexcept { return modhandler == "fake"; }
+bool is_built(std::string_view modhandler) noexcept { return find_backend(modhandler) != nullptr; }
 
 std::span<const setting_info> settings_of(std::string_view modhandler) noexcept {
-    if (modhandler == "fake") return fake_settings();
-    return {};
+    const backend* b = find_backend(modhandler);
+    return b ? b->settings() : std::span<const setting_info>{};
 }
 
 boost::system::error_code validate(const store_config& cfg, std::string& error_text) {
@@ -88,12 +134,13 @@ boost::system::error_code validate(const store_config& cfg, std::string& error_t
                                  fmt::join(modhandlers, ", "));
         return errc::unknown_modhandler;
     }
-    if (!is_built(name)) {
-        error_text = fmt::format("mimestore.modhandler {} is not built yet (available: fake)",
-                                 name);
+    const backend* b = find_backend(name);
+    if (!b) {
+        error_text = fmt::format("mimestore.modhandler {} is not built yet (available: {})",
+                                 name, built_names());
         return errc::not_built;
     }
-    auto table = settings_of(name);
+    auto table = b->settings();
     for (const auto& setting : cfg.settings) {
         // Not a structured binding: clang 14 cannot capture those in a lambda.
         const std::string& key = setting.first;
@@ -106,20 +153,13 @@ boost::system::error_code validate(const store_config& cfg, std::string& error_t
             return errc::unknown_setting;
         }
     }
-    if (name == "fake") {
-        auto opts = fake_options(cfg, error_text);
-        if (!opts) return opts.error();
-    }
-    return {};
+    return b->validate(cfg, error_text);
 }
 
 boost::system::result<std::unique_ptr<mime_store>> make_store(const store_config& cfg,
                                                               std::string& error_text) {
     if (auto ec = validate(cfg, error_text)) return ec;
-    // validate() accepted only built stores, and "fake" is the only one so far.
-    auto opts = fake_options(cfg, error_text);
-    if (!opts) return opts.error();
-    return std::unique_ptr<mime_store>(std::make_unique<fake_store>(*opts));
+    return find_backend(cfg.modhandler)->make(cfg, error_text);
 }
 
 }  // namespace izypop3::store

@@ -341,12 +341,11 @@ void server_session::cmd_retr(const command& c) {
 }
 
 void server_session::complete_open_message(bool ok) {
-    expect(pending::message_open);
     if (!ok) {
-        reply_err("Message " + decimal(current_message_ + 1) +
-                  " is no longer in the mailbox; it was removed by someone else");
+        complete_open_message(message_open_failure::gone);
         return;
     }
+    expect(pending::message_open);
     if (current_body_lines_) {
         reply_ok("Top of message follows");
     } else {
@@ -354,6 +353,17 @@ void server_session::complete_open_message(bool ok) {
     }
     pending_ = pending::message_stream;
     request_ = server_action::stream_message{current_message_, current_body_lines_};
+}
+
+void server_session::complete_open_message(message_open_failure failure) {
+    expect(pending::message_open);
+    if (failure == message_open_failure::gone) {
+        reply_err("Message " + decimal(current_message_ + 1) +
+                  " is no longer in the mailbox; it was removed by someone else");
+    } else {
+        reply_err("[SYS/TEMP] Message " + decimal(current_message_ + 1) +
+                  " could not be read from the store; try again later");
+    }
 }
 
 void server_session::complete_message(bool ok, std::uint64_t octets_sent) {

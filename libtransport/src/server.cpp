@@ -320,8 +320,15 @@ awaitable<void> connection::run() {
             auto* md = drop.get();
             const std::size_t index = m->index;
             auto r = co_await offload([md, index] { return md->open(index); });
-            if (r) message = std::move(*r);
-            s.complete_open_message(static_cast<bool>(r));
+            if (r) {
+                message = std::move(*r);
+                s.complete_open_message(true);
+            } else {
+                log.warn("message {} could not be opened: {}", index + 1, r.error().message());
+                s.complete_open_message(r.error() == boost::system::errc::no_such_file_or_directory
+                                            ? core::message_open_failure::gone
+                                            : core::message_open_failure::temporary);
+            }
         } else if (auto* sm = std::get_if<core::server_action::stream_message>(&action)) {
             if (!co_await stream_message(s, sm->index, sm->body_lines)) {
                 s.complete_message(false);

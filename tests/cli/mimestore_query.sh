@@ -83,13 +83,11 @@ for i in doc["items"]:
     assert len(i["created"]) == 20 and i["created"].endswith("Z"), i
 PY
 
-# Mistakes: one line on stderr, exit code 2; methods not built yet: exit code 3.
+# Mistakes: one line on stderr, exit code 2.
 expect 2 '' "izypop3: test: key 'query.limit' wants a whole number from 0 to 4294967295, got 'two'; run 'izypop3 method test help' for the list
 " -- method test query.limit two
 expect 2 '' "izypop3: test: unknown key 'query.tag' (did you mean 'query.tags'?); run 'izypop3 method test help' for the list
 " -- method test query.tag abc
-expect 3 '' "izypop3: method querystore is not built yet (coming with the store work; 'method test testtype mimestore' prints a query today); see docs/cli.md
-" -- method querystore
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2

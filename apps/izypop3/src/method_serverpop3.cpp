@@ -3,6 +3,7 @@
 #include "exit_codes.hpp"
 #include "methods.hpp"
 #include "option_types.hpp"
+#include "user_directory.hpp"
 
 #include <izypop3/store/store_factory.hpp>
 #include <izypop3/store/store_maildrop.hpp>
@@ -28,7 +29,9 @@ po::options_description serverpop3_options() {
         ("password", po::value<std::string>()->value_name("TEXT"),
          "demo mode: any user name is accepted with this one password")
         ("users", po::value<std::string>()->value_name("PATH"),
-         "file of users and password hashes (instead of password)")
+         "Dovecot passwd-file of users (user:{SCHEME}secret per line; PLAIN, SHA512-CRYPT, "
+         "SHA256-CRYPT, BLF-CRYPT, SCRAM-SHA-256, SCRAM-SHA-1), instead of password; re-read "
+         "when it changes and on SIGHUP")
         ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
          "allow USER/PASS and AUTH PLAIN without TLS from non-loopback peers")
         ("threads", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
@@ -75,13 +78,31 @@ void use_demo_password(transport::server_hooks& hooks, std::string password) {
 
 int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) {
     const auto& o = inv.options;
-    if (o.count("users")) return not_built(err, "serverpop3 key 'users'", "passwd-file users come with the server work; use password");
-    if (!o.count("password")) {
-        err << "izypop3: serverpop3: no credentials; give 'password TEXT' (any user name, one "
-               "password), e.g. password 12345\n";
+    if (o.count("users") && o.count("password")) {
+        err << "izypop3: serverpop3: 'password' and 'users' exclude each other; give 'users "
+               "FILE' for real accounts or 'password TEXT' for the demo mode, not both\n";
         return exit_code::usage;
     }
+    if (!o.count("password") && !o.count("users")) {
+        err << "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file) "
+               "or 'password TEXT' (any user name, one password), e.g. password 12345\n";
+        return exit_code::usage;
+    }
+    auto log = logger_for(inv);
+    transport::server_hooks hooks;
+    std::shared_ptr<user_directory> users;
     std::string error_text;
+    if (o.count("users")) {
+        // Before the store and the listeners: a bad users file is a command-line mistake.
+        users = user_directory::open(o["users"].as<std::string>(), log, error_text);
+        if (!users) {
+            err << "izypop3: serverpop3: " << error_text << "\n";
+            return exit_code::usage;
+        }
+        install_user_directory(users, hooks);
+    } else {
+        use_demo_password(hooks, o["password"].as<std::string>());
+    }
     auto made = store::make_store(inv.store, error_text);
     if (!made) {
         err << "izypop3: serverpop3: " << error_text << "\n";
@@ -109,8 +130,6 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     const auto host_name = o["hostname"].as<std::string>();
     opt.host_name = host_name.empty() ? machine_name() : host_name;
 
-    transport::server_hooks hooks;
-    use_demo_password(hooks, o["password"].as<std::string>());
     hooks.open_maildrop = [data](std::string_view user)
         -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
         auto md = data->open_maildrop(user);
@@ -118,7 +137,6 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
         return std::move(*md);
     };
 
-    auto log = logger_for(inv);
     transport::server srv(opt, hooks, log);
     if (srv.start(error_text)) {
         err << "izypop3: serverpop3: " << error_text << "\n";
@@ -127,6 +145,7 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     out << "izypop3 serverpop3: store " << data->kind();
     if (srv.port()) out << ", POP3 on port " << srv.port() << " (STLS " << (opt.tls_port || !opt.cert_file.empty() ? "on" : "off") << ")";
     if (srv.tls_port()) out << ", POP3S on port " << srv.tls_port();
+    if (users) out << ", " << users->table()->size() << " users from " << users->path();
     out << "\n";
     if (!srv.tls_fingerprint().empty())
         out << "TLS certificate SHA-256 fingerprint: " << srv.tls_fingerprint()

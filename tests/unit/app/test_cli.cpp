@@ -345,7 +345,7 @@ TEST(cli, method_help_lists_keys_with_defaults) {
              "\n  loglevel error|warn|info|debug  (default: info)\n",
              "\n  verbose.serverLog BOOL  (default: false)\n",
              "\n  mimestore.modhandler NAME  (default: fake)\n",
-             "\n      stores: fake; not built yet: localfs, maildir, postgres, cloud\n",
+             "\n      stores: fake, postgres, cloud; not built yet: localfs, maildir\n",
              "\nkeys of mimestore.modhandler fake:\n  mimestore.count  (default: 99)\n"}) {
         EXPECT_NE(o.out.find(line), std::string::npos) << line;
     }
@@ -413,8 +413,8 @@ TEST(cli, serverpop3_needs_credentials_and_a_usable_store) {
     auto o = run({"method", "serverpop3", "port", "1110"});
     EXPECT_EQ(o.code, 2);
     EXPECT_EQ(o.err,
-              "izypop3: serverpop3: no credentials; give 'password TEXT' (any user name, one "
-              "password), e.g. password 12345\n");
+              "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file) or "
+              "'password TEXT' (any user name, one password), e.g. password 12345\n");
     o = run({"method", "serverpop3", "port", "1110", "password", "x", "tls.cert", "/c.pem"});
     EXPECT_EQ(o.code, 2);
     EXPECT_EQ(o.err, "izypop3: serverpop3: tls.cert and tls.key go together; give both or neither\n");

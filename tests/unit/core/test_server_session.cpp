@@ -909,6 +909,31 @@ TEST(ServerSession, RequestActionsWaitForEarlierRepliesToBeSent) {
     EXPECT_EQ(us.stats().retrieved_octets, 31u);
 }
 
+TEST(ServerSession, AMessageTheStoreCannotReadNowIsATemporaryFailure) {
+    // A store that fails for a reason other than "gone" says [SYS/TEMP] (RFC 3206), so a
+    // client retries later instead of treating the message as lost; the session goes on.
+    server_transcript u;
+    u.take();
+    u.feed("USER alice\r\nPASS wonderland\r\n");
+    u.take();
+    u.feed("RETR 1\r\nRETR 1\r\nNOOP\r\n");
+    auto& us = u.session();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::open_message>(us.next()));
+    us.complete_open_message(core::message_open_failure::temporary);
+    auto a = us.next();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::send>(a));
+    EXPECT_EQ(std::get<core::server_action::send>(a).bytes,
+              "-ERR [SYS/TEMP] Message 1 could not be read from the store; try again later\r\n");
+    ASSERT_TRUE(std::holds_alternative<core::server_action::open_message>(us.next()));
+    us.complete_open_message(core::message_open_failure::gone);
+    a = us.next();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::send>(a));
+    EXPECT_EQ(std::get<core::server_action::send>(a).bytes,
+              "-ERR Message 1 is no longer in the mailbox; it was removed by someone else\r\n"
+              "+OK\r\n");
+    EXPECT_EQ(us.state(), core::session_state::transaction);
+}
+
 TEST(ServerSession, NextBeforeCompleteIsAProgrammingError) {
     server_transcript u;
     u.take();

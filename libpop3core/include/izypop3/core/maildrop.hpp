@@ -35,7 +35,9 @@ class maildrop {
 public:
     virtual ~maildrop() = default;
     virtual const std::vector<message_info>& messages() const noexcept = 0;
-    /// Opens message `index` (0-based) of the snapshot for reading.
+    /// Opens message `index` (0-based) of the snapshot for reading. An error equal to
+    /// boost::system::errc::no_such_file_or_directory means the message is gone (removed by
+    /// another process); any other error is taken as temporary ([SYS/TEMP]).
     virtual boost::system::result<std::unique_ptr<message_source>> open(std::size_t index) = 0;
     /// The UPDATE state: removes (or archives, per the store's policy) the messages marked
     /// deleted. Either all of them are gone afterwards or an error is returned; messages
@@ -48,6 +50,12 @@ enum class maildrop_failure {
     in_use,     ///< -ERR [IN-USE]: another session holds the lock
     temporary,  ///< -ERR [SYS/TEMP]: try again later
     permanent,  ///< -ERR [SYS/PERM]: the mailbox is unusable
+};
+
+/// Why RETR/TOP could not open a message of the snapshot.
+enum class message_open_failure {
+    gone,       ///< -ERR: someone else removed it since the maildrop was opened
+    temporary,  ///< -ERR [SYS/TEMP]: the store could not read it now
 };
 
 }  // namespace izypop3::core

@@ -137,6 +137,7 @@ public:
     void complete_open_maildrop(std::span<const message_info> messages);
     void complete_open_maildrop(maildrop_failure failure);
     void complete_open_message(bool ok);
+    void complete_open_message(message_open_failure failure);
     /// ok=false: the message failed mid-stream; the connection must be closed.
     void complete_message(bool ok, std::uint64_t octets_sent = 0);
     void complete_tls(bool ok);

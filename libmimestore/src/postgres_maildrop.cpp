@@ -1,0 +1,176 @@
+#include "postgres_maildrop.hpp"
+
+#include "postgres_lock_key.hpp"
+#include "postgres_source.hpp"
+#include "postgres_state.hpp"
+#include "sha256.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <mutex>
+#include <unordered_set>
+
+namespace izypop3::store::detail {
+namespace {
+
+constexpr std::chrono::milliseconds unlock_timeout{5000};
+
+}  // namespace
+
+// The connection of one POP3 session. Message sources share it with the maildrop (a source
+// may be destroyed after the maildrop), so it goes back to the pool only when both are gone.
+struct pg_session {
+    std::shared_ptr<postgres_store::state> st;
+    std::mutex mu;  // the maildrop and its sources may be used from different threads in turn
+    std::unique_ptr<pg_connection> conn;
+    std::int64_t lock_key = 0;
+    bool locked = false;
+
+    ~pg_session() {
+        // A connection that may still hold the lock is closed, never reused.
+        if (conn && !locked) st->pool.give_back(std::move(conn));
+    }
+
+    boost::system::result<pg_result> exec(const std::string& sql, const pg_params& p,
+                                          bool binary = false) {
+        if (!conn) return errc::io_error;
+        auto r = conn->exec(sql, p, binary);
+        if (!r) st->pool.note_error(conn->error_text());
+        return r;
+    }
+};
+
+boost::system::result<std::unique_ptr<pg_maildrop>> pg_maildrop::open(
+    std::shared_ptr<postgres_store::state> st, std::string mailbox) {
+    auto session = std::make_shared<pg_session>();
+    session->st = st;
+    std::string lock_name = st->table.schema + "." + st->table.table;
+    lock_name.push_back('\0');
+    lock_name += mailbox;
+    session->lock_key = pg_lock_key("maildrop", lock_name);
+
+    for (int attempt = 0;; ++attempt) {
+        bool reused = false;
+        auto c = st->pool.take(reused);
+        if (!c) return c.error();
+        auto r = (*c)->exec("SELECT pg_try_advisory_lock($1::bigint)",
+                            pg_params().number(session->lock_key));
+        if (!r) {
+            st->pool.note_error((*c)->error_text());
+            // An idle connection from before a server restart: try once on a new one.
+            if (attempt == 0 && reused && (*c)->lost()) {
+                st->pool.drop_idle();
+                continue;
+            }
+            return r.error();
+        }
+        if (field(r->get(), 0, 0) != "t") {
+            st->pool.give_back(std::move(*c));
+            return errc::in_use;
+        }
+        session->conn = std::move(*c);
+        session->locked = true;
+        break;
+    }
+
+    // Constructed now, so that every failure below releases the lock.
+    std::unique_ptr<pg_maildrop> md(new pg_maildrop(session));
+    auto snap = session->exec(st->sql.snapshot, pg_params().text(mailbox));
+    if (!snap) return snap.error();
+    const PGresult* res = snap->get();
+    const int rows = PQntuples(res);
+    md->ids_.reserve(static_cast<std::size_t>(rows));
+    md->infos_.reserve(static_cast<std::size_t>(rows));
+    // Guids are unique in a mailbox, but a derived UID could in theory equal a real guid;
+    // RFC 1939 section 7 wants UIDs unique within the maildrop, so repeats get another one.
+    std::unordered_set<std::string> seen;
+    for (int row = 0; row < rows; ++row) {
+        item it;
+        it.guid = std::string(field(res, row, 1));
+        it.mailbox = mailbox;
+        std::string uid = make_uid(it);
+        for (unsigned n = 1; !seen.insert(uid).second; ++n) {
+            std::string material = mailbox;
+            material.append(1, '\n').append(it.guid).append(1, '\n').append(std::to_string(n));
+            uid = "x";
+            uid.append(sha256_hex(material), 0, 40);
+        }
+        md->ids_.push_back(text_int(res, row, 0));
+        md->infos_.push_back(
+            core::message_info{static_cast<std::uint64_t>(text_int(res, row, 2)), std::move(uid)});
+    }
+    return md;
+}
+
+pg_maildrop::~pg_maildrop() {
+    std::lock_guard lock(session_->mu);
+    if (!session_->locked || !session_->conn) return;
+    // Released explicitly rather than by closing: the server frees a closed session's locks
+    // a moment later, and a client logging in again at once (on any node) must not find the
+    // mailbox still in use.
+    if (session_->conn->exec_bounded("SELECT pg_advisory_unlock($1::bigint)",
+                                     pg_params().number(session_->lock_key), unlock_timeout)) {
+        session_->locked = false;
+    } else {
+        session_->conn.reset();
+    }
+}
+
+const std::vector<core::message_info>& pg_maildrop::messages() const noexcept { return infos_; }
+
+boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(
+    std::size_t index) {
+    assert(index < ids_.size());
+    if (index >= ids_.size()) return errc::not_found;
+    const std::int64_t id = ids_[index];
+    std::unique_lock lock(session_->mu);
+    auto r = session_->exec(session_->st->sql.open_by_id,
+                            pg_params().number(id).number(pg_read_chunk), true);
+    lock.unlock();
+    if (!r) return r.error();
+    if (PQntuples(r->get()) == 0) return errc::not_found;
+    const auto size = static_cast<std::uint64_t>(binary_int8(r->get(), 0, 0));
+    if (field(r->get(), 0, 1).size() != std::min<std::uint64_t>(size, pg_read_chunk))
+        return errc::corrupt;
+    auto fetch = [s = session_](std::int64_t row_id, std::uint64_t offset,
+                                std::uint64_t length) -> boost::system::result<pg_result> {
+        std::lock_guard guard(s->mu);
+        return s->exec(s->st->sql.read_chunk,
+                       pg_params()
+                           .number(row_id)
+                           .number(static_cast<std::int64_t>(offset))
+                           .number(static_cast<std::int64_t>(length)),
+                       true);
+    };
+    return std::unique_ptr<core::message_source>(
+        std::make_unique<pg_payload_source>(id, size, std::move(*r), 1, std::move(fetch)));
+}
+
+boost::system::error_code pg_maildrop::commit_deletions(std::span<const std::size_t> indices) {
+    std::vector<std::size_t> todo(indices.begin(), indices.end());
+    std::sort(todo.begin(), todo.end());
+    todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+    if (!todo.empty() && todo.back() >= ids_.size()) {
+        assert(false && "commit_deletions: index out of range");
+        return errc::not_found;
+    }
+    if (todo.empty()) return {};
+    std::vector<std::int64_t> ids;
+    ids.reserve(todo.size());
+    for (auto i : todo) ids.push_back(ids_[i]);
+
+    const auto& st = *session_->st;
+    pg_params p;
+    p.number_array(ids);
+    const bool archive = st.opts.commitmode == commit_mode::archive;
+    if (archive) {
+        std::vector<std::string> status(status_tags().begin(), status_tags().end());
+        p.text_array(status);
+    }
+    std::lock_guard lock(session_->mu);
+    auto r = session_->exec(archive ? st.sql.archive_ids : st.sql.delete_ids, p);
+    return r ? boost::system::error_code() : r.error();
+}
+
+}  // namespace izypop3::store::detail

@@ -1,0 +1,53 @@
+#pragma once
+// A POP3 session's maildrop on the postgres store. It holds one connection for the whole
+// session and, on it, a session-level advisory lock on the mailbox (postgres_lock_key.hpp):
+// PostgreSQL itself refuses a second holder, whichever process or host asks, and frees the
+// lock when the connection ends, so a crashed server never leaves a mailbox locked. The
+// snapshot, the message reads and the UPDATE all run on that connection.
+
+#include <izypop3/core/maildrop.hpp>
+#include <izypop3/store/postgres_store.hpp>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace izypop3::store::detail {
+
+struct pg_session;
+
+class pg_maildrop final : public core::maildrop {
+public:
+    /// Locks `mailbox` and snapshots its servable items (all but archive and dup, oldest
+    /// first). Errors: in_use (another session holds the lock), io_error.
+    static boost::system::result<std::unique_ptr<pg_maildrop>> open(
+        std::shared_ptr<postgres_store::state> st, std::string mailbox);
+
+    /// Releases the lock (a round trip bounded by unlock_timeout; when it does not
+    /// complete, the connection is closed, which releases the lock too).
+    ~pg_maildrop() override;
+    pg_maildrop(const pg_maildrop&) = delete;
+    pg_maildrop& operator=(const pg_maildrop&) = delete;
+
+    const std::vector<core::message_info>& messages() const noexcept override;
+    boost::system::result<std::unique_ptr<core::message_source>> open(
+        std::size_t index) override;
+    /// One statement, so one transaction: every listed message is removed (or archived, per
+    /// mimestore.commitmode) or, on failure, none is. Messages already gone count as done.
+    boost::system::error_code commit_deletions(std::span<const std::size_t> indices) override;
+
+private:
+    explicit pg_maildrop(std::shared_ptr<pg_session> s) : session_(std::move(s)) {}
+
+    std::shared_ptr<pg_session> session_;
+    std::vector<std::int64_t> ids_;
+    std::vector<core::message_info> infos_;
+};
+
+}  // namespace izypop3::store::detail
