@@ -10,6 +10,9 @@
 #                                                DIR/mail/USER (a Maildir), owned by nobody
 #   private_dovecot.sh deliver DIR USER FILE     delivers FILE with Dovecot's own LDA
 #   private_dovecot.sh stop DIR                  stops it (also safe when not running)
+#
+# PRIVATE_DOVECOT_EXTRA, when set at start, is appended to the configuration (benchmarks
+# raise process limits with it).
 set -euo pipefail
 
 die() { echo "private_dovecot: $*" >&2; exit 1; }
@@ -69,6 +72,7 @@ userdb {
   driver = static
   args = uid=nobody gid=nogroup home=$dir/home/%u
 }
+${PRIVATE_DOVECOT_EXTRA:-}
 CONF
 }
 

@@ -47,12 +47,23 @@ struct store_group {
     std::string modhandler;
     bool built = false;
     std::vector<option_row> rows;
+    std::string aliases;  ///< other names of the same store ("cloud" for postgres)
+    const store::setting_info* table = nullptr;
 };
 
 std::vector<store_group> store_groups() {
     std::vector<store_group> groups;
     for (const std::string& name : store::known_modhandlers()) {
-        store_group g{name, store::is_built(name), {}};
+        const auto settings = store::settings_of(name);
+        // An alias shares its store's settings table: list its keys once, under both names.
+        auto same = std::find_if(groups.begin(), groups.end(), [&](const store_group& g) {
+            return !settings.empty() && g.table == settings.data();
+        });
+        if (same != groups.end()) {
+            same->aliases += (same->aliases.empty() ? "" : ", ") + name;
+            continue;
+        }
+        store_group g{name, store::is_built(name), {}, {}, settings.data()};
         for (const store::setting_info& s : store::settings_of(name)) {
             g.rows.push_back({"mimestore." + s.name, "", s.default_value, s.description});
         }
@@ -69,6 +80,7 @@ std::string modhandler_list() {
         std::string& list = g.built ? built : later;
         if (!list.empty()) list += ", ";
         list += g.modhandler;
+        if (!g.aliases.empty()) list += ", " + g.aliases;
     }
     return later.empty() ? built : fmt::format("{}; not built yet: {}", built, later);
 }
@@ -156,7 +168,9 @@ void write_method_help(std::ostream& out, const method_entry& m) {
     out << "      stores: " << modhandler_list() << '\n';
     for (const store_group& g : store_groups()) {
         if (g.rows.empty()) continue;
-        out << "\nkeys of mimestore.modhandler " << g.modhandler << ":\n";
+        out << "\nkeys of mimestore.modhandler " << g.modhandler;
+        if (!g.aliases.empty()) out << " (also named " << g.aliases << ")";
+        out << ":\n";
         write_rows_text(out, g.rows);
     }
 }
@@ -198,6 +212,7 @@ void write_markdown(std::ostream& out) {
     write_rows_markdown(out, rows_of(store_options()));
     for (const store_group& g : store_groups()) {
         out << "\n### `mimestore.modhandler " << g.modhandler << "`\n\n";
+        if (!g.aliases.empty()) out << "Also named `" << g.aliases << "`.\n\n";
         if (!g.built) {
             out << "Not built yet.\n";
         } else if (g.rows.empty()) {

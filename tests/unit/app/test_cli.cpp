@@ -390,21 +390,7 @@ TEST(cli, version) {
     EXPECT_EQ(o.out, "izypop3 0.1.0\n");
 }
 
-// ---- methods that are not built ----------------------------------------------------------
-
-TEST(cli, unbuilt_methods_say_so_after_checking_their_keys) {
-    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-        {{"method", "test", "testtype", "fullclientserver"},
-         "izypop3: method test testtype fullclientserver is not built yet (it needs the server "
-         "and the client, coming with the transport work); see docs/cli.md\n"},
-    };
-    for (const auto& [args, err] : cases) {
-        const outcome o = run(args);
-        EXPECT_EQ(o.code, 3);
-        EXPECT_EQ(o.out, "");
-        EXPECT_EQ(o.err, err);
-    }
-    // A bad key is still a usage error.
+TEST(cli, a_bad_key_is_a_usage_error_before_anything_runs) {
     EXPECT_EQ(run({"method", "serverpop3", "port", "abc"}).code, 2);
 }
 
