@@ -110,11 +110,11 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
         "{{\"clients\": {}, \"completed\": {}, \"failed\": {}, \"cutShort\": {}, "
         "\"seconds\": {:.3f}, \"sessionsPerSecond\": {:.2f}, \"latencyMs\": {{\"p50\": {:.3f}, "
         "\"p90\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, \"octets\": {}, "
-        "\"megabytesPerSecond\": {:.2f}, \"heldPeak\": {}, \"errors\": {{{}}}",
+        "\"megabytesPerSecond\": {:.2f}, \"heldPeak\": {}, \"errors\": {{{}}}, \"firstError\": {}",
         s.clients, r.completed, r.error_count(), r.cut_short, secs,
         static_cast<double>(r.completed) / secs, r.latency_quantile(0.5),
         r.latency_quantile(0.9), r.latency_quantile(0.99), r.latency_quantile(1.0), r.octets,
-        static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors);
+        static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors, json_quote(r.first_error));
     if (after) {
         out << fmt::format(", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
                            "\"cpuSeconds\": {:.3f}}}",
