@@ -1,5 +1,7 @@
 #include <izypop3/store/errc.hpp>
 #include <izypop3/store/fake_store.hpp>
+#include <izypop3/store/localfs_store.hpp>
+#include <izypop3/store/maildir_store.hpp>
 #include <izypop3/store/postgres_store.hpp>
 #include <izypop3/store/store_factory.hpp>
 
@@ -14,8 +16,8 @@
 namespace izypop3::store {
 namespace {
 
-// Stores planned for later issues are listed so that a user who asks for one learns it is
-// coming rather than that it does not exist; they are never silently replaced by another.
+// Every store this program knows. A name without a row in `backends` would be reported as
+// planned ("not built yet"), never silently replaced by another store.
 constexpr std::array<std::string_view, 5> modhandlers{"fake", "localfs", "maildir", "postgres",
                                                       "cloud"};
 
@@ -93,8 +95,10 @@ struct backend {
 };
 
 // "cloud" is the original izy-pop3's name for its remote-table store: PostgreSQL here.
-constexpr std::array<backend, 3> backends{{
+constexpr std::array<backend, 5> backends{{
     {"fake", fake_setting_table, validate_fake_settings, make_fake_store},
+    {"localfs", localfs_settings, validate_localfs_settings, make_localfs_store},
+    {"maildir", maildir_settings, validate_maildir_settings, make_maildir_store},
     {"postgres", postgres_settings, validate_postgres_settings, make_postgres_store},
     {"cloud", postgres_settings, validate_postgres_settings, make_postgres_store},
 }};

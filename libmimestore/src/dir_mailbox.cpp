@@ -1,0 +1,677 @@
+#include "dir_mailbox.hpp"
+
+#include "file_source.hpp"
+#include "sha256.hpp"
+
+#include <izypop3/core/dot_stuffer.hpp>
+#include <izypop3/store/errc.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <limits>
+
+namespace izypop3::store::detail {
+namespace {
+
+using boost::system::error_code;
+using std::chrono::microseconds;
+using std::chrono::system_clock;
+
+constexpr std::uint64_t unlogged_seq = std::numeric_limits<std::uint64_t>::max();
+
+/// The folder a tag list puts an item in: its first status tag, "" for unread or none.
+std::string status_of(const std::vector<std::string>& tags) {
+    for (const auto& t : tags) {
+        if (!is_status_tag(t)) continue;
+        return t == tag::unread ? std::string() : t;
+    }
+    return {};
+}
+
+/// The tags an item shows: the recorded ones, but the folder decides the status (a status
+/// change whose rename did not happen did not happen).
+std::vector<std::string> reconcile(std::vector<std::string> tags, const std::string& folder) {
+    if (status_of(tags) == folder) return tags;
+    std::string status = folder.empty() ? std::string(tag::unread) : folder;
+    auto first = std::find_if(tags.begin(), tags.end(),
+                              [](const std::string& t) { return is_status_tag(t); });
+    auto at = static_cast<std::size_t>(first - tags.begin());
+    std::erase_if(tags, [](const std::string& t) { return is_status_tag(t); });
+    tags.insert(tags.begin() + static_cast<std::ptrdiff_t>(std::min(at, tags.size())), status);
+    return tags;
+}
+
+/// mark()'s rule: a status tag replaces the status tags, any other tag is added once.
+std::vector<std::string> marked(std::vector<std::string> tags, std::string_view t) {
+    if (is_status_tag(t)) {
+        std::erase_if(tags, [](const std::string& x) { return is_status_tag(x); });
+        tags.emplace_back(t);
+    } else if (std::find(tags.begin(), tags.end(), t) == tags.end()) {
+        tags.emplace_back(t);
+    }
+    return tags;
+}
+
+system_clock::time_point from_us(std::int64_t us) {
+    return system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
+        microseconds(us)));
+}
+
+std::int64_t to_us(system_clock::time_point t) {
+    return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count();
+}
+
+std::int64_t now_us() { return to_us(system_clock::now()); }
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+std::string dir_of(const std::string& rel) {
+    auto slash = rel.rfind('/');
+    return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+/// Counts what a file would be on the POP3 wire.
+int count_wire(const std::string& path, std::uint64_t size, std::uint64_t& wire) {
+    auto src = open_file_source(path, size, {});
+    if (!src) return EIO;
+    core::wire_size_counter counter;
+    std::array<char, 65536> buf{};
+    for (;;) {
+        auto n = (*src)->read(buf);
+        if (!n) return EIO;
+        if (*n == 0) break;
+        counter.add(std::string_view(buf.data(), *n));
+    }
+    wire = counter.finish();
+    return 0;
+}
+
+int hash_file(const std::string& path, std::uint64_t size, std::string& hex) {
+    auto src = open_file_source(path, size, {});
+    if (!src) return EIO;
+    sha256 h;
+    std::array<char, 65536> buf{};
+    for (;;) {
+        auto n = (*src)->read(buf);
+        if (!n) return EIO;
+        if (*n == 0) break;
+        h.update(std::string_view(buf.data(), *n));
+    }
+    hex = h.hex_digest();
+    return 0;
+}
+
+/// Streams an item's octets into a temporary file of the mailbox.
+class dir_writer final : public item_writer {
+public:
+    dir_writer(std::shared_ptr<dir_mailbox> box, item meta, std::string temp_rel, unique_fd fd)
+        : box_(std::move(box)), meta_(std::move(meta)), fd_(std::move(fd)) {
+        file_.temp_rel = std::move(temp_rel);
+    }
+    ~dir_writer() override { abort(); }
+
+    error_code write(std::string_view chunk) override {
+        if (done_) return errc::writer_finished;
+        if (int err = write_all(fd_.get(), chunk)) return give_up(err, "cannot write");
+        hash_.update(chunk);
+        wire_.add(chunk);
+        count_crlf(chunk);
+        file_.size += chunk.size();
+        return {};
+    }
+
+    result<add_outcome> commit() override {
+        if (done_) return errc::writer_finished;
+        if (int err = fsync_fd(fd_.get())) return give_up(err, "cannot fsync");
+        fd_.reset();
+        done_ = true;
+        file_.fingerprint = hash_.hex_digest();
+        file_.wire_size = wire_.finish();
+        file_.crlf_size = file_.size + bare_lf_;
+        if (!meta_.fingerprint.empty() && lower(meta_.fingerprint) != file_.fingerprint) {
+            box_->discard_temp(file_.temp_rel);
+            box_->note_error(fmt::format(
+                "the octets of {} do not have the SHA-256 the caller gave; nothing was stored",
+                meta_.guid));
+            return errc::corrupt;
+        }
+        return box_->commit_add(std::move(meta_), file_);
+    }
+
+    void abort() noexcept override {
+        if (done_) return;
+        done_ = true;
+        fd_.reset();
+        box_->discard_temp(file_.temp_rel);
+    }
+
+private:
+    error_code give_up(int err, std::string_view what) {
+        box_->note_error(errno_text(
+            fmt::format("{} {}", what, join_path(box_->root(), file_.temp_rel)), err));
+        abort();
+        errc e = errno_to_errc(err);
+        return e == errc::not_found ? errc::io_error : e;
+    }
+
+    // Dovecot's W= counts each LF without a CR before it as two octets.
+    void count_crlf(std::string_view chunk) {
+        for (char c : chunk) {
+            if (c == '\n' && !last_was_cr_) ++bare_lf_;
+            last_was_cr_ = c == '\r';
+        }
+    }
+
+    std::shared_ptr<dir_mailbox> box_;
+    item meta_;
+    unique_fd fd_;
+    finished_file file_;
+    sha256 hash_;
+    core::wire_size_counter wire_;
+    std::uint64_t bare_lf_ = 0;
+    bool last_was_cr_ = false;
+    bool done_ = false;
+};
+
+}  // namespace
+
+dir_mailbox::dir_mailbox(const dir_layout& layout, std::string root, std::string mailbox_name,
+                         bool create_root)
+    : layout_(layout),
+      root_(std::move(root)),
+      mailbox_name_(std::move(mailbox_name)),
+      create_root_(create_root),
+      log_(join_path(root_, layout.meta_log_file())) {}
+
+bool dir_mailbox::exists() const {
+    file_facts facts;
+    return probe_follow(root_, facts) == 0 && facts.is_dir;
+}
+
+std::string dir_mailbox::last_error() const {
+    std::lock_guard lock(mu_);
+    return last_error_;
+}
+
+void dir_mailbox::note_error(std::string text) {
+    std::lock_guard lock(mu_);
+    last_error_ = std::move(text);
+}
+
+error_code dir_mailbox::fail(errc e, std::string text) {
+    last_error_ = std::move(text);
+    return e;
+}
+
+error_code dir_mailbox::fail_errno(int err, std::string_view what) {
+    errc e = errno_to_errc(err);
+    return fail(e == errc::not_found ? errc::io_error : e, errno_text(what, err));
+}
+
+int dir_mailbox::ensure_root() {
+    if (!exists()) {
+        if (!create_root_) return ENOENT;
+        if (int err = make_dirs(root_)) return err;
+    }
+    std::string failed;
+    return layout_.prepare(root_, failed);
+}
+
+boost::system::result<unique_fd> dir_mailbox::take_write_lock() {
+    std::string path = join_path(root_, layout_.write_lock_file());
+    unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return fail_errno(errno, fmt::format("cannot open the write lock {}", path));
+    while (::flock(fd.get(), LOCK_EX) != 0) {
+        if (errno != EINTR) return fail_errno(errno, fmt::format("cannot lock {}", path));
+    }
+    return fd;
+}
+
+int dir_mailbox::rescan() {
+    std::vector<stored_file> files;
+    std::string failed;
+    if (int err = layout_.scan(root_, files, failed)) {
+        last_error_ = errno_text(fmt::format("cannot read {}", failed), err);
+        return err;
+    }
+    files_ = std::move(files);
+    scanned_ = true;
+    by_name_.clear();
+    by_name_.reserve(files_.size());
+    for (std::size_t i = 0; i < files_.size(); ++i) by_name_.emplace(files_[i].name, i);
+    return 0;
+}
+
+located_item dir_mailbox::describe(const stored_file& f) const {
+    located_item out;
+    out.file = f;
+    item& it = out.it;
+    it.mailbox = mailbox_name_;
+    it.size = f.size;
+    const meta_record* r = log_.find(f.name);
+    if (r != nullptr && r->has_item) {
+        it.guid = r->guid;
+        it.source_id = r->source_id;
+        it.created = from_us(r->created_us);
+        if (r->message_time_us) it.message_time = from_us(*r->message_time_us);
+        if (r->size == f.size) {
+            // A file changed by hand keeps its identity but loses what was computed from
+            // its old octets.
+            it.fingerprint = r->fingerprint;
+            it.wire_size = r->wire_size;
+        }
+        out.arrival_us = r->stored_us;
+        out.seq = r->seq;
+    } else {
+        it.guid = f.name;
+        it.created = from_us(f.mtime_ns / 1000);
+        out.arrival_us = layout_.arrival_ns(f) / 1000;
+        out.seq = unlogged_seq;
+    }
+    if (r != nullptr && r->tags) {
+        it.tags = reconcile(*r->tags, f.status);
+    } else {
+        it.tags = {f.status.empty() ? std::string(tag::unread) : f.status};
+    }
+    if (!it.wire_size && r != nullptr && r->wire && r->wire->size == f.size &&
+        r->wire->mtime_ns == f.mtime_ns)
+        it.wire_size = r->wire->wire;
+    return out;
+}
+
+error_code dir_mailbox::snapshot(std::vector<located_item>& out) {
+    std::lock_guard lock(mu_);
+    out.clear();
+    if (!exists()) return {};  // a user without a mailbox has no items
+    if (int err = rescan()) return fail_errno(err, last_error_);
+    if (int err = log_.refresh())
+        return fail_errno(err, fmt::format("cannot read {}", log_.path()));
+    out.reserve(files_.size());
+    for (const auto& f : files_) out.push_back(describe(f));
+    std::sort(out.begin(), out.end(), [](const located_item& a, const located_item& b) {
+        if (a.arrival_us != b.arrival_us) return a.arrival_us < b.arrival_us;
+        if (a.seq != b.seq) return a.seq < b.seq;
+        return a.file.rel_path < b.file.rel_path;
+    });
+    return {};
+}
+
+std::string dir_mailbox::find_same_content(const finished_file& nf) {
+    const auto* logged = log_.names_with_fingerprint(nf.fingerprint);
+    if (logged == nullptr) return {};
+    const std::vector<std::string> names(logged->begin(), logged->end());
+    for (int pass = 0; pass < 2; ++pass) {
+        for (const auto& name : names) {
+            const meta_record* r = log_.find(name);
+            if (r == nullptr || r->size != nf.size) continue;
+            auto range = by_name_.equal_range(name);
+            for (auto i = range.first; i != range.second; ++i) {
+                const stored_file& f = files_[i->second];
+                if (f.name.empty()) continue;
+                std::string path = join_path(root_, f.rel_path);
+                file_facts facts;
+                if (probe(path, facts) == 0 && facts.is_regular && facts.size == nf.size)
+                    return path;
+            }
+        }
+        if (pass == 0 && rescan() != 0) break;
+    }
+    return {};
+}
+
+std::vector<located_item> dir_mailbox::find_live(const std::string& guid) {
+    std::vector<std::string> names;
+    if (const auto* logged = log_.names_with_guid(guid)) names.assign(logged->begin(), logged->end());
+    const bool logged_any = !names.empty();
+    names.push_back(guid);  // a file without metadata is known by its name
+    std::vector<located_item> out;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (const auto& name : names) {
+            auto range = by_name_.equal_range(name);
+            for (auto i = range.first; i != range.second; ++i) {
+                stored_file& f = files_[i->second];
+                if (f.name.empty()) continue;  // removed since the scan
+                file_facts facts;
+                if (probe(join_path(root_, f.rel_path), facts) != 0 || !facts.is_regular) continue;
+                f.size = facts.size;
+                f.mtime_ns = facts.mtime_ns;
+                f.ino = facts.ino;
+                located_item li = describe(f);
+                if (li.it.guid == guid) out.push_back(std::move(li));
+            }
+        }
+        // The log knows the guid but the file is not where the last scan saw it: another
+        // process or a mail reader moved it.
+        if (!out.empty() || !logged_any || pass == 1) break;
+        if (rescan() != 0) break;
+    }
+    return out;
+}
+
+stored_file* dir_mailbox::locate(const item& it, bool rescan_on_miss) {
+    if (log_.refresh() != 0) return nullptr;
+    const std::string want = status_of(it.tags);
+    for (int pass = 0; pass < 2; ++pass) {
+        std::vector<std::string> names;
+        if (const auto* logged = log_.names_with_guid(it.guid))
+            names.assign(logged->begin(), logged->end());
+        names.push_back(it.guid);
+        stored_file* any = nullptr;
+        for (const auto& name : names) {
+            auto range = by_name_.equal_range(name);
+            for (auto i = range.first; i != range.second; ++i) {
+                stored_file& f = files_[i->second];
+                if (f.name.empty()) continue;
+                file_facts facts;
+                if (probe(join_path(root_, f.rel_path), facts) != 0 || !facts.is_regular) continue;
+                const meta_record* r = log_.find(f.name);
+                const std::string& guid = r != nullptr && r->has_item ? r->guid : f.name;
+                if (guid != it.guid) continue;
+                // Two files may share a guid (a copy made by hand): prefer the one in the
+                // folder the caller's tags name.
+                if (f.status == want) return &f;
+                if (any == nullptr) any = &f;
+            }
+        }
+        if (any != nullptr || !rescan_on_miss || pass == 1) return any;
+        if (rescan() != 0) return nullptr;
+    }
+    return nullptr;
+}
+
+boost::system::result<std::unique_ptr<core::message_source>> dir_mailbox::open_item(
+    const item& it) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        std::string path;
+        {
+            std::lock_guard lock(mu_);
+            const stored_file* f = locate(it, true);
+            if (f == nullptr) return errc::not_found;
+            path = join_path(root_, f->rel_path);
+        }
+        auto src = open_file_source(path, it.size, lower(it.fingerprint));
+        if (src) return src;
+        // Moved between locate and open (a flag change by a mail reader, a mark by another
+        // process): look once more.
+        if (src.error() != errc::not_found) {
+            std::lock_guard lock(mu_);
+            if (src.error() == errc::corrupt) {
+                last_error_ = fmt::format(
+                    "{} is not the message that was listed (its size or content changed)", path);
+            } else {
+                last_error_ = fmt::format("cannot read {}", path);
+            }
+            return src.error();
+        }
+        std::lock_guard lock(mu_);
+        if (rescan() != 0) return errc::io_error;
+    }
+    return errc::not_found;
+}
+
+boost::system::result<std::unique_ptr<item_writer>> dir_mailbox::begin_add(item meta) {
+    std::string temp_rel;
+    unique_fd fd;
+    {
+        std::lock_guard lock(mu_);
+        if (int err = ensure_root()) {
+            if (err == ENOENT)
+                return fail(errc::io_error, fmt::format("the store directory {} is gone", root_));
+            return fail_errno(err, fmt::format("cannot prepare {}", root_));
+        }
+        std::string rel_dir;
+        if (int err = layout_.temp_dir(root_, status_of(meta.tags), rel_dir))
+            return fail_errno(err, fmt::format("cannot make the temporary directory in {}", root_));
+        static const std::string host = maildir_host();
+        temp_rel = join_path(rel_dir, unique_stem() + "." + host);
+        std::string path = join_path(root_, temp_rel);
+        fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!fd) return fail_errno(errno, fmt::format("cannot create {}", path));
+    }
+    return std::unique_ptr<item_writer>(std::make_unique<dir_writer>(
+        shared_from_this(), std::move(meta), std::move(temp_rel), std::move(fd)));
+}
+
+void dir_mailbox::discard_temp(const std::string& temp_rel) noexcept {
+    ::unlink(join_path(root_, temp_rel).c_str());
+}
+
+bool dir_mailbox::same_octets(const stored_file& f, const finished_file& nf) const {
+    if (f.size != nf.size) return false;
+    const meta_record* r = log_.find(f.name);
+    if (r != nullptr && r->has_item && r->size == f.size) return r->fingerprint == nf.fingerprint;
+    std::string hex;
+    return hash_file(join_path(root_, f.rel_path), f.size, hex) == 0 && hex == nf.fingerprint;
+}
+
+boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const finished_file& nf) {
+    std::lock_guard lock(mu_);
+    struct temp_cleanup {
+        dir_mailbox* box;
+        const std::string* rel;
+        bool armed = true;
+        ~temp_cleanup() {
+            if (armed) box->discard_temp(*rel);
+        }
+    } cleanup{this, &nf.temp_rel};
+
+    auto write_lock = take_write_lock();
+    if (!write_lock) return write_lock.error();
+    if (int err = log_.refresh())
+        return fail_errno(err, fmt::format("cannot read {}", log_.path()));
+    if (!scanned_) {
+        if (int err = rescan()) return fail_errno(err, last_error_);
+    }
+
+    // The same guid: already stored (the same octets) or a copy under "<guid>.dup<n>",
+    // as the original's "....dup.eml".
+    std::string guid = meta.guid;
+    bool is_dup = false;
+    for (unsigned n = 1;; ++n) {
+        auto live = find_live(guid);
+        if (live.empty()) break;
+        for (const auto& li : live) {
+            if (same_octets(li.file, nf)) return add_outcome::already_present;
+        }
+        is_dup = true;
+        guid = meta.guid + ".dup" + (n == 1 ? std::string() : std::to_string(n));
+    }
+    // The same octets under another guid: recorded as a dup of that item, sharing its file
+    // (a hard link) where the file system allows, so no second copy is kept.
+    std::string link_from = find_same_content(nf);
+    if (!link_from.empty()) is_dup = true;
+
+    meta.guid = guid;
+    if (is_dup) meta.tags = {std::string(tag::dup)};
+    const std::string status = status_of(meta.tags);
+
+    // Arrival order across processes: later than anything in the log (we hold the write
+    // lock), even if the clock stepped back.
+    std::int64_t stored =
+        std::max(now_us(), std::max(last_stored_us_, log_.max_stored_us()) + 1);
+    last_stored_us_ = stored;
+
+    new_file_facts facts{meta.guid, meta.source_id, nf.size, nf.crlf_size};
+    for (unsigned attempt = 1; attempt <= 1000; ++attempt) {
+        std::string name = layout_.new_name(facts, attempt);
+        if (layout_.name_taken(root_, name)) continue;
+        std::string rel;
+        if (int err = layout_.deliver_path(root_, name, status, rel))
+            return fail_errno(err, fmt::format("cannot make the folder for {} in {}", status, root_));
+
+        add_line a;
+        a.name = name;
+        a.guid = meta.guid;
+        a.source_id = meta.source_id;
+        a.fingerprint = nf.fingerprint;
+        a.size = nf.size;
+        a.wire_size = nf.wire_size;
+        a.created_us = to_us(meta.created);
+        a.stored_us = stored;
+        if (meta.message_time) a.message_time_us = to_us(*meta.message_time);
+        a.tags = meta.tags;
+        // The metadata is durable before the file appears under its name.
+        if (int err = log_.append(format_add(a), true))
+            return fail_errno(err, fmt::format("cannot append to {}", log_.path()));
+
+        const std::string target = join_path(root_, rel);
+        int err = EEXIST;
+        bool linked = false;
+        if (!link_from.empty() && ::link(link_from.c_str(), target.c_str()) == 0) {
+            err = 0;
+            linked = true;
+        }
+        if (!linked) err = rename_no_replace(join_path(root_, nf.temp_rel), target);
+        if (err == EEXIST) {
+            // Someone put a file of that name there after our check: our line must not
+            // describe it.
+            (void)log_.append(format_gone(name), true);
+            continue;
+        }
+        if (err != 0) {
+            (void)log_.append(format_gone(name), false);
+            return fail_errno(err, fmt::format("cannot rename {} to {}", nf.temp_rel, target));
+        }
+        if (!linked) cleanup.armed = false;
+        if (int serr = fsync_dir(join_path(root_, dir_of(rel))))
+            return fail_errno(serr, fmt::format("cannot fsync {}", join_path(root_, dir_of(rel))));
+
+        stored_file sf;
+        sf.name = name;
+        sf.rel_path = rel;
+        sf.status = status;
+        file_facts ff;
+        if (probe(target, ff) == 0) {
+            sf.size = ff.size;
+            sf.mtime_ns = ff.mtime_ns;
+            sf.ino = ff.ino;
+        }
+        files_.push_back(std::move(sf));
+        by_name_.emplace(name, files_.size() - 1);
+        return is_dup ? add_outcome::duplicate : add_outcome::added;
+    }
+    return fail(errc::io_error,
+                fmt::format("no free file name for guid '{}' in {}", meta.guid, root_));
+}
+
+error_code dir_mailbox::mark(const item& it, std::string_view t) {
+    std::lock_guard lock(mu_);
+    if (!exists()) return errc::not_found;
+    if (int err = ensure_root()) return fail_errno(err, fmt::format("cannot prepare {}", root_));
+    auto write_lock = take_write_lock();
+    if (!write_lock) return write_lock.error();
+    stored_file* found = locate(it, true);
+    if (found == nullptr) return errc::not_found;
+    const stored_file f = *found;
+    located_item current = describe(f);
+    std::vector<std::string> tags = marked(current.it.tags, t);
+    if (tags == current.it.tags) return {};
+    const std::string status = status_of(tags);
+
+    if (int err = log_.append(format_tags(f.name, tags), true))
+        return fail_errno(err, fmt::format("cannot append to {}", log_.path()));
+    if (status == f.status) return {};
+
+    std::string rel;
+    if (int err = layout_.moved_path(root_, f, status, rel))
+        return fail_errno(err, fmt::format("cannot make the folder for {} in {}", status, root_));
+    const std::string from = join_path(root_, f.rel_path);
+    const std::string to = join_path(root_, rel);
+    if (int err = rename_no_replace(from, to)) {
+        if (err == ENOENT) return errc::not_found;
+        return fail_errno(err, fmt::format("cannot move {} to {}", from, to));
+    }
+    if (int err = fsync_dir(join_path(root_, dir_of(rel))))
+        return fail_errno(err, fmt::format("cannot fsync {}", join_path(root_, dir_of(rel))));
+    if (int err = fsync_dir(join_path(root_, dir_of(f.rel_path))))
+        return fail_errno(err, fmt::format("cannot fsync {}", join_path(root_, dir_of(f.rel_path))));
+    found->rel_path = rel;
+    found->status = status;
+    return {};
+}
+
+error_code dir_mailbox::remove(const item& it) {
+    std::lock_guard lock(mu_);
+    if (!exists()) return errc::not_found;
+    if (int err = ensure_root()) return fail_errno(err, fmt::format("cannot prepare {}", root_));
+    auto write_lock = take_write_lock();
+    if (!write_lock) return write_lock.error();
+    stored_file* f = locate(it, true);
+    if (f == nullptr) return errc::not_found;
+    const std::string path = join_path(root_, f->rel_path);
+    if (::unlink(path.c_str()) != 0) {
+        int err = errno;
+        if (err == ENOENT) return errc::not_found;
+        return fail_errno(err, fmt::format("cannot remove {}", path));
+    }
+    if (int err = fsync_dir(join_path(root_, dir_of(f->rel_path))))
+        return fail_errno(err, fmt::format("cannot fsync {}", join_path(root_, dir_of(f->rel_path))));
+    const std::string name = f->name;
+    auto range = by_name_.equal_range(name);
+    for (auto i = range.first; i != range.second; ++i) {
+        if (&files_[i->second] == f) {
+            by_name_.erase(i);
+            break;
+        }
+    }
+    f->name.clear();
+    // The log forgets the name unless a copy of the file (made by hand) is still there.
+    if (by_name_.count(name) == 0) (void)log_.append(format_gone(name), false);
+    return {};
+}
+
+boost::system::result<unique_fd> dir_mailbox::lock_maildrop() {
+    std::lock_guard lock(mu_);
+    std::string failed;
+    (void)layout_.prepare(root_, failed);  // a read-only mailbox may still have a lock file
+    std::string path = join_path(root_, layout_.maildrop_lock_file());
+    unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd && (errno == EACCES || errno == EROFS))
+        fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return fail_errno(errno, fmt::format("cannot open the maildrop lock {}", path));
+    // flock locks belong to the open file description: a second open() of the same file,
+    // in this process or another, conflicts just like a lock held elsewhere.
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR) continue;
+        if (errno == EWOULDBLOCK)
+            return fail(errc::in_use, fmt::format("{} is locked by another session", path));
+        return fail_errno(errno, fmt::format("cannot lock {}", path));
+    }
+    return fd;
+}
+
+error_code dir_mailbox::learn_wire_sizes() {
+    std::lock_guard lock(mu_);
+    if (!exists()) return {};
+    if (int err = rescan()) return fail_errno(err, fmt::format("cannot read {}", root_));
+    if (int err = log_.refresh())
+        return fail_errno(err, fmt::format("cannot read {}", log_.path()));
+    std::string lines;
+    for (const auto& f : files_) {
+        if (describe(f).it.wire_size) continue;
+        wire_note note{f.size, f.mtime_ns, 0};
+        if (count_wire(join_path(root_, f.rel_path), f.size, note.wire) != 0) continue;
+        lines += format_wire(f.name, note);
+    }
+    if (lines.empty()) return {};
+    auto write_lock = take_write_lock();
+    if (!write_lock) return {};  // only a cache: the maildrop counts sizes itself then
+    // Not fsynced: a lost line only means counting again.
+    (void)log_.append(lines, false);
+    return {};
+}
+
+}  // namespace izypop3::store::detail

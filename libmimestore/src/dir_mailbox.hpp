@@ -1,0 +1,123 @@
+#pragma once
+// One mailbox directory of a directory store (localfs or maildir, by its dir_layout): the
+// items are the message files found in its folders, described by the metadata log.
+//
+// Rules that make it crash-safe (docs/stores.md has the argument in full):
+// - a new item is written to a temporary file, fsynced, its "add" line is appended to the
+//   log and fsynced, and only then is the file renamed to its final name (without
+//   replacing anything) and the directory fsynced: the rename is the commit point, so a
+//   crash leaves either no message file or a complete one whose metadata is on disk;
+// - a status change rewrites nothing: a "tags" line, then a rename into the status folder;
+//   where the file is decides its status, so a crash between the two loses the change
+//   cleanly;
+// - a log line whose file does not exist means nothing.
+//
+// Thread-safe: calls are serialised by a mutex; writers of other processes are serialised
+// by flock on the layout's write lock file.
+
+#include "dir_layout.hpp"
+#include "fs_ops.hpp"
+#include "meta_log.hpp"
+
+#include <izypop3/core/maildrop.hpp>
+#include <izypop3/store/item.hpp>
+#include <izypop3/store/store.hpp>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace izypop3::store::detail {
+
+/// An item with where it is and its place in the order of arrival.
+struct located_item {
+    item it;
+    stored_file file;
+    std::int64_t arrival_us = 0;
+    std::uint64_t seq = 0;  ///< position of its "add" line; after all logged ones if none
+};
+
+/// What the writer hands over at commit: a complete, fsynced temporary file.
+struct finished_file {
+    std::string temp_rel;  ///< relative to the mailbox root
+    std::uint64_t size = 0;
+    std::uint64_t wire_size = 0;
+    std::uint64_t crlf_size = 0;
+    std::string fingerprint;
+};
+
+class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
+public:
+    /// `create_root`: the root may be made (with its parents) at the first write, as a
+    /// per-user mailbox is; otherwise it must exist.
+    dir_mailbox(const dir_layout& layout, std::string root, std::string mailbox_name,
+                bool create_root);
+
+    const std::string& root() const noexcept { return root_; }
+    const std::string& mailbox_name() const noexcept { return mailbox_name_; }
+
+    /// False when the root directory does not exist (a user without a mailbox yet).
+    bool exists() const;
+
+    /// Every item, in the order of arrival.
+    boost::system::error_code snapshot(std::vector<located_item>& out);
+
+    boost::system::result<std::unique_ptr<core::message_source>> open_item(const item& it);
+    /// `meta` is already checked and completed by the store (guid, tags, created).
+    boost::system::result<std::unique_ptr<item_writer>> begin_add(item meta);
+    boost::system::error_code mark(const item& it, std::string_view t);
+    boost::system::error_code remove(const item& it);
+
+    /// Takes the POP3 maildrop lock (flock on the layout's lock file, held as long as the
+    /// returned descriptor is open). in_use when another session anywhere holds it.
+    boost::system::result<unique_fd> lock_maildrop();
+
+    /// Reads the files the log has no wire size for and records their sizes, so that a
+    /// maildrop of this mailbox opens without reading every message (the log keeps them
+    /// for the next session too).
+    boost::system::error_code learn_wire_sizes();
+
+    /// Called by the writer: publishes the finished temporary file as an item.
+    boost::system::result<add_outcome> commit_add(item meta, const finished_file& f);
+    /// Called by the writer when it gives up: removes its temporary file.
+    void discard_temp(const std::string& temp_rel) noexcept;
+
+    /// One line about the most recent failure, for logs.
+    std::string last_error() const;
+    /// Records a failure seen outside the mailbox's own calls (by a writer).
+    void note_error(std::string text);
+
+private:
+    boost::system::error_code fail(errc e, std::string text);
+    boost::system::error_code fail_errno(int err, std::string_view what);
+    int ensure_root();
+    boost::system::result<unique_fd> take_write_lock();
+    int rescan();
+    located_item describe(const stored_file& f) const;
+    std::vector<located_item> find_live(const std::string& guid);
+    std::string find_same_content(const finished_file& nf);
+    stored_file* locate(const item& it, bool rescan_on_miss);
+    bool same_octets(const stored_file& f, const finished_file& nf) const;
+
+    const dir_layout& layout_;
+    const std::string root_;
+    const std::string mailbox_name_;
+    const bool create_root_;
+
+    mutable std::mutex mu_;
+    meta_log log_;
+    bool scanned_ = false;
+    std::vector<stored_file> files_;  // the last scan, kept current by our own changes
+    std::unordered_multimap<std::string, std::size_t> by_name_;  // name -> index in files_
+    std::int64_t last_stored_us_ = 0;
+    std::string last_error_;
+};
+
+}  // namespace izypop3::store::detail
