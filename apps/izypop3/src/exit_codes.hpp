@@ -10,5 +10,9 @@ inline constexpr int failure = 1;
 inline constexpr int usage = 2;
 /// The command line is right but asks for something this build does not have yet.
 inline constexpr int not_built = 3;
+/// clientpop3: connect, TLS or certificate failure (no credential was sent after it).
+inline constexpr int connection = 3;
+/// clientpop3: the server refused the login.
+inline constexpr int authentication = 4;
 
 }  // namespace izypop3::app::exit_code

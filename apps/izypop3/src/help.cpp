@@ -191,7 +191,9 @@ void write_markdown(std::ostream& out) {
         << "| 0 | success, or help was asked for |\n"
         << "| 1 | the method ran and failed (for example, the store could not be opened) |\n"
         << "| 2 | the command line is wrong: unknown method or key, missing or malformed value |\n"
-        << "| 3 | the method, test type or store is not built yet |\n\n"
+        << "| 3 | the method, test type or store is not built yet; for clientpop3: connection "
+           "or TLS failure |\n"
+        << "| 4 | clientpop3: the server refused the login |\n\n"
         << "## Methods\n\n| method | what it does |\n| --- | --- |\n";
     for (const method_entry& m : method_table()) {
         out << "| " << markdown_code(m.name) << " | " << markdown_text(m.summary) << " |\n";

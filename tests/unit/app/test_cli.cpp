@@ -272,16 +272,17 @@ TEST(cli, store_keys_are_checked_against_the_chosen_store) {
     EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << o.err;
 }
 
-TEST(cli, unknown_and_unbuilt_stores) {
+TEST(cli, unknown_stores_and_missing_store_settings) {
     expect_usage_error({"method", "test", "mimestore.modhandler", "fak"},
                        "izypop3: test: key 'mimestore.modhandler' names no known store: 'fak' "
                        "(did you mean 'fake'?); use one of fake, localfs, maildir, postgres, "
                        "cloud");
     const outcome o = run({"method", "test", "mimestore.modhandler", "localfs"});
-    EXPECT_EQ(o.code, 3);
+    EXPECT_EQ(o.code, 2);
     EXPECT_EQ(o.out, "");
-    EXPECT_EQ(o.err, "izypop3: test: mimestore.modhandler localfs is not built yet; see "
-                     "docs/cli.md\n");
+    EXPECT_EQ(o.err, "izypop3: test: mimestore.modhandler localfs needs mimestore.path: the "
+                     "directory of the store, e.g. mimestore.path /srv/mail/%u; run 'izypop3 "
+                     "method test help' for the list\n");
 }
 
 // ---- help, usage, methods ----------------------------------------------------------------
@@ -345,7 +346,7 @@ TEST(cli, method_help_lists_keys_with_defaults) {
              "\n  loglevel error|warn|info|debug  (default: info)\n",
              "\n  verbose.serverLog BOOL  (default: false)\n",
              "\n  mimestore.modhandler NAME  (default: fake)\n",
-             "\n      stores: fake, postgres, cloud; not built yet: localfs, maildir\n",
+             "\n      stores: fake, localfs, maildir, postgres, cloud\n",
              "\nkeys of mimestore.modhandler fake:\n  mimestore.count  (default: 99)\n"}) {
         EXPECT_NE(o.out.find(line), std::string::npos) << line;
     }
@@ -405,7 +406,10 @@ TEST(cli, serverpop3_needs_credentials_and_a_usable_store) {
     EXPECT_EQ(o.code, 2);
     EXPECT_EQ(o.err, "izypop3: serverpop3: tls.cert and tls.key go together; give both or neither\n");
     o = run({"method", "serverpop3", "password", "x", "mimestore.modhandler", "localfs"});
-    EXPECT_EQ(o.code, 3);
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, "izypop3: serverpop3: mimestore.modhandler localfs needs mimestore.path: "
+                     "the directory of the store, e.g. mimestore.path /srv/mail/%u; run "
+                     "'izypop3 method serverpop3 help' for the list\n");
     o = run({"method", "serverpop3", "host", "not-an-address", "port", "1110", "password", "x"});
     EXPECT_EQ(o.code, 1);
     EXPECT_EQ(o.err,

@@ -1,0 +1,55 @@
+#pragma once
+// One blocking POP3 client connection: a transport::client_stream carrying a
+// core::client_session. The caller submits requests and pumps; every event other than the
+// I/O ones (send, need_input, start_tls) goes to the caller's callback.
+
+#include <izypop3/core/client_session.hpp>
+#include <izypop3/transport/client_stream.hpp>
+
+#include <functional>
+#include <string>
+
+namespace izypop3::app {
+
+/// Why a link stopped working.
+enum class link_failure {
+    none,
+    connection,      ///< resolve, connect, TLS, timeout, closed by the server
+    authentication,  ///< the server refused the login
+    protocol,        ///< the session failed after login
+    interrupted,     ///< Ctrl-C
+};
+
+class pop3_link {
+public:
+    using event_sink = std::function<void(const core::client_action_t&)>;
+
+    pop3_link(transport::client_stream_options stream, core::client_config session);
+
+    /// Connects and logs in. On failure, failure() and error_text() say why.
+    bool open();
+    /// Runs the session until every submitted request is answered (true) or it fails.
+    bool pump(const event_sink& sink);
+    /// Sends QUIT and waits for the answer: only now does the server apply DELEs.
+    bool quit();
+
+    core::client_session& session() noexcept { return session_; }
+    transport::client_stream& stream() noexcept { return stream_; }
+    link_failure failure() const noexcept { return failure_; }
+    const std::string& error_text() const noexcept { return error_; }
+    const std::string& mechanism() const noexcept { return mechanism_; }
+
+private:
+    bool step_io(const core::client_action_t& a, bool& done);
+    bool fail(link_failure why, std::string text);
+
+    transport::client_stream stream_;
+    core::client_session session_;
+    bool logged_in_ = false;
+    bool closed_ = false;
+    link_failure failure_ = link_failure::none;
+    std::string error_;
+    std::string mechanism_;
+};
+
+}  // namespace izypop3::app
