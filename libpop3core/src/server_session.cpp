@@ -408,6 +408,7 @@ void server_session::cmd_quit(const command&) {
     for (std::size_t i = 0; i < messages_.size(); ++i)
         if (deleted_[i]) to_delete_.push_back(i);
     if (to_delete_.empty()) {
+        update_finished_ = true;
         reply_ok(config_.implementation + " signing off (nothing deleted)");
         close_after_flush(close_reason::quit);
         return;
@@ -418,6 +419,7 @@ void server_session::cmd_quit(const command&) {
 
 void server_session::complete_commit(bool ok) {
     expect(pending::commit);
+    update_finished_ = true;
     if (ok) {
         stats_.deleted = static_cast<std::uint32_t>(to_delete_.size());
         reply_ok(config_.implementation + " signing off (" + decimal(to_delete_.size()) +

@@ -183,6 +183,16 @@ struct connection : std::enable_shared_from_this<connection> {
             asio::use_awaitable, std::move(f));
     }
 
+    // Closing a maildrop unlocks it, which may wait on the store (a database round trip):
+    // off the I/O thread like every other store call.
+    asio::awaitable<void> release(std::unique_ptr<core::maildrop>& md) {
+        auto* gone = md.release();
+        co_await offload([gone] {
+            delete gone;
+            return true;
+        });
+    }
+
     core::server_config session_config() {
         core::server_config cfg;
         cfg.host_name = srv.opt.host_name;
@@ -264,9 +274,13 @@ awaitable<void> connection::run() {
     std::array<char, read_buffer_size> rbuf;
     core::close_reason why = core::close_reason::peer_closed;
     bool running = true;
+    clock_type::time_point line_deadline{};
     while (running) {
         auto action = s.next();
         if (auto* a = std::get_if<core::server_action::send>(&action)) {
+            // The reply to QUIT goes out only after the maildrop is unlocked, so a client
+            // that reconnects the moment it reads "+OK" never finds its own old lock.
+            if (drop && s.update_finished()) co_await release(drop);
             if (co_await write_all(asio::buffer(a->bytes.data(), a->bytes.size()))) {
                 why = core::close_reason::peer_closed;
                 break;
@@ -276,7 +290,10 @@ awaitable<void> connection::run() {
                 s.on_shutdown();
                 continue;
             }
-            arm(srv.opt.idle_timeout);
+            // The idle timeout counts from the start of a command line: bytes that trickle
+            // in without a line end do not extend it (slowloris).
+            if (!s.mid_line()) line_deadline = clock_type::now() + srv.opt.idle_timeout;
+            watchdog.expires_at(line_deadline);
             auto [ec, n] = co_await read_some(asio::buffer(rbuf));
             disarm();
             if (!ec) {
@@ -357,6 +374,7 @@ awaitable<void> connection::run() {
             running = false;
         }
     }
+    if (drop) co_await release(drop);
     finish(s, why);
     if (tls && why == core::close_reason::quit) {
         arm(srv.opt.handshake_timeout);

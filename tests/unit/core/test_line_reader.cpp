@@ -242,3 +242,22 @@ TEST(LineReader, ManyLinesAcrossCompactions) {
 
 }  // namespace
 }  // namespace izypop3::test
+
+TEST(LineReader, MidLineFromTheFirstOctetToTheLineEnd) {
+    izypop3::core::line_reader r(8);
+    EXPECT_FALSE(r.mid_line());
+    r.append("NO");
+    EXPECT_FALSE(r.next().has_value());
+    EXPECT_TRUE(r.mid_line());
+    r.append("OP\r\n");
+    ASSERT_TRUE(r.next().has_value());
+    EXPECT_FALSE(r.mid_line());
+    // An overlong line is still owed its end while its tail is skipped unbuffered.
+    r.append("0123456789abcdef");
+    auto over = r.next();
+    ASSERT_TRUE(over.has_value());
+    EXPECT_TRUE(r.mid_line());
+    r.append("xyz\r\n");
+    EXPECT_FALSE(r.next().has_value());
+    EXPECT_FALSE(r.mid_line());
+}

@@ -492,6 +492,32 @@ TEST(ServerSession, QuitCommitsExactlyTheMarkedMessages) {
     EXPECT_EQ(t->session().state(), core::session_state::closed);
 }
 
+TEST(ServerSession, UpdateIsFinishedOnlyAfterTheCommit) {
+    // DELE and QUIT in one write: the DELE reply is sent while the session is already in
+    // UPDATE but before the commit, so the maildrop must not be released yet; after the
+    // commit it may be, before the final reply goes out.
+    server_transcript u;
+    u.take();
+    u.feed("USER alice\r\nPASS wonderland\r\n");
+    u.take();
+    u.feed("DELE 1\r\nQUIT\r\n");
+    auto& us = u.session();
+    EXPECT_FALSE(us.update_finished());
+    auto a = us.next();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::send>(a));
+    EXPECT_EQ(std::get<core::server_action::send>(a).bytes, "+OK Message 1 deleted\r\n");
+    EXPECT_EQ(us.state(), core::session_state::update);
+    EXPECT_FALSE(us.update_finished());
+    ASSERT_TRUE(std::holds_alternative<core::server_action::commit_deletions>(us.next()));
+    EXPECT_FALSE(us.update_finished());
+    us.complete_commit(true);
+    EXPECT_TRUE(us.update_finished());
+    a = us.next();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::send>(a));
+    EXPECT_EQ(std::get<core::server_action::send>(a).bytes,
+              "+OK izypop3 signing off (1 messages deleted)\r\n");
+}
+
 TEST(ServerSession, QuitWithoutDeletions) {
     auto t = logged_in_session();
     t->feed("QUIT\r\n").expect_send("+OK izypop3 signing off (nothing deleted)\r\n").expect_close(

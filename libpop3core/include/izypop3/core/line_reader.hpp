@@ -37,6 +37,10 @@ public:
     /// Drops everything buffered (STLS: nothing received before TLS may be acted on).
     void clear() noexcept;
 
+    /// True between the first octet of a line and its end (also while an overlong line's
+    /// tail is being skipped): the peer owes the rest of a line.
+    bool mid_line() const noexcept { return skipping_ || pos_ < buf_.size(); }
+
     std::size_t max_line() const noexcept { return max_line_; }
     void set_max_line(std::size_t n) noexcept { max_line_ = n; }
 

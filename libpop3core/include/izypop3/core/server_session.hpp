@@ -144,6 +144,13 @@ public:
     void complete_commit(bool ok);
 
     session_state state() const noexcept { return state_; }
+    /// UPDATE is over (QUIT's deletions committed, or there were none): the maildrop is no
+    /// longer needed, and the environment may release it before the final reply is sent.
+    bool update_finished() const noexcept { return update_finished_; }
+    /// Part of a command line has arrived and the rest has not: the idle timeout runs from
+    /// the line's first octet, not from the latest one (a trickle must not keep the
+    /// connection forever).
+    bool mid_line() const noexcept { return reader_.mid_line(); }
     /// The authenticated user, empty before login.
     const std::string& user() const noexcept { return user_; }
     bool tls_active() const noexcept { return config_.tls_active; }
@@ -212,6 +219,7 @@ private:
     pending pending_ = pending::none;
     std::optional<server_action_t> request_;  // handed out by the next call to next()
     std::optional<close_reason> closing_;
+    bool update_finished_ = false;
     bool eof_ = false;
 
     // Authorization

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# getmail6, a real POP3 client, fetches the whole fake maildrop from the izypop3 server into a
+# Maildir with SimplePOP3Retriever (USER/PASS and APOP on the plain port) and
+# SimplePOP3SSLRetriever (implicit TLS, certificate checked by SHA-256 fingerprint and by CA
+# file); every delivered message must equal, octet for octet, what python poplib RETR returns.
+# getmail writes LF line ends (CRLF -> LF) and always puts a Return-Path header first (with no
+# envelope sender over POP3 it is exactly "Return-Path: <unknown>"); we turn its Received and
+# Delivered-To headers off, check that this one Return-Path line is there and remove only it.
+# UIDL bookkeeping (read_all false) must fetch nothing the second time; delete true must empty
+# the maildrop. getmail refuses to deliver as root, so as root it runs as nobody.
+set -euo pipefail
+bin=${1:?usage: serverpop3_getmail.sh /path/to/izypop3}
+command -v getmail > /dev/null || { apt-get install -y getmail6 > /dev/null 2>&1 || true; }
+command -v getmail > /dev/null || { echo "FAIL: getmail is not installed and apt-get install getmail6 failed"; exit 1; }
+command -v openssl > /dev/null || { echo "FAIL: openssl (the command) is needed to read the server certificate"; exit 1; }
+if [ "$(id -u)" -eq 0 ] && ! command -v setpriv > /dev/null; then
+  echo "FAIL: setpriv (util-linux) is needed to run getmail as nobody"; exit 1
+fi
+work=$(mktemp -d)
+chmod 755 "$work"
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+tlsport=$(free_port)
+"$bin" method serverpop3 host 127.0.0.1 port "$port" tlsport "$tlsport" password 12345 \
+  mimestore.modhandler fake mimestore.count 12 > "$work/server.out" 2> "$work/server.err" &
+pid=$!
+for _ in $(seq 100); do
+  grep -q "POP3 on port $port" "$work/server.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q "POP3 on port $port" "$work/server.out" || { cat "$work/server.err"; echo "FAIL: server did not start"; exit 1; }
+sha256=$(sed -n 's/^TLS certificate SHA-256 fingerprint: \(\([0-9A-F]\{2\}:\)\{31\}[0-9A-F]\{2\}\) .*/\1/p' "$work/server.out")
+[ -n "$sha256" ] || { echo "FAIL: no TLS fingerprint printed"; exit 1; }
+echo | timeout 30 openssl s_client -connect "127.0.0.1:$tlsport" 2> /dev/null | openssl x509 > "$work/cert.pem"
+got256=$(openssl x509 -in "$work/cert.pem" -noout -sha256 -fingerprint | sed 's/^.*=//')
+[ "$got256" = "$sha256" ] || { echo "FAIL: certificate on the wire has SHA-256 $got256, server printed $sha256"; exit 1; }
+
+mkdir "$work/want"
+python3 - "$port" "$work/want" <<'PY'
+import poplib, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+p = poplib.POP3("127.0.0.1", port, timeout=60)
+p.user("anyone"); p.pass_("12345")
+sizes = {int(l.split()[0]): int(l.split()[1]) for l in p.list()[1]}
+assert len(sizes) == 12, sizes
+for n, size in sizes.items():
+    _, lines, _ = p.retr(n)
+    body = b"\r\n".join(lines) + b"\r\n"
+    # poplib turns a bare LF into CRLF, which this length check would catch.
+    assert len(body) == size, (n, len(body), size)
+    assert b"\r" not in body.replace(b"\r\n", b"\n"), f"message {n} has a bare CR"
+    open(f"{out}/{n}", "wb").write(body)
+p.quit()
+PY
+
+# compare_maildir DIR LABEL COUNT: the Maildir holds exactly the reference messages (COUNT
+# 12 or 0, as a multiset), each "Return-Path: <unknown>\n" + the message with CRLF -> LF.
+compare_maildir() {
+  python3 - "$work/want" "$1" "$2" "$3" <<'PY'
+import glob, sys
+want_dir, maildir, label, count = sys.argv[1:]
+want = sorted(open(f, "rb").read().replace(b"\r\n", b"\n") for f in glob.glob(want_dir + "/*"))
+if count == "0":
+    want = []
+prefix = b"Return-Path: <unknown>\n"
+got = []
+for f in glob.glob(maildir + "/new/*") + glob.glob(maildir + "/cur/*"):
+    data = open(f, "rb").read()
+    if not data.startswith(prefix):
+        print(f"FAIL: {label}: {f} does not start with getmail's {prefix!r}: {data[:80]!r}")
+        sys.exit(1)
+    got.append(data[len(prefix):])
+got.sort()
+if got != want:
+    print(f"FAIL: {label}: {len(got)} messages delivered, want {len(want)}; sizes got "
+          f"{sorted(map(len, got))} want {sorted(map(len, want))}")
+    sys.exit(1)
+print(f"PASS: {label}: {len(got)} messages delivered" + (", byte-identical to poplib RETR" if got else ""))
+PY
+}
+
+# run_getmail LABEL NAME COUNT EXPECT(ok|fail: a fingerprint mismatch) RETRIEVER-LINES... -- OPTION-LINES...: getmail
+# with getmail dir $work/NAME (its UIDL state kept between runs of one NAME) into a fresh Maildir.
+run_getmail() {
+  local label=$1 name=$2 count=$3 expect=$4; shift 4
+  local dir="$work/$name"
+  rm -rf "$dir/Maildir"
+  mkdir -p "$dir/Maildir/new" "$dir/Maildir/cur" "$dir/Maildir/tmp"
+  {
+    echo "[retriever]"
+    while [ "$1" != "--" ]; do echo "$1"; shift; done
+    shift
+    echo "username = anyone"
+    echo "password = 12345"
+    echo "[destination]"
+    echo "type = Maildir"
+    echo "path = $dir/Maildir/"
+    echo "[options]"
+    echo "received = false"
+    echo "delivered_to = false"
+    echo "verbose = 1"
+    printf '%s\n' "$@"
+  } > "$dir/getmailrc"
+  local rc=0
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R nobody:nogroup "$dir"
+    timeout 120 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+      getmail --getmaildir "$dir" --rcfile getmailrc > "$dir/out" 2>&1 || rc=$?
+  else
+    timeout 120 getmail --getmaildir "$dir" --rcfile getmailrc > "$dir/out" 2>&1 || rc=$?
+  fi
+  if [ "$expect" = fail ]; then
+    if grep -q 'ssl_fingerprints mismatch' "$dir/out" && [ -z "$(ls -A "$dir/Maildir/new")" ]; then
+      echo "PASS: $label: getmail refused the server (fingerprint mismatch)"; return 0
+    fi
+    echo "FAIL: $label: getmail exit $rc, expected a refusal:"; tail -5 "$dir/out"; return 1
+  fi
+  if [ "$rc" -ne 0 ] || grep -qi 'error' "$dir/out"; then
+    echo "FAIL: $label: getmail exit $rc:"; tail -20 "$dir/out"; return 1
+  fi
+  compare_maildir "$dir/Maildir" "$label" "$count"
+}
+
+status=0
+run_getmail "getmail SimplePOP3Retriever USER/PASS" plain 12 ok \
+  "type = SimplePOP3Retriever" "server = 127.0.0.1" "port = $port" -- "read_all = true" "delete = false" || status=1
+run_getmail "getmail SimplePOP3Retriever APOP" apop 12 ok \
+  "type = SimplePOP3Retriever" "server = 127.0.0.1" "port = $port" "use_apop = true" -- \
+  "read_all = true" "delete = false" || status=1
+run_getmail "getmail SimplePOP3SSLRetriever ssl_fingerprints" ssl 12 ok \
+  "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
+  "ssl_fingerprints = ('$sha256',)" -- "read_all = true" "delete = false" || status=1
+run_getmail "getmail SimplePOP3SSLRetriever ca_certs" ca 12 ok \
+  "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
+  "ca_certs = $work/cert.pem" "ssl_cert_hostname = 127.0.0.1" -- "read_all = true" "delete = false" || status=1
+run_getmail "getmail SimplePOP3SSLRetriever wrong fingerprint" wrongfp 0 fail \
+  "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
+  "ssl_fingerprints = ('00${sha256#??}',)" -- "read_all = true" "delete = false" || status=1
+
+# UIDL bookkeeping: read_all false fetches everything once, then nothing.
+run_getmail "getmail SSL read_all false, first run" uidl 12 ok \
+  "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
+  "ssl_fingerprints = ('$sha256',)" -- "read_all = false" "delete = false" || status=1
+run_getmail "getmail SSL read_all false, second run" uidl 0 ok \
+  "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
+  "ssl_fingerprints = ('$sha256',)" -- "read_all = false" "delete = false" || status=1
+
+# delete true empties the maildrop.
+run_getmail "getmail SSL delete true" delete 12 ok \
+  "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
+  "ssl_fingerprints = ('$sha256',)" -- "read_all = true" "delete = true" || status=1
+if python3 - "$port" <<'PY'
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
+p.user("anyone"); p.pass_("12345")
+count, size = p.stat()
+p.quit()
+if (count, size) != (0, 0):
+    print(f"FAIL: after getmail delete = true a fresh session sees STAT {count} {size}, want 0 0")
+    sys.exit(1)
+print("PASS: after getmail delete = true a fresh session sees an empty maildrop")
+PY
+then :; else status=1; fi
+run_getmail "getmail after delete" delete 0 ok \
+  "type = SimplePOP3Retriever" "server = 127.0.0.1" "port = $port" -- "read_all = true" "delete = true" || status=1
+
+kill -TERM "$pid"
+if wait "$pid"; then echo "PASS: server exits 0 on SIGTERM"; else echo "FAIL: server exit code $? on SIGTERM"; status=1; fi
+pid=
+exit "$status"
