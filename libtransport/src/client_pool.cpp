@@ -6,6 +6,7 @@
 #include "client_connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -66,6 +67,11 @@ struct client_pool::impl : std::enable_shared_from_this<client_pool::impl> {
     std::atomic<bool> stopping{false};
     std::atomic<int> signal_number{0};
     std::optional<asio::signal_set> signals;
+    // Keep every context's run() going until the last session ends: a thread whose context
+    // is momentarily idle must not return, or a session spawned onto it later (a load run
+    // starts a new session when one finishes) would never run, and run() would never end.
+    using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
+    std::vector<work_guard> guards;  // under mutex
     std::mutex mutex;
     std::exception_ptr failure;  // first exception thrown by a handler
 
@@ -205,10 +211,16 @@ void client_pool::impl::finished(const std::shared_ptr<run_state>& run, std::exc
         live.erase(run);
         last = --active == 0;
     }
-    if (last && signals) {
-        // The pending signal wait is the only work left; without it run() returns.
+    if (last) {
+        // The guards and the pending signal wait are the only work left; without them
+        // every thread's run() returns.
         asio::post(*contexts.front(), [self = shared_from_this()] {
-            if (self->active == 0 && self->signals) {
+            if (self->active != 0) return;
+            {
+                std::lock_guard lock(self->mutex);
+                self->guards.clear();
+            }
+            if (self->signals) {
                 error_code ignored;
                 self->signals->cancel(ignored);
             }
@@ -265,12 +277,21 @@ void client_pool::run() {
             self->interrupt_all();
         });
     }
+    {
+        std::lock_guard lock(d.mutex);
+        if (d.active > 0)
+            for (auto& c : d.contexts) d.guards.push_back(asio::make_work_guard(*c));
+    }
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < d.contexts.size(); ++i)
         threads.emplace_back([ctx = d.contexts[i].get()] { ctx->run(); });
     d.contexts.front()->run();
     for (auto& t : threads) t.join();
     d.signals.reset();
+    {
+        std::lock_guard lock(d.mutex);
+        d.guards.clear();
+    }
     for (auto& c : d.contexts) c->restart();
     std::exception_ptr e;
     {

@@ -3,6 +3,7 @@
 # server in this process and against a separate `serverpop3` process, each of which must
 # end with zero errors and the counts it was asked for. Speed is not asserted here (see
 # tests/bench); only that the tool does what it says and fails when sessions fail.
+# Each run is bounded by timeout(1): a hang fails with exit code 124 instead of stalling ctest.
 # usage: bash load_test.sh /path/to/izypop3
 set -u
 bin=${1:?usage: bash load_test.sh /path/to/izypop3}
@@ -25,13 +26,20 @@ PY
 }
 
 # 1. In-process server, each mode, JSON.
-"$bin" method test testtype load clients 8 sessions 200 mode login format json \
+timeout 120 "$bin" method test testtype load clients 8 sessions 200 mode login format json \
     >"$work/login.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "login run: exit code $code: $(tail -3 "$work/err")"
 json_check "$work/login.json" 'assert r["completed"] == 200 and r["failed"] == 0 and r["errors"] == {}, r'
 
-"$bin" method test testtype load clients 3 sessions 6 mode retrall tls true mimestore.count 12 \
+# One client on a pool of several threads: every session must still run (a pool thread with
+# no session at the start once returned, and the session later placed on it never ran).
+timeout 120 "$bin" method test testtype load clients 1 sessions 9 format json >"$work/one.json" 2>"$work/err"
+code=$?
+[ "$code" -eq 0 ] || fail "one-client run: exit code $code: $(tail -3 "$work/err")"
+json_check "$work/one.json" 'assert r["completed"] == 9 and r["failed"] == 0, r'
+
+timeout 120 "$bin" method test testtype load clients 3 sessions 6 mode retrall tls true mimestore.count 12 \
     format json >"$work/retr.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "retrall run: exit code $code: $(tail -3 "$work/err")"
@@ -39,14 +47,14 @@ code=$?
 json_check "$work/retr.json" 'assert r["completed"] == 6 and r["failed"] == 0, r
 assert r["octets"] % 6 == 0 and r["octets"] // 6 > 5000000, r'
 
-"$bin" method test testtype load clients 60 sessions 0 duration 2 mode idle starttls true \
+timeout 120 "$bin" method test testtype load clients 60 sessions 0 duration 2 mode idle starttls true \
     format json >"$work/idle.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "idle run: exit code $code: $(tail -3 "$work/err")"
 json_check "$work/idle.json" 'assert r["heldPeak"] == 60 and r["cutShort"] == 60 and r["failed"] == 0, r'
 
 # 2. The text report has every line a person reads.
-"$bin" method test testtype load clients 2 sessions 4 >"$work/text" 2>"$work/err"
+timeout 120 "$bin" method test testtype load clients 2 sessions 4 >"$work/text" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "text run: exit code $code"
 for pattern in '^load: 2 clients, mode login, 127\.0\.0\.1:[0-9]+ \(STLS when offered\)$' \
@@ -67,13 +75,13 @@ for _ in $(seq 100); do
     grep -q "POP3 on port $port" "$work/server.out" 2>/dev/null && break
     sleep 0.1
 done
-"$bin" method test testtype load ip 127.0.0.1 port "$port" user 'u%n' pass 12345 clients 4 \
+timeout 120 "$bin" method test testtype load ip 127.0.0.1 port "$port" user 'u%n' pass 12345 clients 4 \
     sessions 40 mode retrall starttls false serverpid "$pid" format json >"$work/ext.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "external server run: exit code $code: $(tail -3 "$work/err")"
 json_check "$work/ext.json" 'assert r["completed"] == 40 and r["failed"] == 0, r
 assert r["server"]["rssMb"] > 0 and r["server"]["cpuSeconds"] >= 0, r'
-"$bin" method test testtype load ip 127.0.0.1 port "$port" user u pass wrong clients 2 \
+timeout 120 "$bin" method test testtype load ip 127.0.0.1 port "$port" user u pass wrong clients 2 \
     sessions 2 duration 60 starttls false format json >"$work/bad.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 1 ] || fail "wrong password: exit code $code, expected 1"

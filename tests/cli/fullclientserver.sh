@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `izypop3 method test testtype fullclientserver` as a user runs it: every check passes on
+# the default fake store, the report has its exact shape, the transcripts appear when
+# asked for, and a store the checks cannot pass on makes it fail with a reason.
+# usage: bash fullclientserver.sh /path/to/izypop3
+set -u
+bin=${1:?usage: bash fullclientserver.sh /path/to/izypop3}
+failures=0
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+checks='badlogin listandquit pop3failed retrsuccess stls implicittls backup-plain backup-stls
+backup-tls backup-apop backup-plain-sasl backup-login backup-cram-md5 backup-scram-sha-1
+backup-scram-sha-256 backup-query-new backup-delete'
+
+# 1. The whole self-test on the fake store: one PASS line per check, in order, then totals.
+"$bin" method test testtype fullclientserver >"$out" 2>"$err"
+code=$?
+[ "$code" -eq 0 ] || fail "fullclientserver: exit code $code, expected 0; stdout: $(cat "$out"); stderr: $(tail -5 "$err")"
+want=$(mktemp)
+{
+    for c in $checks; do echo "PASS $c"; done
+    echo "17 passed, 0 failed"
+} >"$want"
+head -1 "$out" | grep -Eq '^fullclientserver: fake store, 99 messages; POP3 on 127\.0\.0\.1:[0-9]+, POP3S on 127\.0\.0\.1:[0-9]+$' \
+    || fail "first line: $(head -1 "$out")"
+if ! diff -u "$want" <(tail -n +2 "$out") >&2; then fail "the report differs (- expected, + got)"; fi
+rm -f "$want"
+
+# 2. Transcripts: both sides, prefixed as the original's log, and no password in them.
+"$bin" method test testtype fullclientserver verbose.clientLog true verbose.serverLog true \
+    >"$out" 2>"$err"
+code=$?
+[ "$code" -eq 0 ] || fail "verbose run: exit code $code"
+grep -q '\[CLIENT\] > USER baduser' "$err" || fail "verbose: no [CLIENT] transcript"
+grep -q '\[SERVER\] < USER baduser' "$err" || fail "verbose: no [SERVER] transcript"
+grep -q '\[SERVER\] > -ERR \[AUTH\] Invalid login' "$err" || fail "verbose: no -ERR [AUTH] reply"
+grep -q 'PASS <redacted>' "$err" || fail "verbose: PASS not shown redacted"
+if grep -Eq 'PASS (badpass|listuser|retruser|backupuser)' "$err"; then
+    fail "verbose: a password appears in the transcript"
+fi
+
+# 3. A store the checks cannot pass on: one message leaves pop3failed nothing to drop.
+"$bin" method test testtype fullclientserver mimestore.count 1 >"$out" 2>"$err"
+code=$?
+[ "$code" -eq 1 ] || fail "one-message store: exit code $code, expected 1"
+grep -qx 'FAIL pop3failed: the store needs at least 2 messages for this check' "$out" \
+    || fail "one-message store: no FAIL pop3failed line: $(cat "$out")"
+grep -Eqx '[0-9]+ passed, [1-9][0-9]* failed' "$out" || fail "one-message store: no totals line"
+
+# 4. A usage mistake is exit code 2 and runs nothing.
+"$bin" method test testtype fullclientserver port 65535 >"$out" 2>"$err"
+code=$?
+[ "$code" -eq 2 ] || fail "port 65535: exit code $code, expected 2"
+[ -s "$out" ] && fail "port 65535: unexpected stdout: $(cat "$out")"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures check(s) failed" >&2
+    exit 1
+fi
+echo "fullclientserver: all checks passed"
