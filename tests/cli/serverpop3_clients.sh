@@ -8,17 +8,8 @@ bin=${1:?usage: serverpop3_clients.sh /path/to/izypop3}
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-tlsport=$(free_port)
-"$bin" method serverpop3 host 127.0.0.1 port "$port" tlsport "$tlsport" password 12345 \
-  mimestore.modhandler fake mimestore.count 12 > "$work/server.out" 2> "$work/server.err" &
-pid=$!
-for _ in $(seq 50); do
-  grep -q "POP3 on port $port" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "POP3 on port $port" "$work/server.out" || { cat "$work/server.err"; echo "server did not start"; exit 1; }
+. "$(dirname "$0")/../support/fake_server.sh"
+start_fake_server "$bin" "$work" 12
 grep -Eq "^TLS certificate SHA-256 fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2} " "$work/server.out"
 
 # curl: LIST, then every message by number, plain and over STLS and implicit TLS.

@@ -21,40 +21,11 @@ chmod 755 "$work"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-tlsport=$(free_port)
-"$bin" method serverpop3 host 127.0.0.1 port "$port" tlsport "$tlsport" password 12345 \
-  mimestore.modhandler fake mimestore.count 12 > "$work/server.out" 2> "$work/server.err" &
-pid=$!
-for _ in $(seq 100); do
-  grep -q "POP3 on port $port" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "POP3 on port $port" "$work/server.out" || { cat "$work/server.err"; echo "FAIL: server did not start"; exit 1; }
-sha256=$(sed -n 's/^TLS certificate SHA-256 fingerprint: \(\([0-9A-F]\{2\}:\)\{31\}[0-9A-F]\{2\}\) .*/\1/p' "$work/server.out")
-[ -n "$sha256" ] || { echo "FAIL: no TLS fingerprint printed"; exit 1; }
-echo | timeout 30 openssl s_client -connect "127.0.0.1:$tlsport" 2> /dev/null | openssl x509 > "$work/cert.pem"
-got256=$(openssl x509 -in "$work/cert.pem" -noout -sha256 -fingerprint | sed 's/^.*=//')
-[ "$got256" = "$sha256" ] || { echo "FAIL: certificate on the wire has SHA-256 $got256, server printed $sha256"; exit 1; }
+. "$(dirname "$0")/../support/fake_server.sh"
+start_fake_server "$bin" "$work" 12
+fetch_certificate "$work"
 
-mkdir "$work/want"
-python3 - "$port" "$work/want" <<'PY'
-import poplib, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-p = poplib.POP3("127.0.0.1", port, timeout=60)
-p.user("anyone"); p.pass_("12345")
-sizes = {int(l.split()[0]): int(l.split()[1]) for l in p.list()[1]}
-assert len(sizes) == 12, sizes
-for n, size in sizes.items():
-    _, lines, _ = p.retr(n)
-    body = b"\r\n".join(lines) + b"\r\n"
-    # poplib turns a bare LF into CRLF, which this length check would catch.
-    assert len(body) == size, (n, len(body), size)
-    assert b"\r" not in body.replace(b"\r\n", b"\n"), f"message {n} has a bare CR"
-    open(f"{out}/{n}", "wb").write(body)
-p.quit()
-PY
+write_reference "$work" 12
 
 # compare_maildir DIR LABEL COUNT: the Maildir holds exactly the reference messages (COUNT
 # 12 or 0, as a multiset), each "Return-Path: <unknown>\n" + the message with CRLF -> LF.
