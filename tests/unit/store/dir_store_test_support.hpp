@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store_conformance.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -77,6 +79,23 @@ std::unique_ptr<Store> open_dir_store(const std::string& path,
     auto s = Store::open(o, why);
     EXPECT_TRUE(s.has_value()) << why;
     return s ? std::move(*s) : nullptr;
+}
+
+/// A conformance backend on a fresh directory: one mailbox per user (DIR/%u) or one
+/// directory for everyone.
+template <class Store>
+store_backend dir_backend(const std::string& kind, bool per_user) {
+    store_backend b;
+    b.name = kind + (per_user ? "_per_user" : "_one_mailbox");
+    b.make = [per_user]() -> std::unique_ptr<store::mime_store> {
+        std::string dir = fresh_dir("conf");
+        return open_dir_store<Store>(per_user ? dir + "/%u" : dir, store::commit_mode::remove);
+    };
+    if (!per_user) {
+        b.mailbox = "";
+        b.separates_mailboxes = false;
+    }
+    return b;
 }
 
 inline store::item meta_of(std::string guid, std::string mailbox = {}, std::string source = {}) {

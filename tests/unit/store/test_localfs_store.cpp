@@ -23,26 +23,12 @@ using test::meta_of;
 using test::slurp;
 using test::spit;
 
-test::store_backend localfs_backend(bool per_user) {
-    test::store_backend b;
-    b.name = per_user ? "localfs_per_user" : "localfs_one_mailbox";
-    b.make = [per_user]() -> std::unique_ptr<store::mime_store> {
-        std::string dir = fresh_dir("conf");
-        return test::open_dir_store<store::localfs_store>(per_user ? dir + "/%u" : dir,
-                                                          store::commit_mode::remove);
-    };
-    if (!per_user) {
-        b.mailbox = "";
-        b.separates_mailboxes = false;
-    }
-    return b;
-}
-
 }  // namespace
 
 using test::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Localfs, StoreConformance,
-                         ::testing::Values(localfs_backend(true), localfs_backend(false)),
+                         ::testing::Values(test::dir_backend<store::localfs_store>("localfs", true),
+                                           test::dir_backend<store::localfs_store>("localfs", false)),
                          test::backend_name);
 
 namespace {

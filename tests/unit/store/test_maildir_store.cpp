@@ -21,26 +21,12 @@ using test::meta_of;
 using test::slurp;
 using test::spit;
 
-test::store_backend maildir_backend(bool per_user) {
-    test::store_backend b;
-    b.name = per_user ? "maildir_per_user" : "maildir_one_mailbox";
-    b.make = [per_user]() -> std::unique_ptr<store::mime_store> {
-        std::string dir = fresh_dir("conf");
-        return test::open_dir_store<store::maildir_store>(per_user ? dir + "/%u" : dir,
-                                                          store::commit_mode::remove);
-    };
-    if (!per_user) {
-        b.mailbox = "";
-        b.separates_mailboxes = false;
-    }
-    return b;
-}
-
 }  // namespace
 
 using test::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Maildir, StoreConformance,
-                         ::testing::Values(maildir_backend(true), maildir_backend(false)),
+                         ::testing::Values(test::dir_backend<store::maildir_store>("maildir", true),
+                                           test::dir_backend<store::maildir_store>("maildir", false)),
                          test::backend_name);
 
 namespace {
