@@ -10,7 +10,7 @@ if [ "${1:-build}" = test ]; then
   # postgres store, Dovecot as a reference server and hash maker, the POP3 clients of
   # the interop tests, hyperfine for the benchmarks.
   want+=(clang libclang-rt-14-dev python3 curl postgresql-15 dovecot-core dovecot-pop3d
-         mpop fetchmail getmail6 hyperfine)
+         mpop fetchmail getmail6 hyperfine python3-cryptography)
 fi
 missing=()
 for p in "${want[@]}"; do

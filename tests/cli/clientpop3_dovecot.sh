@@ -56,9 +56,17 @@ for mode in plain stls implicit; do
     > "$work/out" 2> "$work/err" || fail "$mode backup: exit $? $(cat "$work/err")"
   grep -q '^fetched 3, already stored 0' "$work/out" || fail "$mode summary: $(cat "$work/out")"
   [ "$(stored "$store")" = "$want" ] || fail "$mode: stored octets differ from what Dovecot serves"
-  "$bin" method clientpop3 "${args[@]}" "${common[@]}" query new delete true mimestore.path "$store" \
+  "$bin" method clientpop3 "${args[@]}" "${common[@]}" query new mimestore.path "$store" \
     > "$work/out" 2> "$work/err" || fail "$mode second run: $(cat "$work/err")"
   grep -q '^fetched 0, already stored 3, duplicates 0, deleted 0' "$work/out" || fail "$mode query new fetched again: $(cat "$work/out")"
+  # query new delete true: nothing to fetch, and what the store already holds is deleted.
+  "$bin" method clientpop3 "${args[@]}" "${common[@]}" query new delete true mimestore.path "$store" \
+    > "$work/out" 2> "$work/err" || fail "$mode third run: $(cat "$work/err")"
+  grep -q '^fetched 0, already stored 3, duplicates 0, deleted 3' "$work/out" || fail "$mode query new delete true: $(cat "$work/out")"
+  [ -z "$(served)" ] || fail "$mode: query new delete true left stored messages on the server"
+  [ "$(stored "$store")" = "$want" ] || fail "$mode: query new delete true changed the store"
+  deliver_set "$mode again"
+  want=$(served)
   # delete true: fetch into a fresh store, delete everything on the server.
   "$bin" method clientpop3 "${args[@]}" "${common[@]}" delete true mimestore.path "$store.del" \
     > "$work/out" 2> "$work/err" || fail "$mode delete: $(cat "$work/err")"

@@ -198,6 +198,14 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
         if (!settings.selection.contains(number)) continue;
         if (known.contains(m.uid)) {
             ++sum.already_stored;
+            // Stored by an earlier run whose deletions never took effect (it was killed, or
+            // the server refused its QUIT): durable in the store, so it may go now.
+            if (settings.delete_stored) {
+                core::request d;
+                d.kind = core::request_kind::dele;
+                d.number = number;
+                link.session().submit(d);
+            }
             continue;
         }
         if (settings.max_size != 0 && m.size > settings.max_size) {
@@ -213,7 +221,16 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
     if (!chosen.empty()) progress << '\n';
     if (link.failure() != link_failure::none) return sum;
     sum.quit_ok = link.quit();
-    if (!sum.quit_ok) sum.deleted = 0;  // without a QUIT answer the server deletes nothing
+    if (!sum.quit_ok) {
+        // Without a +OK to QUIT the server deletes nothing; the next run sends DELE again.
+        if (settings.delete_stored && link.failure() == link_failure::none) {
+            progress << fmt::format("izypop3: the server refused QUIT ({}): it deleted "
+                                    "nothing; every message is in the store, and the next run "
+                                    "with delete true deletes them\n",
+                                    terminal_safe(link.quit_refusal()));
+        }
+        sum.deleted = 0;
+    }
     return sum;
 }
 

@@ -2,6 +2,7 @@
 
 #include "backup_job.hpp"
 #include "exit_codes.hpp"
+#include "instance_lock.hpp"
 #include "json.hpp"
 #include "message_selection.hpp"
 #include "methods.hpp"
@@ -321,7 +322,12 @@ int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostr
         }
     });
     if (link.failure() != link_failure::none) return exit_for(link, err);
-    if (!link.quit()) return exit_for(link, err);
+    if (!link.quit()) {
+        if (link.failure() != link_failure::none) return exit_for(link, err);
+        err << fmt::format("izypop3: the server answered QUIT with -ERR ({}); no DELE of this session took effect\n",
+                           terminal_safe(link.quit_refusal()));
+        return exit_some_failed;
+    }
     if (s.json) {
         out << '[';
         for (std::size_t i = 0; i < rows.size(); ++i) out << (i ? "," : "") << rows[i];
@@ -340,13 +346,19 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
         err << "izypop3: cannot open the store: " << error << '\n';
         return exit_code::failure;
     }
+    const std::string source_id = s.session.user + "@" + s.stream.host;
+    auto lock = instance_lock::acquire(source_id, inv.store, error);
+    if (!lock) {
+        err << "izypop3: " << error << '\n';
+        return exit_code::failure;
+    }
     if (!link.open()) return exit_for(link, err);
     backup_settings b;
     b.selection = s.selection;
     b.limit = s.limit;
     b.max_size = s.max_size;
     b.delete_stored = s.remove;
-    b.source_id = s.session.user + "@" + s.stream.host;
+    b.source_id = source_id;
     b.mailbox = s.session.user;
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
@@ -366,7 +378,9 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
             sum.skipped_large, sum.bytes, secs);
     }
     if (link.failure() != link_failure::none) return exit_for(link, err);
-    return sum.failed == 0 ? exit_code::ok : exit_some_failed;
+    // Deletions asked for and refused at QUIT: the run did not do all it was told.
+    const bool commit_refused = b.delete_stored && !sum.quit_ok;
+    return sum.failed == 0 && !commit_refused ? exit_code::ok : exit_some_failed;
 }
 
 }  // namespace

@@ -30,8 +30,11 @@ public:
     bool open();
     /// Runs the session until every submitted request is answered (true) or it fails.
     bool pump(const event_sink& sink);
-    /// Sends QUIT and waits for the answer: only now does the server apply DELEs.
+    /// Sends QUIT and waits for the answer: only now does the server apply DELEs. False
+    /// when the link fails or the server answers -ERR (quit_refusal() has its text): then
+    /// the server deleted nothing (RFC 1939 section 6).
     bool quit();
+    const std::string& quit_refusal() const noexcept { return quit_refusal_; }
 
     core::client_session& session() noexcept { return session_; }
     transport::client_stream& stream() noexcept { return stream_; }
@@ -50,6 +53,7 @@ private:
     link_failure failure_ = link_failure::none;
     std::string error_;
     std::string mechanism_;
+    std::string quit_refusal_;
 };
 
 }  // namespace izypop3::app
