@@ -10,7 +10,9 @@
 #   - serverpop3 on the same table serves user acc exactly what was backed up: the same
 #     UIDLs in the same order, the same LIST sizes, every RETR the same octets;
 #   - running the backup again fetches and stores nothing (query new skips by UIDL; query
-#     all finds every message already present at commit).
+#     all finds every message already present at commit);
+#   - the database stopped in the middle of a backup with delete true: no message is lost
+#     (each is on the server or in the table) and the next run stores the rest and deletes all.
 set -euo pipefail
 bin=${1:?usage: clientpop3_postgres.sh /path/to/izypop3}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -150,4 +152,45 @@ grep -q "^fetched 0, already stored $total, duplicates 0, deleted 0, failed 0" "
 after=$(sql "SELECT count(*), max(id) FROM $table")
 [ "$after" = "$total|$max_id" ] || fail "the second backups changed the table: count|max(id) = $after, want $total|$max_id"
 echo "ok no-refetch"
+
+# The database going away in the middle of a backup with delete true (C17): no message the
+# store did not commit is deleted on the server. Every message is afterwards on the server
+# or in the table, and a run once the database is back finishes the job: the server empty,
+# the table holding each message exactly once.
+del_port=$(free_port)
+start_server delsource "$del_port" mimestore.modhandler fake mimestore.count "$total"
+deltable=public.deltest
+del_backup=("$bin" method clientpop3 ip 127.0.0.1 port "$del_port" user acc pass 12345
+            starttls false cmd retr query new delete true mimestore.modhandler postgres
+            mimestore.dataservice "$PG_URI" mimestore.accesstoken "$PG_PASSWORD"
+            mimestore.tablename "$deltable")
+del_rows() { sql "SELECT count(*) FROM $deltable" 2>/dev/null || echo 0; }
+"${del_backup[@]}" > "$work/del1.out" 2> "$work/del1.err" &
+cpid=$!
+for _ in $(seq 400); do [ "$(del_rows)" -ge 50 ] && break; sleep 0.02; done
+bash "$cluster" stop "$work/pg" > /dev/null
+rc=0
+wait "$cpid" || rc=$?
+[ "$rc" -ne 0 ] || fail "the backup did not notice the database going away: $(cat "$work/del1.out")"
+bash "$cluster" start "$work/pg" > /dev/null || fail "the PostgreSQL test cluster did not come back"
+python3 - "$del_port" > "$work/del.left" <<'PY'
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
+p.user("acc"); p.pass_("12345")
+for l in p.uidl()[1]:
+    print(l.split()[1].decode())
+p.quit()
+PY
+sql "SELECT uidl FROM $deltable" > "$work/del.stored"
+lost=$(comm -23 <(cut -d' ' -f1 "$work/source.list" | sort) <(sort -u "$work/del.left" "$work/del.stored"))
+[ -z "$lost" ] || fail "after the database went away, messages neither on the server nor in the table: $(echo "$lost" | head -5)"
+stored_mid=$(wc -l < "$work/del.stored")
+[ "$stored_mid" -lt "$total" ] || fail "the database stopped only after the whole backup; nothing was tested"
+"${del_backup[@]}" > "$work/del2.out" 2> "$work/del2.err" ||
+  fail "the backup after the database came back: exit $?: $(cat "$work/del2.err")"
+counts=$(sql "SELECT count(*), count(DISTINCT uidl) FROM $deltable")
+[ "$counts" = "$total|$total" ] || fail "after the resumed run the table has rows|distinct = $counts, want $total|$total"
+[ -z "$(python3 -c 'import poplib,sys; p=poplib.POP3("127.0.0.1",int(sys.argv[1])); p.user("acc"); p.pass_("12345"); print(p.stat()[0] or "")' "$del_port")" ] ||
+  fail "messages left on the server after the resumed delete run"
+echo "ok database-gone-mid-backup ($stored_mid of $total stored before it went; exit $rc; then all stored once and deleted)"
 echo "clientpop3_postgres: all checks passed"
