@@ -2,6 +2,7 @@
 
 #include "backup_job.hpp"
 
+#include "progress_meter.hpp"
 #include "terminal_text.hpp"
 
 #include <fmt/format.h>
@@ -62,7 +63,7 @@ std::set<std::string> stored_uids(store::mime_store& store, const backup_setting
 class retrieval {
 public:
     retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
-              backup_summary& sum, std::ostream& progress)
+              backup_summary& sum, progress_meter& progress)
         : link_(link), store_(store), s_(s), sum_(sum), progress_(progress) {}
 
     void fetch(std::uint32_t number, const server_message& m) {
@@ -77,8 +78,6 @@ public:
         if (const auto* b = std::get_if<ca::body>(&a)) return on_body(*b);
         if (const auto* e = std::get_if<ca::body_end>(&a)) return on_body_end(*e);
     }
-
-    std::size_t total = 0;
 
 private:
     struct job {
@@ -101,6 +100,7 @@ private:
                                r.code.empty() ? "" : "[" + std::string(r.code) + "] ",
                                terminal_safe(std::string(r.text))));
             ++sum_.failed;
+            progress_.message_done();
             pending_.erase(it);
             return;
         }
@@ -120,6 +120,7 @@ private:
     }
 
     void on_body(const ca::body& b) {
+        progress_.add_octets(b.data.size());
         auto it = pending_.find(b.id);
         if (it == pending_.end() || !it->second.writer || it->second.broken) return;
         if (auto ec = it->second.writer->write(b.data)) {
@@ -136,7 +137,7 @@ private:
         if (it == pending_.end()) return;
         job j = std::move(it->second);
         pending_.erase(it);
-        ++done_;
+        progress_.message_done();
         if (j.broken || !j.writer || e.ec) {
             ++sum_.failed;
             return;
@@ -155,10 +156,6 @@ private:
             case store::add_outcome::duplicate: ++sum_.duplicates; break;
             case store::add_outcome::already_present: ++sum_.already_stored; break;
         }
-        progress_ << fmt::format("\rizypop3: {}/{} messages, {} octets", done_, total,
-                                 sum_.bytes)
-                  << std::flush;
-        progress_shown_ = true;
         if (s_.delete_stored) {  // durable now: the store committed before this DELE
             core::request d;
             d.kind = core::request_kind::dele;
@@ -167,20 +164,14 @@ private:
         }
     }
 
-    // A message on its own line, even when the progress line is showing.
-    void report(const std::string& text) {
-        progress_ << (progress_shown_ ? "\n" : "") << text << '\n';
-        progress_shown_ = false;
-    }
+    void report(const std::string& text) { progress_.note(text); }
 
     pop3_link& link_;
     store::mime_store& store_;
     const backup_settings& s_;
     backup_summary& sum_;
-    std::ostream& progress_;
+    progress_meter& progress_;
     std::map<std::uint64_t, job> pending_;
-    std::size_t done_ = 0;
-    bool progress_shown_ = false;
 };
 
 }  // namespace
@@ -192,7 +183,6 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
     if (link.failure() != link_failure::none) return sum;
     const auto known = settings.selection.only_new ? stored_uids(store, settings)
                                                    : std::set<std::string>{};
-    retrieval r(link, store, settings, sum, progress);
     std::vector<std::pair<std::uint32_t, const server_message*>> chosen;
     for (const auto& [number, m] : messages) {
         if (!settings.selection.contains(number)) continue;
@@ -215,10 +205,13 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
         if (settings.limit != 0 && chosen.size() >= settings.limit) break;
         chosen.emplace_back(number, &m);
     }
-    r.total = chosen.size();
+    std::uint64_t octets = 0;
+    for (const auto& c : chosen) octets += c.second->size;
+    progress_meter meter(progress, settings.progress_on_terminal, chosen.size(), octets);
+    retrieval r(link, store, settings, sum, meter);
     for (const auto& c : chosen) r.fetch(c.first, *c.second);
     link.pump([&r](const core::client_action_t& a) { r.on_event(a); });
-    if (!chosen.empty()) progress << '\n';
+    meter.finish();
     if (link.failure() != link_failure::none) return sum;
     sum.quit_ok = link.quit();
     if (!sum.quit_ok) {

@@ -21,6 +21,7 @@ struct backup_settings {
     bool delete_stored = false;
     std::string source_id;       ///< "user@host"
     std::string mailbox;         ///< the POP3 user
+    bool progress_on_terminal = false;  ///< redraw one progress line instead of logging lines
 };
 
 struct backup_summary {

@@ -19,8 +19,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <ostream>
 #include <thread>
+#include <unistd.h>
 #include <variant>
 
 namespace izypop3::app {
@@ -359,6 +361,7 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
     b.max_size = s.max_size;
     b.delete_stored = s.remove;
     b.source_id = source_id;
+    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
     b.mailbox = s.session.user;
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
