@@ -126,6 +126,7 @@ public:
     error_code write(std::string_view chunk) override {
         if (done_) return errc::writer_finished;
         if (int err = write_all(fd_.get(), chunk)) return give_up(err, "cannot write");
+        synced_ = false;
         hash_.update(chunk);
         wire_.add(chunk);
         count_crlf(chunk);
@@ -133,9 +134,18 @@ public:
         return {};
     }
 
-    result<add_outcome> commit() override {
+    error_code sync_data() override {
         if (done_) return errc::writer_finished;
         if (int err = fsync_fd(fd_.get())) return give_up(err, "cannot fsync");
+        synced_ = true;
+        return {};
+    }
+
+    result<add_outcome> commit() override {
+        if (done_) return errc::writer_finished;
+        if (!synced_) {
+            if (int err = fsync_fd(fd_.get())) return give_up(err, "cannot fsync");
+        }
         fd_.reset();
         done_ = true;
         file_.fingerprint = hash_.hex_digest();
@@ -184,6 +194,7 @@ private:
     std::uint64_t bare_lf_ = 0;
     bool last_was_cr_ = false;
     bool done_ = false;
+    bool synced_ = false;  // sync_data() ran after the last write
 };
 
 }  // namespace
@@ -217,27 +228,59 @@ error_code dir_mailbox::fail(errc e, std::string text) {
 }
 
 error_code dir_mailbox::fail_errno(int err, std::string_view what) {
+    if (err == ENOENT) prepared_ = false;  // a folder may be gone: look again next time
     errc e = errno_to_errc(err);
     return fail(e == errc::not_found ? errc::io_error : e, errno_text(what, err));
 }
 
 int dir_mailbox::ensure_root() {
+    // Once the folders are there, checking them again for every message costs six system
+    // calls; a folder removed behind our back shows up as ENOENT and clears the flag.
+    if (prepared_) return 0;
     if (!exists()) {
         if (!create_root_) return ENOENT;
         if (int err = make_dirs(root_)) return err;
     }
     std::string failed;
-    return layout_.prepare(root_, failed);
+    const int err = layout_.prepare(root_, failed);
+    prepared_ = err == 0;
+    return err;
 }
 
-boost::system::result<unique_fd> dir_mailbox::take_write_lock() {
+void dir_mailbox::set_group_commit(bool on) {
+    std::lock_guard lock(mu_);
+    group_commit_ = on;
+}
+
+boost::system::error_code dir_mailbox::flush() {
+    std::lock_guard lock(mu_);
+    while (!unsynced_dirs_.empty()) {
+        const std::string dir = *unsynced_dirs_.begin();
+        if (int err = fsync_dir(dir)) return fail_errno(err, fmt::format("cannot fsync {}", dir));
+        unsynced_dirs_.erase(unsynced_dirs_.begin());
+    }
+    return {};
+}
+
+boost::system::result<dir_mailbox::write_lock_hold> dir_mailbox::take_write_lock() {
     std::string path = join_path(root_, layout_.write_lock_file());
-    unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) return fail_errno(errno, fmt::format("cannot open the write lock {}", path));
-    while (::flock(fd.get(), LOCK_EX) != 0) {
+    // The lock file stays open between writes (an open per message is one of the dearest
+    // calls of a backup); one that was unlinked since would no longer exclude anybody.
+    struct stat st {};
+    if (write_lock_fd_ && (::fstat(write_lock_fd_.get(), &st) != 0 || st.st_nlink == 0))
+        write_lock_fd_.reset();
+    if (!write_lock_fd_) {
+        write_lock_fd_ = unique_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!write_lock_fd_) return fail_errno(errno, fmt::format("cannot open the write lock {}", path));
+    }
+    while (::flock(write_lock_fd_.get(), LOCK_EX) != 0) {
         if (errno != EINTR) return fail_errno(errno, fmt::format("cannot lock {}", path));
     }
-    return fd;
+    return write_lock_hold(write_lock_fd_.get());
+}
+
+dir_mailbox::write_lock_hold::~write_lock_hold() {
+    if (fd_ >= 0) (void)::flock(fd_, LOCK_UN);
 }
 
 int dir_mailbox::rescan() {
@@ -546,8 +589,13 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
             return fail_errno(err, fmt::format("cannot rename {} to {}", nf.temp_rel, target));
         }
         if (!linked) cleanup.armed = false;
-        if (int serr = fsync_dir(join_path(root_, dir_of(rel))))
+        // Under group commit the directory's fsync waits for flush(): a crash before it may
+        // lose the new name, leaving a log line without a file, which means nothing.
+        if (group_commit_) {
+            unsynced_dirs_.insert(join_path(root_, dir_of(rel)));
+        } else if (int serr = fsync_dir(join_path(root_, dir_of(rel)))) {
             return fail_errno(serr, fmt::format("cannot fsync {}", join_path(root_, dir_of(rel))));
+        }
 
         stored_file sf;
         sf.name = name;

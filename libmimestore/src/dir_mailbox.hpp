@@ -31,6 +31,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -89,6 +90,11 @@ public:
     /// Called by the writer when it gives up: removes its temporary file.
     void discard_temp(const std::string& temp_rel) noexcept;
 
+    /// Group commit (mime_store::set_group_commit): commit_add leaves the directory's fsync
+    /// to flush().
+    void set_group_commit(bool on);
+    boost::system::error_code flush();
+
     /// One line about the most recent failure, for logs.
     std::string last_error() const;
     /// Records a failure seen outside the mailbox's own calls (by a writer).
@@ -98,7 +104,18 @@ private:
     boost::system::error_code fail(errc e, std::string text);
     boost::system::error_code fail_errno(int err, std::string_view what);
     int ensure_root();
-    boost::system::result<unique_fd> take_write_lock();
+    // Holds the write lock until it goes out of scope (the file stays open for the next).
+    class write_lock_hold {
+    public:
+        explicit write_lock_hold(int fd) noexcept : fd_(fd) {}
+        write_lock_hold(write_lock_hold&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+        write_lock_hold& operator=(write_lock_hold&&) = delete;
+        ~write_lock_hold();
+
+    private:
+        int fd_;
+    };
+    boost::system::result<write_lock_hold> take_write_lock();
     int rescan();
     located_item describe(const stored_file& f) const;
     std::vector<located_item> find_live(const std::string& guid);
@@ -114,6 +131,10 @@ private:
     mutable std::mutex mu_;
     meta_log log_;
     bool scanned_ = false;
+    bool prepared_ = false;       // the layout's folders were made or found
+    unique_fd write_lock_fd_;     // the write lock file, kept open
+    bool group_commit_ = false;
+    std::set<std::string> unsynced_dirs_;  // renamed into, not yet fsynced (group commit)
     std::vector<stored_file> files_;  // the last scan, kept current by our own changes
     std::unordered_multimap<std::string, std::size_t> by_name_;  // name -> index in files_
     std::int64_t last_stored_us_ = 0;

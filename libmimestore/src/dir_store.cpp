@@ -80,6 +80,7 @@ std::shared_ptr<dir_mailbox> dir_store_engine::mailbox_of(const std::string& nam
     }
     auto box = std::make_shared<dir_mailbox>(*layout_, template_.for_user(key), key,
                                              template_.per_user());
+    if (group_commit_) box->set_group_commit(true);
     mailboxes_.emplace(key, box);
     last_box_ = box;
     return box;
@@ -210,5 +211,27 @@ result<std::unique_ptr<core::maildrop>> dir_store::open_maildrop(std::string_vie
 }
 
 std::string dir_store::last_error() const { return engine_->last_error(); }
+
+void dir_store::set_group_commit(bool on) { engine_->set_group_commit(on); }
+
+error_code dir_store::flush() { return engine_->flush(); }
+
+void detail::dir_store_engine::set_group_commit(bool on) {
+    std::lock_guard lock(mu_);
+    group_commit_ = on;
+    for (auto& [name, box] : mailboxes_) box->set_group_commit(on);
+}
+
+error_code detail::dir_store_engine::flush() {
+    std::vector<std::shared_ptr<detail::dir_mailbox>> boxes;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [name, box] : mailboxes_) boxes.push_back(box);
+    }
+    for (auto& box : boxes) {
+        if (auto ec = box->flush()) return note(ec, *box);
+    }
+    return {};
+}
 
 }  // namespace izypop3::store

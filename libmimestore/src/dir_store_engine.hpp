@@ -30,6 +30,8 @@ public:
     error_code remove(const item& it);
     result<std::unique_ptr<core::maildrop>> open_maildrop(mime_store& self, std::string_view user);
     std::string last_error() const;
+    void set_group_commit(bool on);
+    error_code flush();
 
 private:
     // The mailbox of `name` ("" without %u), or nullptr (and last_error) for a name that may
@@ -50,6 +52,7 @@ private:
     std::uint64_t ops_ = 0;
     std::uint64_t own_stamp_ = 0;
     std::uint64_t box_stamp_ = 0;
+    bool group_commit_ = false;
 };
 
 }  // namespace izypop3::store::detail

@@ -38,11 +38,12 @@ int make_maildir(const std::string& dir) {
 // A Maildir++ folder: tmp/ new/ cur/ and the empty "maildirfolder" file that marks it as a
 // subfolder for Dovecot and Courier.
 int ensure_folder(const std::string& root, std::string_view status) {
-    if (status.empty()) return make_maildir(root);
-    std::string dir = join_path(root, folder_of(status));
+    // One stat when the folder is complete (every message asks); the mkdirs only when not.
+    std::string dir = status.empty() ? root : join_path(root, folder_of(status));
     file_facts facts;
     if (int err = probe(join_path(dir, "cur"), facts)) return err;
     if (facts.is_dir) return 0;
+    if (status.empty()) return make_maildir(root);
     if (int err = make_dir(dir)) return err;
     if (int err = make_maildir(dir)) return err;
     unique_fd marker(::open(join_path(dir, "maildirfolder").c_str(),

@@ -3,10 +3,14 @@
 #include "backup_job.hpp"
 
 #include "progress_meter.hpp"
+#include "sync_pool.hpp"
 #include "terminal_text.hpp"
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -59,12 +63,27 @@ std::set<std::string> stored_uids(store::mime_store& store, const backup_setting
     return out;
 }
 
-// The RETRs in flight: one store writer each, filled as the body streams in.
+// How many finished messages may wait for their data to reach the disk, and how many
+// committed ones for the flush that makes them durable before their DELEs go out.
+constexpr std::size_t max_syncing = 64;
+constexpr std::size_t flush_every = 256;
+
+// The RETRs in flight: one store writer each, filled as the body streams in. A finished
+// message has its data synced on the pool while later ones arrive, is committed in arrival
+// order, and is deleted on the server only after the store's flush() made it durable.
 class retrieval {
 public:
     retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
               backup_summary& sum, progress_meter& progress)
-        : link_(link), store_(store), s_(s), sum_(sum), progress_(progress) {}
+        : link_(link), store_(store), s_(s), sum_(sum), progress_(progress), pool_(4) {}
+
+    /// Commits every finished message and flushes the store; with `may_delete` (the link
+    /// still works) also sends the DELEs that are now safe. True when DELEs went out.
+    bool finish(bool may_delete) {
+        settle(true);
+        may_delete_ = may_delete;
+        return flush_and_delete();
+    }
 
     void fetch(std::uint32_t number, const server_message& m) {
         core::request r;
@@ -74,9 +93,10 @@ public:
     }
 
     void on_event(const core::client_action_t& a) {
-        if (const auto* r = std::get_if<ca::response>(&a)) return on_response(*r);
-        if (const auto* b = std::get_if<ca::body>(&a)) return on_body(*b);
-        if (const auto* e = std::get_if<ca::body_end>(&a)) return on_body_end(*e);
+        if (const auto* r = std::get_if<ca::response>(&a)) on_response(*r);
+        else if (const auto* b = std::get_if<ca::body>(&a)) on_body(*b);
+        else if (const auto* e = std::get_if<ca::body_end>(&a)) on_body_end(*e);
+        settle(false);
     }
 
 private:
@@ -85,6 +105,11 @@ private:
         std::string uid;
         std::unique_ptr<store::item_writer> writer;
         bool broken = false;
+        std::uint64_t octets = 0;
+    };
+    struct syncing_job {
+        job j;
+        std::future<boost::system::error_code> synced;
     };
 
     void on_response(const ca::response& r) {
@@ -142,6 +167,31 @@ private:
             ++sum_.failed;
             return;
         }
+        if (syncing_.size() >= max_syncing) commit_front();
+        j.octets = e.octets;
+        auto synced = pool_.start(*j.writer);
+        syncing_.push_back({std::move(j), std::move(synced)});
+    }
+
+    // Commits the messages whose data is on disk, oldest first; with `all`, waits for every
+    // one. A commit never overtakes an older message still syncing.
+    void settle(bool all) {
+        using namespace std::chrono_literals;
+        while (!syncing_.empty() &&
+               (all || syncing_.front().synced.wait_for(0s) == std::future_status::ready))
+            commit_front();
+        if (committed_.size() >= flush_every) flush_and_delete();
+    }
+
+    void commit_front() {
+        auto [j, synced] = std::move(syncing_.front());
+        syncing_.pop_front();
+        if (auto ec = synced.get()) {
+            report(fmt::format("izypop3: cannot store message {}: {}; it stays on the server",
+                               j.number, ec.message()));
+            ++sum_.failed;
+            return;
+        }
         auto outcome = j.writer->commit();
         if (!outcome) {
             report(fmt::format("izypop3: cannot commit message {} to the store: {}; it stays "
@@ -150,18 +200,37 @@ private:
             ++sum_.failed;
             return;
         }
-        sum_.bytes += e.octets;
+        sum_.bytes += j.octets;
         switch (*outcome) {
             case store::add_outcome::added: ++sum_.fetched; break;
             case store::add_outcome::duplicate: ++sum_.duplicates; break;
             case store::add_outcome::already_present: ++sum_.already_stored; break;
         }
-        if (s_.delete_stored) {  // durable now: the store committed before this DELE
+        committed_.push_back(j.number);
+    }
+
+    // Makes the committed messages durable, then asks the server to delete them (with
+    // delete true); true when DELEs went out.
+    bool flush_and_delete() {
+        if (committed_.empty()) return false;
+        if (auto ec = store_.flush()) {
+            report(fmt::format("izypop3: the store could not make {} messages durable: {}; "
+                               "they stay on the server",
+                               committed_.size(), ec.message()));
+            sum_.failed += committed_.size();
+            committed_.clear();
+            return false;
+        }
+        const bool deleting = s_.delete_stored && may_delete_;
+        for (auto number : committed_) {
+            if (!deleting) break;
             core::request d;
             d.kind = core::request_kind::dele;
-            d.number = j.number;
+            d.number = number;
             link_.session().submit(d);
         }
+        committed_.clear();
+        return deleting;
     }
 
     void report(const std::string& text) { progress_.note(text); }
@@ -172,6 +241,10 @@ private:
     backup_summary& sum_;
     progress_meter& progress_;
     std::map<std::uint64_t, job> pending_;
+    std::deque<syncing_job> syncing_;
+    std::vector<std::uint32_t> committed_;  // committed, not yet flushed
+    bool may_delete_ = true;
+    sync_pool pool_;  // last: its threads stop before the jobs they may be syncing go
 };
 
 }  // namespace
@@ -208,9 +281,13 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
     std::uint64_t octets = 0;
     for (const auto& c : chosen) octets += c.second->size;
     progress_meter meter(progress, settings.progress_on_terminal, chosen.size(), octets);
+    store.set_group_commit(true);
     retrieval r(link, store, settings, sum, meter);
     for (const auto& c : chosen) r.fetch(c.first, *c.second);
-    link.pump([&r](const core::client_action_t& a) { r.on_event(a); });
+    const auto sink = [&r](const core::client_action_t& a) { r.on_event(a); };
+    link.pump(sink);
+    // Whatever happened to the link, what was received is committed and made durable.
+    if (r.finish(link.failure() == link_failure::none)) link.pump(sink);
     meter.finish();
     if (link.failure() != link_failure::none) return sum;
     sum.quit_ok = link.quit();

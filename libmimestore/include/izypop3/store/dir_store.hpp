@@ -72,6 +72,8 @@ public:
     error_code mark(const item& it, std::string_view t) final;
     error_code remove(const item& it) final;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) final;
+    void set_group_commit(bool on) final;
+    error_code flush() final;
 
     /// One line about the most recent failure (which file, what the system said), for logs.
     std::string last_error() const;

@@ -69,6 +69,11 @@ public:
     /// given to begin_add carried a fingerprint that does not match, commit fails with
     /// errc::corrupt and stores nothing. After commit (success or not) the writer is done.
     [[nodiscard]] virtual result<add_outcome> commit() = 0;
+    /// Makes the octets written so far durable where the store can do that apart from
+    /// commit() (a file store's fsync of the data), so that a caller may run it for several
+    /// writers at once on other threads and keep its commits in order. Never concurrent with
+    /// write() or commit() of the same writer; commit() then skips what it did.
+    [[nodiscard]] virtual error_code sync_data() { return {}; }
     /// Drops everything written; idempotent.
     virtual void abort() noexcept = 0;
 };
@@ -104,6 +109,14 @@ public:
         std::string_view user) = 0;
 
     /// The modhandler name ("fake", ...).
+    /// Group commit for a writer adding many items: with `on`, commit() may leave the one
+    /// step of durability that batches well (a directory's fsync) to flush(), and an item
+    /// counts as durable only once flush() has returned success. Off by default, where
+    /// commit() alone makes an item durable. A crash before flush() loses at most the items
+    /// committed since the last flush(), whole, never in part.
+    virtual void set_group_commit(bool on) { (void)on; }
+    /// Completes the durability of every item committed so far (see set_group_commit).
+    [[nodiscard]] virtual error_code flush() { return {}; }
     virtual std::string_view kind() const noexcept = 0;
 };
 
