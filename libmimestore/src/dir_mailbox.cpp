@@ -252,14 +252,74 @@ void dir_mailbox::set_group_commit(bool on) {
     group_commit_ = on;
 }
 
+void dir_mailbox::remember_file(const std::string& name, const std::string& rel,
+                                const std::string& status) {
+    stored_file sf;
+    sf.name = name;
+    sf.rel_path = rel;
+    sf.status = status;
+    file_facts ff;
+    if (probe(join_path(root_, rel), ff) == 0) {
+        sf.size = ff.size;
+        sf.mtime_ns = ff.mtime_ns;
+        sf.ino = ff.ino;
+    }
+    files_.push_back(std::move(sf));
+    by_name_.emplace(name, files_.size() - 1);
+}
+
+dir_mailbox::~dir_mailbox() {
+    // Committed under group commit but never flushed: not promised durable to anybody, so
+    // not published either; their log lines describe nothing.
+    for (const auto& u : unpublished_) discard_temp(u.temp_rel);
+}
+
+// Under the mutex: makes the batch's log lines durable, then gives each file its name.
+boost::system::error_code dir_mailbox::publish_unpublished() {
+    std::vector<unpublished_file> batch;
+    batch.swap(unpublished_);
+    auto give_up = [&](boost::system::error_code ec) {
+        for (const auto& u : batch) discard_temp(u.temp_rel);
+        return ec;
+    };
+    auto write_lock = take_write_lock();
+    if (!write_lock) return give_up(write_lock.error());
+    if (int err = log_.sync())
+        return give_up(fail_errno(err, fmt::format("cannot fsync {}", log_.path())));
+    boost::system::error_code first;
+    for (const auto& u : batch) {
+        const std::string target = join_path(root_, u.rel);
+        int err = EEXIST;
+        bool linked = false;
+        if (!u.link_from.empty() && ::link(u.link_from.c_str(), target.c_str()) == 0) {
+            err = 0;
+            linked = true;
+        }
+        if (!linked) err = rename_no_replace(join_path(root_, u.temp_rel), target);
+        if (linked || err != 0) discard_temp(u.temp_rel);
+        if (err != 0) {
+            // Our line must not describe whatever holds that name (or nothing at all).
+            (void)log_.append(format_gone(u.name), true);
+            if (!first)
+                first = fail_errno(err, fmt::format("cannot rename {} to {}", u.temp_rel, target));
+            continue;
+        }
+        unsynced_dirs_.insert(join_path(root_, dir_of(u.rel)));
+        remember_file(u.name, u.rel, u.status);
+    }
+    return first;
+}
+
 boost::system::error_code dir_mailbox::flush() {
     std::lock_guard lock(mu_);
+    boost::system::error_code published;
+    if (!unpublished_.empty()) published = publish_unpublished();
     while (!unsynced_dirs_.empty()) {
         const std::string dir = *unsynced_dirs_.begin();
         if (int err = fsync_dir(dir)) return fail_errno(err, fmt::format("cannot fsync {}", dir));
         unsynced_dirs_.erase(unsynced_dirs_.begin());
     }
-    return {};
+    return published;
 }
 
 boost::system::result<dir_mailbox::write_lock_hold> dir_mailbox::take_write_lock() {
@@ -566,6 +626,15 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
         a.stored_us = stored;
         if (meta.message_time) a.message_time_us = to_us(*meta.message_time);
         a.tags = meta.tags;
+        if (group_commit_) {
+            // The line now, its fsync and the rename at flush(): one fsync of the log then
+            // serves a whole batch, and a name still never exists before its line is durable.
+            if (int err = log_.append(format_add(a), false))
+                return fail_errno(err, fmt::format("cannot append to {}", log_.path()));
+            unpublished_.push_back({nf.temp_rel, rel, name, status, link_from});
+            cleanup.armed = false;
+            return is_dup ? add_outcome::duplicate : add_outcome::added;
+        }
         // The metadata is durable before the file appears under its name.
         if (int err = log_.append(format_add(a), true))
             return fail_errno(err, fmt::format("cannot append to {}", log_.path()));
@@ -589,26 +658,9 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
             return fail_errno(err, fmt::format("cannot rename {} to {}", nf.temp_rel, target));
         }
         if (!linked) cleanup.armed = false;
-        // Under group commit the directory's fsync waits for flush(): a crash before it may
-        // lose the new name, leaving a log line without a file, which means nothing.
-        if (group_commit_) {
-            unsynced_dirs_.insert(join_path(root_, dir_of(rel)));
-        } else if (int serr = fsync_dir(join_path(root_, dir_of(rel)))) {
+        if (int serr = fsync_dir(join_path(root_, dir_of(rel))))
             return fail_errno(serr, fmt::format("cannot fsync {}", join_path(root_, dir_of(rel))));
-        }
-
-        stored_file sf;
-        sf.name = name;
-        sf.rel_path = rel;
-        sf.status = status;
-        file_facts ff;
-        if (probe(target, ff) == 0) {
-            sf.size = ff.size;
-            sf.mtime_ns = ff.mtime_ns;
-            sf.ino = ff.ino;
-        }
-        files_.push_back(std::move(sf));
-        by_name_.emplace(name, files_.size() - 1);
+        remember_file(name, rel, status);
         return is_dup ? add_outcome::duplicate : add_outcome::added;
     }
     return fail(errc::io_error,

@@ -60,6 +60,7 @@ public:
     /// per-user mailbox is; otherwise it must exist.
     dir_mailbox(const dir_layout& layout, std::string root, std::string mailbox_name,
                 bool create_root);
+    ~dir_mailbox();
 
     const std::string& root() const noexcept { return root_; }
     const std::string& mailbox_name() const noexcept { return mailbox_name_; }
@@ -90,8 +91,10 @@ public:
     /// Called by the writer when it gives up: removes its temporary file.
     void discard_temp(const std::string& temp_rel) noexcept;
 
-    /// Group commit (mime_store::set_group_commit): commit_add leaves the directory's fsync
-    /// to flush().
+    /// Group commit (mime_store::set_group_commit): commit_add appends the item's log line
+    /// without an fsync and leaves the rest to flush(), which fsyncs the log once, renames
+    /// the batch's files to their names and fsyncs their directories. Until then the items
+    /// are not visible.
     void set_group_commit(bool on);
     boost::system::error_code flush();
 
@@ -122,6 +125,15 @@ private:
     std::string find_same_content(const finished_file& nf);
     stored_file* locate(const item& it, bool rescan_on_miss);
     bool same_octets(const stored_file& f, const finished_file& nf) const;
+    void remember_file(const std::string& name, const std::string& rel, const std::string& status);
+    boost::system::error_code publish_unpublished();
+
+    // A committed item waiting for flush() under group commit.
+    struct unpublished_file {
+        std::string temp_rel, rel, name, status;
+        std::string link_from;  // an existing file with the same octets, to hard-link instead
+    };
+    std::vector<unpublished_file> unpublished_;
 
     const dir_layout& layout_;
     const std::string root_;

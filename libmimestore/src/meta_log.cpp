@@ -424,16 +424,24 @@ int meta_log::append(std::string_view lines, bool durable) {
     }
     out.append(lines);
     if (int err = write_all(append_fd_, out)) return err;
+    if (created) new_file_unsynced_ = true;
     if (durable) {
-        if (int err = fsync_fd(append_fd_)) return err;
-        if (created) {
-            auto slash = path_.rfind('/');
-            if (int err = fsync_dir(slash == std::string::npos ? std::string(".")
-                                                               : path_.substr(0, slash)))
-                return err;
-        }
+        if (int err = sync()) return err;
     }
     return refresh();
+}
+
+int meta_log::sync() {
+    if (append_fd_ < 0) return 0;
+    if (int err = fsync_fd(append_fd_)) return err;
+    if (new_file_unsynced_) {
+        auto slash = path_.rfind('/');
+        if (int err = fsync_dir(slash == std::string::npos ? std::string(".")
+                                                           : path_.substr(0, slash)))
+            return err;
+        new_file_unsynced_ = false;
+    }
+    return 0;
 }
 
 const meta_record* meta_log::find(const std::string& name) const {

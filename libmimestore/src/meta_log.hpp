@@ -101,6 +101,8 @@ public:
     /// before returning; then reads them back. The caller holds the store's write lock.
     /// Creates the file (with its header line) when absent. Returns 0 or the errno.
     int append(std::string_view lines, bool durable);
+    /// Makes every line appended so far durable (and a log file created since, its name).
+    int sync();
 
     const meta_record* find(const std::string& name) const;
     /// Names whose "add" line carries this guid / fingerprint.
@@ -128,6 +130,7 @@ private:
     std::int64_t max_stored_us_ = 0;
     int append_fd_ = -1;
     std::uint64_t append_ino_ = 0;
+    bool new_file_unsynced_ = false;  // created by a non-durable append
     std::unordered_map<std::string, meta_record> records_;
     std::unordered_map<std::string, std::set<std::string>> by_guid_;
     std::unordered_map<std::string, std::set<std::string>> by_fingerprint_;

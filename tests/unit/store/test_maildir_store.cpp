@@ -175,8 +175,9 @@ namespace izypop3 {
 namespace {
 
 // Group commit, as the backup client uses it: data synced apart from the commit, items
-// visible at once, flush() for the directories; a folder removed behind the store's back
-// is made again on the next write.
+// published by flush() (one log fsync, the renames, the directories); a store destroyed
+// without flush() publishes nothing and leaves no temporary file; a folder removed behind
+// the store's back is made again on the next write.
 TEST(MaildirStore, GroupCommitSyncsDataApartAndFlushesOnce) {
     std::string dir = test::fresh_dir();
     auto s = test::open_dir_store<store::maildir_store>(dir);
@@ -191,8 +192,12 @@ TEST(MaildirStore, GroupCommitSyncsDataApartAndFlushesOnce) {
         ASSERT_TRUE(r.has_value()) << r.error().message();
         EXPECT_EQ(*r, store::add_outcome::added);
     }
-    EXPECT_EQ(test::all_items(*s).size(), 3u);
+    // Committed, not yet published: no name exists before flush() made the log durable.
+    EXPECT_TRUE(test::all_items(*s).empty());
+    EXPECT_TRUE(names_in(dir + "/new").empty());
+    EXPECT_EQ(names_in(dir + "/tmp").size(), 3u);
     EXPECT_FALSE(s->flush());
+    EXPECT_EQ(test::all_items(*s).size(), 3u);
     EXPECT_FALSE(s->flush());  // nothing left to do
     EXPECT_EQ(names_in(dir + "/new").size(), 3u);
     EXPECT_TRUE(names_in(dir + "/tmp").empty());
@@ -208,6 +213,19 @@ TEST(MaildirStore, GroupCommitSyncsDataApartAndFlushesOnce) {
     bool found = false;
     for (const auto& it : test::all_items(*s)) found |= it.guid == "late" && it.size == 23;
     EXPECT_TRUE(found);
+
+    // Committed and never flushed: nothing published, nothing left behind.
+    {
+        auto other = test::open_dir_store<store::maildir_store>(dir);
+        ASSERT_TRUE(other);
+        other->set_group_commit(true);
+        auto u = other->begin_add(test::meta_of("unflushed"));
+        ASSERT_TRUE(u.has_value());
+        ASSERT_FALSE((*u)->write("Subject: u\r\n\r\nx\r\n"));
+        ASSERT_TRUE((*u)->commit().has_value());
+    }
+    EXPECT_TRUE(names_in(dir + "/tmp").empty());
+    for (const auto& it : test::all_items(*s)) EXPECT_NE(it.guid, "unflushed");
 
     std::filesystem::remove_all(dir + "/tmp");
     auto again = s->begin_add(test::meta_of("after"));

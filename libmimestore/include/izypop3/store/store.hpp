@@ -109,11 +109,11 @@ public:
         std::string_view user) = 0;
 
     /// The modhandler name ("fake", ...).
-    /// Group commit for a writer adding many items: with `on`, commit() may leave the one
-    /// step of durability that batches well (a directory's fsync) to flush(), and an item
-    /// counts as durable only once flush() has returned success. Off by default, where
-    /// commit() alone makes an item durable. A crash before flush() loses at most the items
-    /// committed since the last flush(), whole, never in part.
+    /// Group commit for a writer adding many items: with `on`, commit() may leave the steps
+    /// of durability that batch well (fsyncs of a log and of directories) to flush(), and an
+    /// item counts as stored, durable and visible only once flush() has returned success.
+    /// Off by default, where commit() alone does all of it. A crash before flush() loses at
+    /// most the items committed since the last flush(), whole, never in part.
     virtual void set_group_commit(bool on) { (void)on; }
     /// Completes the durability of every item committed so far (see set_group_commit).
     [[nodiscard]] virtual error_code flush() { return {}; }
