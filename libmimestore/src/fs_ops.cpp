@@ -77,6 +77,18 @@ int fsync_dir(const std::string& dir) noexcept {
     return fsync_fd(fd.get());
 }
 
+int make_dirs_in(const std::string& root, std::span<const std::string_view> subs,
+                 std::string& failed_path) {
+    for (auto sub : subs) {
+        std::string p = join_path(root, sub);
+        if (int err = make_dir(p)) {
+            failed_path = std::move(p);
+            return err;
+        }
+    }
+    return 0;
+}
+
 int make_dir(const std::string& path) noexcept {
     if (::mkdir(path.c_str(), 0700) == 0) return 0;
     int err = errno;

@@ -9,6 +9,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,10 @@ int fsync_dir(const std::string& dir) noexcept;
 /// mkdir with mode 0700; an existing directory is success. Returns 0 or the errno
 /// (ENOTDIR when the path exists and is something else).
 int make_dir(const std::string& path) noexcept;
+/// make_dir for each of `subs` under `root`, in order; on failure `failed_path` names the
+/// directory that could not be made.
+int make_dirs_in(const std::string& root, std::span<const std::string_view> subs,
+                 std::string& failed_path);
 
 /// Creates `path` and its missing parents (mode 0700). Returns 0 or the errno.
 int make_dirs(const std::string& path) noexcept;

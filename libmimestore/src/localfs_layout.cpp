@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 
 namespace izypop3::store::detail {
@@ -76,14 +77,8 @@ public:
     std::string_view write_lock_file() const noexcept override { return ".izypop3/write.lock"; }
 
     int prepare(const std::string& root, std::string& failed_path) const override {
-        for (auto dir : {state_dir, tmp_dir}) {
-            std::string p = join_path(root, dir);
-            if (int err = make_dir(p)) {
-                failed_path = p;
-                return err;
-            }
-        }
-        return 0;
+        constexpr std::array<std::string_view, 2> dirs{state_dir, tmp_dir};
+        return make_dirs_in(root, dirs, failed_path);
     }
 
     int scan(const std::string& root, std::vector<stored_file>& out,

@@ -62,14 +62,7 @@ public:
     std::string_view write_lock_file() const noexcept override { return ".izypop3-write.lock"; }
 
     int prepare(const std::string& root, std::string& failed_path) const override {
-        for (auto sub : maildir_subdirs) {
-            std::string p = join_path(root, sub);
-            if (int err = make_dir(p)) {
-                failed_path = p;
-                return err;
-            }
-        }
-        return 0;
+        return make_dirs_in(root, maildir_subdirs, failed_path);
     }
 
     int scan(const std::string& root, std::vector<stored_file>& out,

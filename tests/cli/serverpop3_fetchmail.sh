@@ -106,22 +106,10 @@ run_fetchmail "fetchmail --uidl --keep second run" uidl 0 "$port" \
 # No --keep: fetchmail deletes what it delivered.
 run_fetchmail "fetchmail --ssl --nokeep" nokeep 12 "$tlsport" \
   --ssl --sslfingerprint "$md5" --nosslcertck --nokeep || status=1
-if python3 - "$port" <<'PY'
-import poplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
-p.user("anyone"); p.pass_("12345")
-count, size = p.stat()
-p.quit()
-if (count, size) != (0, 0):
-    print(f"FAIL: after fetchmail --nokeep a fresh session sees STAT {count} {size}, want 0 0")
-    sys.exit(1)
-print("PASS: after fetchmail --nokeep a fresh session sees an empty maildrop")
-PY
-then :; else status=1; fi
+expect_empty_maildrop "fetchmail --nokeep" || status=1
 run_fetchmail "fetchmail after --nokeep" nokeep 0 "$tlsport" \
   --ssl --sslfingerprint "$md5" --nosslcertck --nokeep || status=1
 
-kill -TERM "$pid"
-if wait "$pid"; then echo "PASS: server exits 0 on SIGTERM"; else echo "FAIL: server exit code $? on SIGTERM"; status=1; fi
+stop_fake_server || status=1
 pid=
 exit "$status"

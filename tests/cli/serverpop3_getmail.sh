@@ -123,22 +123,10 @@ run_getmail "getmail SSL read_all false, second run" uidl 0 ok \
 run_getmail "getmail SSL delete true" delete 12 ok \
   "type = SimplePOP3SSLRetriever" "server = 127.0.0.1" "port = $tlsport" \
   "ssl_fingerprints = ('$sha256',)" -- "read_all = true" "delete = true" || status=1
-if python3 - "$port" <<'PY'
-import poplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
-p.user("anyone"); p.pass_("12345")
-count, size = p.stat()
-p.quit()
-if (count, size) != (0, 0):
-    print(f"FAIL: after getmail delete = true a fresh session sees STAT {count} {size}, want 0 0")
-    sys.exit(1)
-print("PASS: after getmail delete = true a fresh session sees an empty maildrop")
-PY
-then :; else status=1; fi
+expect_empty_maildrop "getmail delete = true" || status=1
 run_getmail "getmail after delete" delete 0 ok \
   "type = SimplePOP3Retriever" "server = 127.0.0.1" "port = $port" -- "read_all = true" "delete = true" || status=1
 
-kill -TERM "$pid"
-if wait "$pid"; then echo "PASS: server exits 0 on SIGTERM"; else echo "FAIL: server exit code $? on SIGTERM"; status=1; fi
+stop_fake_server || status=1
 pid=
 exit "$status"

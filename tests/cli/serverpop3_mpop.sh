@@ -102,18 +102,7 @@ fi
 # second mpop run delivers nothing.
 run_mpop "mpop implicit TLS keep off" "$tlsport" \
   "tls_starttls off" "tls_fingerprint $fingerprint" "auth plain" "keep off" || status=1
-if python3 - "$port" <<'PY'
-import poplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
-p.user("anyone"); p.pass_("12345")
-count, size = p.stat()
-p.quit()
-if (count, size) != (0, 0):
-    print(f"FAIL: after mpop 'keep off' a fresh session sees STAT {count} {size}, want 0 0")
-    sys.exit(1)
-print("PASS: after mpop 'keep off' a fresh session sees an empty maildrop")
-PY
-then :; else status=1; fi
+expect_empty_maildrop "mpop 'keep off'" || status=1
 mkdir -p "$work/after/md/new" "$work/after/md/cur" "$work/after/md/tmp"
 sed -e "s|$work/run$run|$work/after|g" "$work/run$run/mpoprc" > "$work/after/mpoprc"
 chmod 600 "$work/after/mpoprc"
@@ -124,7 +113,6 @@ else
   echo "FAIL: a second mpop run after 'keep off' failed or delivered mail:"; cat "$work/after/out"; status=1
 fi
 
-kill -TERM "$pid"
-if wait "$pid"; then echo "PASS: server exits 0 on SIGTERM"; else echo "FAIL: server exit code $? on SIGTERM"; status=1; fi
+stop_fake_server || status=1
 pid=
 exit "$status"

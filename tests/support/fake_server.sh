@@ -59,3 +59,29 @@ for n, size in sizes.items():
 p.quit()
 PY
 }
+
+# expect_empty_maildrop LABEL: a fresh session sees STAT 0 0; prints PASS/FAIL, returns 1 on FAIL.
+expect_empty_maildrop() {
+  python3 - "$port" "$1" <<'PY'
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
+p.user("anyone"); p.pass_("12345")
+count, size = p.stat()
+p.quit()
+if (count, size) != (0, 0):
+    print(f"FAIL: after {sys.argv[2]} a fresh session sees STAT {count} {size}, want 0 0")
+    sys.exit(1)
+print(f"PASS: after {sys.argv[2]} a fresh session sees an empty maildrop")
+PY
+}
+
+# stop_fake_server: SIGTERM must end the server with exit code 0; prints PASS/FAIL, returns 1 on FAIL.
+stop_fake_server() {
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  pid=
+  if [ "$rc" -eq 0 ]; then echo "PASS: server exits 0 on SIGTERM"; return 0; fi
+  echo "FAIL: server exit code $rc on SIGTERM"
+  return 1
+}
