@@ -245,7 +245,9 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
                  : stls == "true"  ? core::starttls_policy::required
                  : stls == "false" ? core::starttls_policy::never
                                    : core::starttls_policy::if_offered;
-    c.cleartext_without_tls = c.mechanism != "auto";
+    // Given on purpose, not defaulted: the session then lets a password go in clear.
+    c.tls_declined = (stls == "false" && !vm["starttls"].defaulted()) ||
+                     (!st.implicit_tls && !vm["tls"].defaulted());
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
     return s;
 }
