@@ -289,6 +289,8 @@ log = open(portfile + ".log", "ab")
 c, _ = s.accept(); c.settimeout(60)
 f = c.makefile("rwb")
 def send(b): f.write(b); f.flush()
+def size(text):  # the message's octets; the text is as it goes on the wire (dot-stuffed)
+    return len(("\r\n" + text).replace("\r\n..", "\r\n.")) - 2
 if mode == "biggreet":
     send(b"+OK " + b"A" * 100000 + b"\r\n"); time.sleep(3); sys.exit(0)
 send(b"+OK ready\r\n")
@@ -310,8 +312,10 @@ for line in f:
             send(b"+OK\r\n")
     elif v == b"UIDL":
         send(b"+OK\r\n" + b"".join(b"%d %s\r\n" % (i, m[0].encode()) for i, m in enumerate(msgs, 1)) + b".\r\n")
+    elif v == b"STAT":
+        send(b"+OK %d %d\r\n" % (len(msgs), sum(size(m[1]) for m in msgs)))
     elif v == b"LIST":
-        send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (i, len(m[1])) for i, m in enumerate(msgs, 1)) + b".\r\n")
+        send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (i, size(m[1])) for i, m in enumerate(msgs, 1)) + b".\r\n")
     elif v == b"RETR":
         body = msgs[int(w[1]) - 1][1].encode()
         send(b"+OK\r\n" + body + b".\r\n")

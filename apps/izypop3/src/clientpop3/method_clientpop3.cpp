@@ -8,6 +8,7 @@
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "clientpop3/pop3_link.hpp"
+#include "clientpop3/server_listing.hpp"
 #include "common/terminal_text.hpp"
 
 #include <izypop3/store/store_factory.hpp>
@@ -53,6 +54,9 @@ po::options_description clientpop3_options() {
          "check the server certificate and name (RFC 7817)")
         ("auth", po::value<choice<auth_names>>()->default_value(choice<auth_names>{"auto"})->value_name("auto|user|apop|plain|login|cram-md5|scram-sha-1|scram-sha-256|xoauth2|oauthbearer"),
          "login mechanism; auto = the strongest one the server offers")
+        ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+         "let user, plain, login, xoauth2 and oauthbearer send the password without TLS (so "
+         "does starttls false or tls false given on purpose)")
         ("cmd", po::value<choice<cmd_names>>()->value_name("capa|stat|list|uidl|top|retr|dele"),
          "what to do")
         ("query", po::value<std::string>()->default_value("all")->value_name("RANGE"),
@@ -69,7 +73,9 @@ po::options_description clientpop3_options() {
         ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|on|off"),
          "send commands ahead of replies (RFC 2449 PIPELINING); auto = when offered")
         ("maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
-         "skip messages larger than this; 0 = no limit")
+         "skip messages larger than this, and accept no body past it; 0 = no limit")
+        ("maxmessages", po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
+         "refuse a server that lists more messages than this (STAT, LIST, UIDL)")
         ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
          "output format");
     return d;
@@ -90,14 +96,14 @@ extern "C" void on_stop_signal(int sig) { caught_signal.store(sig); }
 // While alive: SIGINT/SIGTERM interrupt the link (discarding the message in flight, no QUIT).
 class interrupt_guard {
 public:
-    explicit interrupt_guard(transport::client_stream& s) : stream_(s) {
+    explicit interrupt_guard(pop3_link& link) : link_(link) {
         caught_signal.store(0);
         old_int_ = std::signal(SIGINT, on_stop_signal);
         old_term_ = std::signal(SIGTERM, on_stop_signal);
         watcher_ = std::thread([this] {
             while (!done_.load()) {
                 if (caught_signal.load() != 0) {
-                    stream_.interrupt();
+                    link_.interrupt();
                     return;
                 }
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -114,7 +120,7 @@ public:
     interrupt_guard& operator=(const interrupt_guard&) = delete;
 
 private:
-    transport::client_stream& stream_;
+    pop3_link& link_;
     std::atomic<bool> done_{false};
     std::thread watcher_;
     void (*old_int_)(int) = SIG_DFL;
@@ -170,6 +176,11 @@ int exit_for(const pop3_link& link, std::ostream& err) {
         case link_failure::connection:
             err << fmt::format("izypop3: connection failed: {}\n", terminal_safe(text));
             return exit_connection;
+        case link_failure::cleartext_refused:
+            // The text says what to do; one line (issue 12).
+            err << fmt::format("izypop3: login refused, nothing was sent: {}\n",
+                               terminal_safe(text));
+            return exit_connection;
         case link_failure::protocol:
             err << fmt::format("izypop3: the session failed: {}\n", terminal_safe(text));
             return exit_some_failed;
@@ -183,6 +194,7 @@ struct settings {
     std::string cmd;
     message_selection selection;
     std::uint64_t limit = 0, max_size = 0, lines = 0;
+    std::uint64_t max_messages = 1'000'000;
     bool json = false;
     bool remove = false;
 };
@@ -248,7 +260,10 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     // Given on purpose, not defaulted: the session then lets a password go in clear.
     c.tls_declined = (stls == "false" && !vm["starttls"].defaulted()) ||
                      (!st.implicit_tls && !vm["tls"].defaulted());
+    c.allow_plaintext = vm["allowplaintext"].as<flag>().value;
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
+    s.max_messages = vm["maxmessages"].as<count_value>().value;
+    c.max_listing_entries = static_cast<std::size_t>(s.max_messages);
     return s;
 }
 
@@ -257,26 +272,30 @@ int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostr
     auto& session = link.session();
     std::vector<std::string> rows;  // JSON objects or text lines
     std::uint64_t refused = 0;
-    auto submit = [&](core::request_kind k, std::uint32_t n = 0) {
+    auto submit = [&](core::request_kind k, std::uint32_t n = 0, std::uint64_t cap = 0) {
         core::request r;
         r.kind = k;
         r.number = n;
         r.lines = s.lines;
+        r.max_octets = cap;
         session.submit(r);
     };
-    std::vector<std::uint32_t> numbers;  // for top and dele: the selected messages
-    if (s.cmd == "top" || s.cmd == "dele") {
-        core::request r;
-        r.kind = core::request_kind::list;
-        session.submit(r);
-        link.pump([&](const core::client_action_t& a) {
-            if (const auto* e = std::get_if<ca::listing_entry>(&a)) {
-                if (s.selection.contains(e->number) &&
-                    (s.limit == 0 || numbers.size() < s.limit)) {
-                    numbers.push_back(e->number);
-                }
-            }
-        });
+    // list, uidl, top, dele: the selected messages, from a listing checked against STAT.
+    std::vector<core::listed_message> listed;
+    if (s.cmd != "capa" && s.cmd != "stat") {
+        std::string problem;
+        auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem);
+        if (!all) {
+            if (problem.empty()) return exit_for(link, err);
+            err << fmt::format(
+                "izypop3: the server's listing is not believable, nothing was "
+                "done: {}\n",
+                terminal_safe(problem));
+            return exit_some_failed;
+        }
+        for (auto& m : *all)
+            if (s.selection.contains(m.number) && (s.limit == 0 || listed.size() < s.limit))
+                listed.push_back(std::move(m));
     }
     if (s.cmd == "capa") {
         for (const auto& c : session.capabilities()) {
@@ -285,13 +304,20 @@ int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostr
     } else if (s.cmd == "stat") {
         submit(core::request_kind::stat);
     } else if (s.cmd == "list") {
-        submit(core::request_kind::list);
+        for (const auto& m : listed)
+            rows.push_back(s.json ? fmt::format(R"({{"number":{},"size":{}}})", m.number, m.size)
+                                  : fmt::format("{} {}", m.number, m.size));
     } else if (s.cmd == "uidl") {
-        submit(core::request_kind::uidl);
+        for (const auto& m : listed)
+            rows.push_back(
+                s.json ? fmt::format(R"({{"number":{},"uid":{}}})", m.number, json_quote(m.uid))
+                       : fmt::format("{} {}", m.number, terminal_safe(m.uid)));
     } else if (s.cmd == "top") {
-        for (auto n : numbers) submit(core::request_kind::top, n);
+        // Headers plus some lines are never more than the message LIST announced.
+        for (const auto& m : listed)
+            submit(core::request_kind::top, m.number, core::retr_cap(m.size, s.max_size));
     } else {
-        for (auto n : numbers) submit(core::request_kind::dele, n);
+        for (const auto& m : listed) submit(core::request_kind::dele, m.number);
     }
     std::string body;
     link.pump([&](const core::client_action_t& a) {
@@ -306,17 +332,6 @@ int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostr
             } else if (r->kind == core::request_kind::dele) {
                 rows.push_back(s.json ? fmt::format(R"({{"deleted":{}}})", r->a)
                                       : terminal_safe(std::string(r->text)));
-            }
-        } else if (const auto* e = std::get_if<ca::listing_entry>(&a)) {
-            if (!s.selection.contains(e->number)) return;
-            if (s.limit != 0 && rows.size() >= s.limit) return;
-            if (s.cmd == "list") {
-                rows.push_back(s.json ? fmt::format(R"({{"number":{},"size":{}}})", e->number, e->size)
-                                      : fmt::format("{} {}", e->number, e->size));
-            } else {
-                const std::string uid(e->uid);
-                rows.push_back(s.json ? fmt::format(R"({{"number":{},"uid":{}}})", e->number, json_quote(uid))
-                                      : fmt::format("{} {}", e->number, terminal_safe(uid)));
             }
         } else if (const auto* b = std::get_if<ca::body>(&a)) {
             body.append(b->data);
@@ -361,6 +376,7 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
     b.selection = s.selection;
     b.limit = s.limit;
     b.max_size = s.max_size;
+    b.max_messages = static_cast<std::size_t>(s.max_messages);
     b.delete_stored = s.remove;
     b.source_id = source_id;
     b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
@@ -382,6 +398,19 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
             sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
             sum.skipped_large, sum.bytes, secs);
     }
+    if (!sum.refused.empty()) {
+        err << fmt::format("izypop3: {}\n", terminal_safe(sum.refused));
+        return exit_some_failed;
+    }
+    if (sum.reconnects > 0 && (link.failure() == link_failure::connection ||
+                               link.failure() == link_failure::authentication)) {
+        // The run had started: what it stored stays, and the next run goes on from there.
+        err << fmt::format(
+            "izypop3: connecting again after a failed message did not work: "
+            "{}\n",
+            terminal_safe(link.error_text()));
+        return exit_some_failed;
+    }
     if (link.failure() != link_failure::none) return exit_for(link, err);
     // Deletions asked for and refused at QUIT: the run did not do all it was told.
     const bool commit_refused = b.delete_stored && !sum.quit_ok;
@@ -394,7 +423,7 @@ int run_clientpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     auto s = settings_of(inv, err);
     if (!s) return exit_code::usage;
     pop3_link link(s->stream, s->session);
-    interrupt_guard guard(link.stream());
+    interrupt_guard guard(link);
     if (s->cmd == "retr") return run_retr(link, *s, inv, out, err);
     if (!link.open()) return exit_for(link, err);
     return run_listing(link, *s, out, err);
