@@ -89,21 +89,31 @@ void write_query_text(std::ostream& out, std::string_view store_kind,
     }
 }
 
+boost::json::object query_item_json(const store::item& it) {
+    return {{"guid", json_string(it.guid)},
+            {"size", it.size},
+            {"tags", json_strings(it.tags)},
+            {"sourceId", json_string(it.source_id)},
+            {"created", iso8601_utc(it.created)}};
+}
+
+boost::json::object query_json(std::string_view store_kind,
+                               const std::vector<std::string>& tags, std::size_t limit,
+                               const store::query_result& r, boost::json::array items) {
+    return {{"store", json_string(store_kind)},
+            {"tags", json_strings(tags)},
+            {"limit", limit},
+            {"count", r.count},
+            {"totalSize", r.total_size},
+            {"items", std::move(items)}};
+}
+
 void write_query_json(std::ostream& out, std::string_view store_kind,
                       const std::vector<std::string>& tags, std::size_t limit,
                       const store::query_result& r) {
-    std::string json = fmt::format(R"({{"store":{},"tags":{},"limit":{},"count":{},"totalSize":{},"items":[)",
-                                   json_quote(store_kind), json_string_array(tags), limit, r.count,
-                                   r.total_size);
-    for (std::size_t i = 0; i < r.items.size(); ++i) {
-        const store::item& it = r.items[i];
-        if (i != 0) json += ',';
-        json += fmt::format(R"({{"guid":{},"size":{},"tags":{},"sourceId":{},"created":{}}})",
-                            json_quote(it.guid), it.size, json_string_array(it.tags),
-                            json_quote(it.source_id), json_quote(iso8601_utc(it.created)));
-    }
-    json += "]}\n";
-    out << json;
+    boost::json::array items;
+    for (const store::item& it : r.items) items.emplace_back(query_item_json(it));
+    write_json_line(out, query_json(store_kind, tags, limit, r, std::move(items)));
 }
 
 std::string unmatched_tags_note(store::mime_store& s, const std::vector<std::string>& tags,

@@ -99,29 +99,40 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
     }
 }
 
+boost::json::object latency_json(const load_report& r) {
+    return {{"p50", json_rounded(r.latency_quantile(0.5), 3)},
+            {"p90", json_rounded(r.latency_quantile(0.9), 3)},
+            {"p99", json_rounded(r.latency_quantile(0.99), 3)},
+            {"max", json_rounded(r.latency_quantile(1.0), 3)}};
+}
+
+// Numbers keep the decimals the text report shows.
 void print_json(std::ostream& out, const load_settings& s, const load_report& r,
                 const std::optional<process_usage>& before,
                 const std::optional<process_usage>& after) {
     const double secs = std::max(r.elapsed.count(), 1e-9);
-    std::string errors;
-    for (const auto& e : r.errors)
-        errors += fmt::format("{}{}: {}", errors.empty() ? "" : ", ", json_quote(e.first), e.second);
-    out << fmt::format(
-        "{{\"clients\": {}, \"completed\": {}, \"failed\": {}, \"cutShort\": {}, "
-        "\"seconds\": {:.3f}, \"sessionsPerSecond\": {:.2f}, \"latencyMs\": {{\"p50\": {:.3f}, "
-        "\"p90\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, \"octets\": {}, "
-        "\"megabytesPerSecond\": {:.2f}, \"heldPeak\": {}, \"errors\": {{{}}}, \"firstError\": {}",
-        s.clients, r.completed, r.error_count(), r.cut_short, secs,
-        static_cast<double>(r.completed) / secs, r.latency_quantile(0.5),
-        r.latency_quantile(0.9), r.latency_quantile(0.99), r.latency_quantile(1.0), r.octets,
-        static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors, json_quote(r.first_error));
+    boost::json::object errors;
+    for (const auto& [kind, count] : r.errors) errors[json_string(kind)] = count;
+    boost::json::object o{
+        {"clients", s.clients},
+        {"completed", r.completed},
+        {"failed", r.error_count()},
+        {"cutShort", r.cut_short},
+        {"seconds", json_rounded(secs, 3)},
+        {"sessionsPerSecond", json_rounded(static_cast<double>(r.completed) / secs, 2)},
+        {"latencyMs", latency_json(r)},
+        {"octets", r.octets},
+        {"megabytesPerSecond", json_rounded(static_cast<double>(r.octets) / 1e6 / secs, 2)},
+        {"heldPeak", r.held_peak},
+        {"errors", std::move(errors)},
+        {"firstError", json_string(r.first_error)}};
     if (after) {
-        out << fmt::format(", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
-                           "\"cpuSeconds\": {:.3f}}}",
-                           after->rss_mb, after->peak_rss_mb,
-                           after->cpu_seconds - (before ? before->cpu_seconds : 0.0));
+        const double cpu = after->cpu_seconds - (before ? before->cpu_seconds : 0.0);
+        o["server"] = {{"rssMb", json_rounded(after->rss_mb, 2)},
+                       {"peakRssMb", json_rounded(after->peak_rss_mb, 2)},
+                       {"cpuSeconds", json_rounded(cpu, 3)}};
     }
-    out << "}\n";
+    write_json_line(out, o);
 }
 
 }  // namespace
