@@ -191,39 +191,28 @@ struct settings {
     bool remove = false;
 };
 
-std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
-    const auto& vm = inv.options;
-    settings s;
-    if (!vm.count("ip") || !vm.count("cmd")) {
-        err << "izypop3: method clientpop3 needs ip HOST and cmd capa|stat|list|uidl|top|retr|dele; "
-               "see izypop3 help clientpop3\n";
-        return std::nullopt;
-    }
-    s.cmd = vm["cmd"].as<choice<cmd_names>>().value;
+// query, narrowed to one message by query.id.
+std::optional<message_selection> selection_of(const po::variables_map& vm, std::ostream& err) {
     std::string error;
     auto sel = parse_selection(vm["query"].as<std::string>(), error);
     if (!sel) {
         err << "izypop3: " << error << '\n';
         return std::nullopt;
     }
-    s.selection = *sel;
     if (vm.count("query.id")) {
         const auto id = static_cast<std::uint32_t>(vm["query.id"].as<count_value>().value);
         if (id == 0) {
             err << "izypop3: query.id: message numbers start at 1\n";
             return std::nullopt;
         }
-        s.selection.ranges = {{id, id}};
+        sel->ranges = {{id, id}};
     }
-    s.limit = vm["limit"].as<count_value>().value;
-    s.max_size = vm["maxsize"].as<size_value>().value;
-    s.lines = vm["lines"].as<count_value>().value;
-    s.json = vm["format"].as<choice<format_names>>().value == "json";
-    s.remove = vm["delete"].as<flag>().value;
-    auto pass = password_of(vm, err);
-    if (!pass) return std::nullopt;
+    return sel;
+}
 
-    auto& st = s.stream;
+transport::client_stream_options stream_options_of(const po::variables_map& vm,
+                                                    std::ostream& err) {
+    transport::client_stream_options st;
     st.host = vm["ip"].as<std::string>();
     st.port = vm["port"].as<port_number>().value;
     st.implicit_tls = vm["tls"].as<flag>().value;
@@ -236,10 +225,15 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     }
     const auto timeout = std::chrono::seconds(vm["timeout"].as<seconds_value>().value);
     st.connect_timeout = st.handshake_timeout = st.idle_timeout = timeout;
+    return st;
+}
 
-    auto& c = s.session;
+core::client_config session_config_of(const po::variables_map& vm,
+                                       const transport::client_stream_options& st,
+                                       std::string password) {
+    core::client_config c;
     c.user = vm.count("user") ? vm["user"].as<std::string>() : std::string{};
-    c.secret = *pass;
+    c.secret = std::move(password);
     c.mechanism = vm["auth"].as<choice<auth_names>>().value;
     c.host = st.host;
     c.port = st.port;
@@ -251,6 +245,30 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
                                    : core::starttls_policy::if_offered;
     c.cleartext_without_tls = c.mechanism != "auto";
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
+    return c;
+}
+
+std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
+    const auto& vm = inv.options;
+    settings s;
+    if (!vm.count("ip") || !vm.count("cmd")) {
+        err << "izypop3: method clientpop3 needs ip HOST and cmd capa|stat|list|uidl|top|retr|dele; "
+               "see izypop3 help clientpop3\n";
+        return std::nullopt;
+    }
+    s.cmd = vm["cmd"].as<choice<cmd_names>>().value;
+    auto sel = selection_of(vm, err);
+    if (!sel) return std::nullopt;
+    s.selection = *sel;
+    s.limit = vm["limit"].as<count_value>().value;
+    s.max_size = vm["maxsize"].as<size_value>().value;
+    s.lines = vm["lines"].as<count_value>().value;
+    s.json = vm["format"].as<choice<format_names>>().value == "json";
+    s.remove = vm["delete"].as<flag>().value;
+    auto pass = password_of(vm, err);
+    if (!pass) return std::nullopt;
+    s.stream = stream_options_of(vm, err);
+    s.session = session_config_of(vm, s.stream, std::move(*pass));
     return s;
 }
 
@@ -406,6 +424,38 @@ int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostr
     return reader.refused() == 0 ? exit_code::ok : exit_some_failed;
 }
 
+void print_summary(std::ostream& out, const backup_summary& sum, double secs, bool json) {
+    if (json) {
+        write_json_line(out, boost::json::object{{"fetched", sum.fetched},
+                                                 {"alreadyStored", sum.already_stored},
+                                                 {"duplicates", sum.duplicates},
+                                                 {"deleted", sum.deleted},
+                                                 {"failed", sum.failed},
+                                                 {"skippedLarge", sum.skipped_large},
+                                                 {"bytes", sum.bytes},
+                                                 {"seconds", json_rounded(secs, 3)}});
+        return;
+    }
+    out << fmt::format(
+        "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
+        "{}, {} octets in {:.1f} s\n",
+        sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
+        sum.skipped_large, sum.bytes, secs);
+}
+
+backup_settings backup_settings_of(const settings& s, std::string source_id,
+                                   const std::ostream& err) {
+    backup_settings b;
+    b.selection = s.selection;
+    b.limit = s.limit;
+    b.max_size = s.max_size;
+    b.delete_stored = s.remove;
+    b.source_id = std::move(source_id);
+    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
+    b.mailbox = s.session.user;
+    return b;
+}
+
 int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ostream& out,
              std::ostream& err) {
     std::string error;
@@ -421,34 +471,12 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
         return exit_code::failure;
     }
     if (!link.open()) return exit_for(link, err);
-    backup_settings b;
-    b.selection = s.selection;
-    b.limit = s.limit;
-    b.max_size = s.max_size;
-    b.delete_stored = s.remove;
-    b.source_id = source_id;
-    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
-    b.mailbox = s.session.user;
+    const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (s.json) {
-        write_json_line(out, boost::json::object{{"fetched", sum.fetched},
-                                                 {"alreadyStored", sum.already_stored},
-                                                 {"duplicates", sum.duplicates},
-                                                 {"deleted", sum.deleted},
-                                                 {"failed", sum.failed},
-                                                 {"skippedLarge", sum.skipped_large},
-                                                 {"bytes", sum.bytes},
-                                                 {"seconds", json_rounded(secs, 3)}});
-    } else {
-        out << fmt::format(
-            "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
-            "{}, {} octets in {:.1f} s\n",
-            sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
-            sum.skipped_large, sum.bytes, secs);
-    }
+    print_summary(out, sum,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  s.json);
     if (link.failure() != link_failure::none) return exit_for(link, err);
     // Deletions asked for and refused at QUIT: the run did not do all it was told.
     const bool commit_refused = b.delete_stored && !sum.quit_ok;

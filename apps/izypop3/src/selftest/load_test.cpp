@@ -135,6 +135,38 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
     write_json_line(out, o);
 }
 
+// Without ip: our own server on the named store, in this process, on a free port; the
+// settings then point at it. Nothing after a message on `err` (`code` says which exit).
+std::unique_ptr<server_under_test> start_own_server(const invocation& inv,
+                                                    load_settings& settings, int& code,
+                                                    std::ostream& err) {
+    std::string why;
+    auto made = store::make_store(inv.store, why);
+    if (!made) {
+        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
+        code = exit_code::failure;
+        return nullptr;
+    }
+    transport::server_options opt;
+    opt.host = "127.0.0.1";
+    opt.pick_free_ports = true;
+    opt.port = 1;
+    opt.tls_port = 1;
+    opt.threads = settings.threads;
+    opt.max_connections = std::max<std::size_t>(opt.max_connections, settings.clients + 16);
+    opt.max_connections_per_ip = opt.max_connections;  // every client is on 127.0.0.1
+    auto own = std::make_unique<server_under_test>(opt, own_name_passwords(std::move(*made)),
+                                                   logger_for(inv));
+    if (own->start(why)) {
+        err << "izypop3: test: the server did not start: " << why << '\n';
+        code = exit_code::failure;
+        return nullptr;
+    }
+    settings.stream.port = settings.stream.implicit_tls ? own->get().tls_port() : own->get().port();
+    settings.stream.tls.fingerprint = own->get().tls_fingerprint();
+    return own;
+}
+
 }  // namespace
 
 int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
@@ -144,31 +176,12 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
         err << "izypop3: test: " << why << "; run 'izypop3 method test help' for the keys\n";
         return exit_code::usage;
     }
-    // Without ip: our own server on the named store, in this process, on a free port.
     std::unique_ptr<server_under_test> own;
     long pid = inv.options.count("serverpid") ? static_cast<long>(inv.options["serverpid"].as<count_value>().value) : 0;
     if (!inv.options.count("ip")) {
-        auto made = store::make_store(inv.store, why);
-        if (!made) {
-            err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
-            return exit_code::failure;
-        }
-        transport::server_options opt;
-        opt.host = "127.0.0.1";
-        opt.pick_free_ports = true;
-        opt.port = 1;
-        opt.tls_port = 1;
-        opt.threads = settings->threads;
-        opt.max_connections = std::max<std::size_t>(opt.max_connections, settings->clients + 16);
-        opt.max_connections_per_ip = opt.max_connections;  // every client is on 127.0.0.1
-        auto log = logger_for(inv);
-        own = std::make_unique<server_under_test>(opt, own_name_passwords(std::move(*made)), log);
-        if (own->start(why)) {
-            err << "izypop3: test: the server did not start: " << why << '\n';
-            return exit_code::failure;
-        }
-        settings->stream.port = settings->stream.implicit_tls ? own->get().tls_port() : own->get().port();
-        settings->stream.tls.fingerprint = own->get().tls_fingerprint();
+        int code = exit_code::ok;
+        own = start_own_server(inv, *settings, code, err);
+        if (!own) return code;
         if (pid == 0) pid = static_cast<long>(::getpid());
     }
     const auto before = pid ? read_process_usage(pid) : std::nullopt;
