@@ -236,8 +236,8 @@ int run_help(std::span<const std::string> args, std::ostream& out, std::ostream&
 // A first word that is neither help, version nor method.
 int refuse_command(const std::string& first, std::ostream& err) {
     if (find_method(first) != nullptr) {
-        err << "izypop3: the method name follows the word 'method': write 'izypop3 method "
-            << first << " ...'\n";
+        err << "izypop3: the method name follows the word 'method': write 'izypop3 method " << first
+            << " ...'\n";
     } else {
         err << "izypop3: unknown command " << quoted(first)
             << did_you_mean(first, {"method", "help", "--version"})
@@ -294,8 +294,8 @@ std::string modhandler_of(const std::vector<key_value>& pairs) {
                                    const key_value& kv,
                                    const std::vector<std::string>& candidates) {
     // "port=110" written without the leading "--".
-    if (const std::size_t eq = kv.key.find('='); eq != std::string::npos &&
-        desc.find_nothrow(kv.key.substr(0, eq), false) != nullptr) {
+    if (const std::size_t eq = kv.key.find('=');
+        eq != std::string::npos && desc.find_nothrow(kv.key.substr(0, eq), false) != nullptr) {
         const std::string key = kv.key.substr(0, eq);
         fail(m, fmt::format("unknown key {}; write '{} {}' or '--{}'", quoted(kv.key), key,
                             transport::sanitize_for_log(kv.key.substr(eq + 1), 80),

@@ -292,10 +292,11 @@ void quit_after_backup(pop3_link& link, const backup_settings& settings, backup_
     if (sum.quit_ok) return;
     // The next run sends DELE again.
     if (settings.delete_stored && link.failure() == link_failure::none) {
-        progress << fmt::format("izypop3: the server refused QUIT ({}): it deleted "
-                                "nothing; every message is in the store, and the next run "
-                                "with delete true deletes them\n",
-                                terminal_safe(link.quit_refusal()));
+        progress << fmt::format(
+            "izypop3: the server refused QUIT ({}): it deleted "
+            "nothing; every message is in the store, and the next run "
+            "with delete true deletes them\n",
+            terminal_safe(link.quit_refusal()));
     }
     sum.deleted = 0;
 }
@@ -307,8 +308,8 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
     backup_summary sum;
     const auto messages = list_maildrop(link);
     if (link.failure() != link_failure::none) return sum;
-    const auto known = settings.selection.only_new ? stored_uids(store, settings)
-                                                   : std::set<std::string>{};
+    const auto known =
+        settings.selection.only_new ? stored_uids(store, settings) : std::set<std::string>{};
     const chosen_messages chosen = choose(link, messages, known, settings, sum);
     progress_meter meter(progress, settings.progress_on_terminal, chosen.list.size(),
                          chosen.octets);

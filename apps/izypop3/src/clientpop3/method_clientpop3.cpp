@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -26,7 +27,6 @@
 #include <optional>
 #include <ostream>
 #include <thread>
-#include <unistd.h>
 #include <variant>
 
 namespace izypop3::app {
@@ -210,8 +210,7 @@ std::optional<message_selection> selection_of(const po::variables_map& vm, std::
     return sel;
 }
 
-transport::client_stream_options stream_options_of(const po::variables_map& vm,
-                                                    std::ostream& err) {
+transport::client_stream_options stream_options_of(const po::variables_map& vm, std::ostream& err) {
     transport::client_stream_options st;
     st.host = vm["ip"].as<std::string>();
     st.port = vm["port"].as<port_number>().value;
@@ -229,8 +228,8 @@ transport::client_stream_options stream_options_of(const po::variables_map& vm,
 }
 
 core::client_config session_config_of(const po::variables_map& vm,
-                                       const transport::client_stream_options& st,
-                                       std::string password) {
+                                      const transport::client_stream_options& st,
+                                      std::string password) {
     core::client_config c;
     c.user = vm.count("user") ? vm["user"].as<std::string>() : std::string{};
     c.secret = std::move(password);
@@ -252,7 +251,8 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     const auto& vm = inv.options;
     settings s;
     if (!vm.count("ip") || !vm.count("cmd")) {
-        err << "izypop3: method clientpop3 needs ip HOST and cmd capa|stat|list|uidl|top|retr|dele; "
+        err << "izypop3: method clientpop3 needs ip HOST and cmd "
+               "capa|stat|list|uidl|top|retr|dele; "
                "see izypop3 help clientpop3\n";
         return std::nullopt;
     }
@@ -275,14 +275,16 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
 // What capa, stat, list, uidl, top and dele print: one JSON value or one text line per row,
 // in the order the server answered.
 class listing_rows {
-public:
+  public:
     explicit listing_rows(bool json) : json_(json) {}
 
     /// Adds `as_json()` in JSON, `as_text()` otherwise; only the one asked for is built.
     template <class Json, class Text>
     void add(Json&& as_json, Text&& as_text) {
-        if (json_) values_.emplace_back(as_json());
-        else lines_.emplace_back(as_text());
+        if (json_)
+            values_.emplace_back(as_json());
+        else
+            lines_.emplace_back(as_text());
     }
     std::size_t size() const noexcept { return json_ ? values_.size() : lines_.size(); }
 
@@ -292,7 +294,7 @@ public:
         for (const auto& line : lines_) out << line << (raw ? "" : "\n");
     }
 
-private:
+  private:
     bool json_;
     boost::json::array values_;
     std::vector<std::string> lines_;
@@ -350,30 +352,40 @@ void submit_listing(pop3_link& link, const settings& s, listing_rows& rows) {
 
 // Turns the session's events into rows; counts the requests the server refused.
 class listing_reader {
-public:
+  public:
     listing_reader(const settings& s, listing_rows& rows, std::ostream& err)
         : s_(s), rows_(rows), err_(err) {}
 
     void operator()(const core::client_action_t& a) {
-        if (const auto* r = std::get_if<ca::response>(&a)) on_response(*r);
-        else if (const auto* e = std::get_if<ca::listing_entry>(&a)) on_entry(*e);
-        else if (const auto* b = std::get_if<ca::body>(&a)) body_.append(b->data);
-        else if (std::holds_alternative<ca::body_end>(a)) on_body_end();
+        if (const auto* r = std::get_if<ca::response>(&a))
+            on_response(*r);
+        else if (const auto* e = std::get_if<ca::listing_entry>(&a))
+            on_entry(*e);
+        else if (const auto* b = std::get_if<ca::body>(&a))
+            body_.append(b->data);
+        else if (std::holds_alternative<ca::body_end>(a))
+            on_body_end();
     }
     std::uint64_t refused() const noexcept { return refused_; }
 
-private:
+  private:
     void on_response(const ca::response& r) {
         if (!r.ok) {
             ++refused_;
             err_ << fmt::format("izypop3: the server refused: -ERR {}\n",
                                 terminal_safe(std::string(r.text)));
         } else if (r.kind == core::request_kind::stat) {
-            rows_.add([&] { return boost::json::object{{"count", r.a}, {"octets", r.b}}; },
-                      [&] { return fmt::format("{} messages, {} octets", r.a, r.b); });
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"count", r.a}, {"octets", r.b}};
+                },
+                [&] { return fmt::format("{} messages, {} octets", r.a, r.b); });
         } else if (r.kind == core::request_kind::dele) {
-            rows_.add([&] { return boost::json::object{{"deleted", r.a}}; },
-                      [&] { return terminal_safe(std::string(r.text)); });
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"deleted", r.a}};
+                },
+                [&] { return terminal_safe(std::string(r.text)); });
         }
     }
 
@@ -381,12 +393,17 @@ private:
         if (!s_.selection.contains(e.number)) return;
         if (s_.limit != 0 && rows_.size() >= s_.limit) return;
         if (s_.cmd == "list") {
-            rows_.add([&] { return boost::json::object{{"number", e.number}, {"size", e.size}}; },
-                      [&] { return fmt::format("{} {}", e.number, e.size); });
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"number", e.number}, {"size", e.size}};
+                },
+                [&] { return fmt::format("{} {}", e.number, e.size); });
             return;
         }
         rows_.add(
-            [&] { return boost::json::object{{"number", e.number}, {"uid", json_string(e.uid)}}; },
+            [&] {
+                return boost::json::object{{"number", e.number}, {"uid", json_string(e.uid)}};
+            },
             [&] { return fmt::format("{} {}", e.number, terminal_safe(e.uid)); });
     }
 
@@ -407,9 +424,10 @@ std::optional<int> quit_listing(pop3_link& link, std::ostream& err) {
     if (link.failure() != link_failure::none) return exit_for(link, err);
     if (link.quit()) return std::nullopt;
     if (link.failure() != link_failure::none) return exit_for(link, err);
-    err << fmt::format("izypop3: the server answered QUIT with -ERR ({}); no DELE of this "
-                       "session took effect\n",
-                       terminal_safe(link.quit_refusal()));
+    err << fmt::format(
+        "izypop3: the server answered QUIT with -ERR ({}); no DELE of this "
+        "session took effect\n",
+        terminal_safe(link.quit_refusal()));
     return exit_some_failed;
 }
 
@@ -439,8 +457,8 @@ void print_summary(std::ostream& out, const backup_summary& sum, double secs, bo
     out << fmt::format(
         "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
         "{}, {} octets in {:.1f} s\n",
-        sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
-        sum.skipped_large, sum.bytes, secs);
+        sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed, sum.skipped_large,
+        sum.bytes, secs);
 }
 
 backup_settings backup_settings_of(const settings& s, std::string source_id,

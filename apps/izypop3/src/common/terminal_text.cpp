@@ -1,7 +1,7 @@
 #include "common/terminal_text.hpp"
 
-#include <boost/locale/utf.hpp>
 #include <fmt/format.h>
+#include <boost/locale/utf.hpp>
 
 #include <cstdint>
 #include <vector>

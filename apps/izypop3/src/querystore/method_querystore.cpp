@@ -86,8 +86,8 @@ void write_json(std::ostream& out, const query_run& run,
         if (!h.problem.empty()) item["problem"] = json_string(h.problem);
         items.emplace_back(std::move(item));
     }
-    write_json_line(out, query_json(run.store->kind(), run.query.tags, run.query.limit, r,
-                                    std::move(items)));
+    write_json_line(
+        out, query_json(run.store->kind(), run.query.tags, run.query.limit, r, std::move(items)));
 }
 
 }  // namespace

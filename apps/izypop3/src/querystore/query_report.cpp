@@ -97,9 +97,9 @@ boost::json::object query_item_json(const store::item& it) {
             {"created", iso8601_utc(it.created)}};
 }
 
-boost::json::object query_json(std::string_view store_kind,
-                               const std::vector<std::string>& tags, std::size_t limit,
-                               const store::query_result& r, boost::json::array items) {
+boost::json::object query_json(std::string_view store_kind, const std::vector<std::string>& tags,
+                               std::size_t limit, const store::query_result& r,
+                               boost::json::array items) {
     return {{"store", json_string(store_kind)},
             {"tags", json_strings(tags)},
             {"limit", limit},

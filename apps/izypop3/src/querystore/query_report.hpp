@@ -36,9 +36,9 @@ void write_query_text(std::ostream& out, std::string_view store_kind,
 boost::json::object query_item_json(const store::item& it);
 
 /// {"store":..,"tags":[..],"limit":N,"count":N,"totalSize":N,"items":`items`}.
-boost::json::object query_json(std::string_view store_kind,
-                               const std::vector<std::string>& tags, std::size_t limit,
-                               const store::query_result& r, boost::json::array items);
+boost::json::object query_json(std::string_view store_kind, const std::vector<std::string>& tags,
+                               std::size_t limit, const store::query_result& r,
+                               boost::json::array items);
 
 /// query_json() with query_item_json() for each item, on one line.
 void write_query_json(std::ostream& out, std::string_view store_kind,

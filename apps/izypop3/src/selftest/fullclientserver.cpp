@@ -221,7 +221,8 @@ int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream&
     std::string why;
     auto made = store::make_store(inv.store, why);
     if (!made) {
-        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
+        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
+            << '\n';
         return exit_code::failure;
     }
     std::shared_ptr<store::mime_store> data = std::move(*made);
@@ -239,10 +240,10 @@ int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream&
         err << "izypop3: test: the server did not start: " << why << '\n';
         return exit_code::failure;
     }
-    out << fmt::format("fullclientserver: {} store, {} messages; POP3 on 127.0.0.1:{}, POP3S on "
-                       "127.0.0.1:{}\n",
-                       data->kind(), ref->messages().size(), server.get().port(),
-                       server.get().tls_port());
+    out << fmt::format(
+        "fullclientserver: {} store, {} messages; POP3 on 127.0.0.1:{}, POP3S on "
+        "127.0.0.1:{}\n",
+        data->kind(), ref->messages().size(), server.get().port(), server.get().tls_port());
     check_list checks(out);
     const context ctx{*ref, server.get(), log};
     run_scripts(ctx, checks);

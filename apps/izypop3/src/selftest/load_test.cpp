@@ -137,13 +137,13 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
 
 // Without ip: our own server on the named store, in this process, on a free port; the
 // settings then point at it. Nothing after a message on `err` (`code` says which exit).
-std::unique_ptr<server_under_test> start_own_server(const invocation& inv,
-                                                    load_settings& settings, int& code,
-                                                    std::ostream& err) {
+std::unique_ptr<server_under_test> start_own_server(const invocation& inv, load_settings& settings,
+                                                    int& code, std::ostream& err) {
     std::string why;
     auto made = store::make_store(inv.store, why);
     if (!made) {
-        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
+        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
+            << '\n';
         code = exit_code::failure;
         return nullptr;
     }

@@ -95,8 +95,7 @@ std::optional<int> check_credential_keys(const po::variables_map& o, std::ostrea
 // A bad users file is a command-line mistake, found before the store and the listeners.
 std::optional<int> install_credentials(const po::variables_map& o, transport::logger& log,
                                        transport::server_hooks& hooks,
-                                       std::shared_ptr<user_directory>& users,
-                                       std::ostream& err) {
+                                       std::shared_ptr<user_directory>& users, std::ostream& err) {
     if (!o.count("users")) {
         use_demo_password(hooks, o["password"].as<std::string>());
         return std::nullopt;
@@ -136,8 +135,7 @@ std::optional<transport::server_options> server_options_of(const po::variables_m
     return opt;
 }
 
-void serve_maildrops_from(std::shared_ptr<store::mime_store> data,
-                          transport::server_hooks& hooks) {
+void serve_maildrops_from(std::shared_ptr<store::mime_store> data, transport::server_hooks& hooks) {
     hooks.open_maildrop = [data = std::move(data)](std::string_view user)
         -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
         auto md = data->open_maildrop(user);
