@@ -7,7 +7,10 @@
 #include <izypop3/store/store_factory.hpp>
 #include <izypop3/transport/logger.hpp>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <boost/algorithm/string/split.hpp>
+#include <boost/algorithm/string/trim.hpp>
 
 #include <algorithm>
 #include <ctime>
@@ -34,18 +37,13 @@ std::string tag_list(const std::vector<std::string>& tags) {
 
 std::vector<std::string> split_tags(const std::vector<std::string>& values) {
     std::vector<std::string> tags;
+    std::vector<std::string> pieces;
     for (const std::string& value : values) {
-        std::string_view rest = value;
-        while (true) {
-            const std::size_t comma = rest.find(',');
-            std::string_view piece = rest.substr(0, comma);
-            while (!piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
-            while (!piece.empty() && piece.back() == ' ') piece.remove_suffix(1);
-            if (!piece.empty() && std::find(tags.begin(), tags.end(), piece) == tags.end()) {
-                tags.emplace_back(piece);
-            }
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
+        boost::algorithm::split(pieces, value, [](char c) { return c == ','; });
+        for (std::string& piece : pieces) {
+            boost::algorithm::trim_if(piece, [](char c) { return c == ' '; });
+            if (!piece.empty() && std::find(tags.begin(), tags.end(), piece) == tags.end())
+                tags.push_back(std::move(piece));
         }
     }
     return tags;
@@ -54,10 +52,7 @@ std::vector<std::string> split_tags(const std::vector<std::string>& values) {
 std::string iso8601_utc(std::chrono::system_clock::time_point t) {
     const std::time_t seconds =
         std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", utc.tm_year + 1900,
-                       utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(seconds));
 }
 
 void write_query_text(std::ostream& out, std::string_view store_kind,

@@ -114,11 +114,17 @@ verdict badlogin(const context& ctx) {
     return expect_status(c, "QUIT", "+OK");
 }
 
-verdict listandquit(const context& ctx) {
-    scripted_client c(ctx.plain(), ctx.log);
-    if (auto v = connect_and_login(c, "listuser")) return v;
-    if (auto v = expect_body(c, "LIST", ctx.ref.list_text())) return v;
+// Log in as `user`, send `command` and expect the multi-line `body`, QUIT.
+verdict listing_session(const context& ctx, const transport::client_stream_options& where,
+                        std::string_view user, std::string_view command, const std::string& body) {
+    scripted_client c(where, ctx.log);
+    if (auto v = connect_and_login(c, user)) return v;
+    if (auto v = expect_body(c, command, body)) return v;
     return expect_status(c, "QUIT", "+OK");
+}
+
+verdict listandquit(const context& ctx) {
+    return listing_session(ctx, ctx.plain(), "listuser", "LIST", ctx.ref.list_text());
 }
 
 verdict pop3failed(const context& ctx) {
@@ -155,10 +161,7 @@ verdict stls_session(const context& ctx) {
 }
 
 verdict implicit_tls_session(const context& ctx) {
-    scripted_client c(ctx.tls(), ctx.log);
-    if (auto v = connect_and_login(c, "tlsuser")) return v;
-    if (auto v = expect_body(c, "UIDL", ctx.ref.uidl_text())) return v;
-    return expect_status(c, "QUIT", "+OK");
+    return listing_session(ctx, ctx.tls(), "tlsuser", "UIDL", ctx.ref.uidl_text());
 }
 
 verdict maildrop_is_empty(const context& ctx, std::string_view user) {
