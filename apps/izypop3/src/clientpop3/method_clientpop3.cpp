@@ -15,15 +15,18 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <ostream>
 #include <thread>
-#include <unistd.h>
 #include <variant>
 
 namespace izypop3::app {
@@ -199,39 +202,27 @@ struct settings {
     bool remove = false;
 };
 
-std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
-    const auto& vm = inv.options;
-    settings s;
-    if (!vm.count("ip") || !vm.count("cmd")) {
-        err << "izypop3: method clientpop3 needs ip HOST and cmd capa|stat|list|uidl|top|retr|dele; "
-               "see izypop3 help clientpop3\n";
-        return std::nullopt;
-    }
-    s.cmd = vm["cmd"].as<choice<cmd_names>>().value;
+// query, narrowed to one message by query.id.
+std::optional<message_selection> selection_of(const po::variables_map& vm, std::ostream& err) {
     std::string error;
     auto sel = parse_selection(vm["query"].as<std::string>(), error);
     if (!sel) {
         err << "izypop3: " << error << '\n';
         return std::nullopt;
     }
-    s.selection = *sel;
     if (vm.count("query.id")) {
         const auto id = static_cast<std::uint32_t>(vm["query.id"].as<count_value>().value);
         if (id == 0) {
             err << "izypop3: query.id: message numbers start at 1\n";
             return std::nullopt;
         }
-        s.selection.ranges = {{id, id}};
+        sel->ranges = {{id, id}};
     }
-    s.limit = vm["limit"].as<count_value>().value;
-    s.max_size = vm["maxsize"].as<size_value>().value;
-    s.lines = vm["lines"].as<count_value>().value;
-    s.json = vm["format"].as<choice<format_names>>().value == "json";
-    s.remove = vm["delete"].as<flag>().value;
-    auto pass = password_of(vm, err);
-    if (!pass) return std::nullopt;
+    return sel;
+}
 
-    auto& st = s.stream;
+transport::client_stream_options stream_options_of(const po::variables_map& vm, std::ostream& err) {
+    transport::client_stream_options st;
     st.host = vm["ip"].as<std::string>();
     st.port = vm["port"].as<port_number>().value;
     st.implicit_tls = vm["tls"].as<flag>().value;
@@ -244,10 +235,15 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     }
     const auto timeout = std::chrono::seconds(vm["timeout"].as<seconds_value>().value);
     st.connect_timeout = st.handshake_timeout = st.idle_timeout = timeout;
+    return st;
+}
 
-    auto& c = s.session;
+core::client_config session_config_of(const po::variables_map& vm,
+                                      const transport::client_stream_options& st,
+                                      std::string password) {
+    core::client_config c;
     c.user = vm.count("user") ? vm["user"].as<std::string>() : std::string{};
-    c.secret = *pass;
+    c.secret = std::move(password);
     c.mechanism = vm["auth"].as<choice<auth_names>>().value;
     c.host = st.host;
     c.port = st.port;
@@ -262,99 +258,228 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
                      (!st.implicit_tls && !vm["tls"].defaulted());
     c.allow_plaintext = vm["allowplaintext"].as<flag>().value;
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
+    c.max_listing_entries = vm["maxmessages"].as<count_value>().value;
+    return c;
+}
+
+std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
+    const auto& vm = inv.options;
+    settings s;
+    if (!vm.count("ip") || !vm.count("cmd")) {
+        err << "izypop3: method clientpop3 needs ip HOST and cmd "
+               "capa|stat|list|uidl|top|retr|dele; "
+               "see izypop3 help clientpop3\n";
+        return std::nullopt;
+    }
+    s.cmd = vm["cmd"].as<choice<cmd_names>>().value;
+    auto sel = selection_of(vm, err);
+    if (!sel) return std::nullopt;
+    s.selection = *sel;
+    s.limit = vm["limit"].as<count_value>().value;
+    s.max_size = vm["maxsize"].as<size_value>().value;
+    s.lines = vm["lines"].as<count_value>().value;
+    s.json = vm["format"].as<choice<format_names>>().value == "json";
+    s.remove = vm["delete"].as<flag>().value;
     s.max_messages = vm["maxmessages"].as<count_value>().value;
-    c.max_listing_entries = static_cast<std::size_t>(s.max_messages);
+    auto pass = password_of(vm, err);
+    if (!pass) return std::nullopt;
+    s.stream = stream_options_of(vm, err);
+    s.session = session_config_of(vm, s.stream, std::move(*pass));
     return s;
+}
+
+// What capa, stat, list, uidl, top and dele print: one JSON value or one text line per row,
+// in the order the server answered.
+class listing_rows {
+  public:
+    explicit listing_rows(bool json) : json_(json) {}
+
+    /// Adds `as_json()` in JSON, `as_text()` otherwise; only the one asked for is built.
+    template <class Json, class Text>
+    void add(Json&& as_json, Text&& as_text) {
+        if (json_)
+            values_.emplace_back(as_json());
+        else
+            lines_.emplace_back(as_text());
+    }
+    std::size_t size() const noexcept { return json_ ? values_.size() : lines_.size(); }
+
+    /// JSON: one array on one line. Text: a line each; `raw` bodies (top) carry their own.
+    void print(std::ostream& out, bool raw) const {
+        if (json_) return write_json_line(out, values_);
+        for (const auto& line : lines_) out << line << (raw ? "" : "\n");
+    }
+
+  private:
+    bool json_;
+    boost::json::array values_;
+    std::vector<std::string> lines_;
+};
+
+// The selected messages (query, query.id, limit), from STAT, LIST and (for uidl) UIDL
+// checked against each other; nullopt when the link failed or `problem` says why the
+// listing is not believable.
+std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& link,
+                                                                   const settings& s,
+                                                                   std::string& problem) {
+    auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem);
+    if (!all) return std::nullopt;
+    std::vector<core::listed_message> out;
+    for (auto& m : *all)
+        if (s.selection.contains(m.number) && (s.limit == 0 || out.size() < s.limit))
+            out.push_back(std::move(m));
+    return out;
+}
+
+// Puts the rows of capa, list and uidl, which need no further request, or submits what
+// stat, top and dele ask for. False when the listing could not be had: then the link
+// failed, or `problem` says why the server's listing was refused.
+bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows,
+                    std::string& problem) {
+    if (s.cmd == "capa") {
+        for (const auto& c : link.session().capabilities())
+            rows.add([&] { return json_string(c); }, [&] { return terminal_safe(c); });
+        return true;
+    }
+    core::request r;
+    r.lines = s.lines;
+    if (s.cmd == "stat") {
+        r.kind = core::request_kind::stat;
+        link.session().submit(r);
+        return true;
+    }
+    const auto listed = selected_messages(link, s, problem);
+    if (!listed) return false;
+    for (const auto& m : *listed) {
+        if (s.cmd == "list") {
+            rows.add([&] { return boost::json::object{{"number", m.number}, {"size", m.size}}; },
+                     [&] { return fmt::format("{} {}", m.number, m.size); });
+        } else if (s.cmd == "uidl") {
+            rows.add(
+                [&] {
+                    return boost::json::object{{"number", m.number}, {"uid", json_string(m.uid)}};
+                },
+                [&] { return fmt::format("{} {}", m.number, terminal_safe(m.uid)); });
+        } else {
+            r.kind = s.cmd == "top" ? core::request_kind::top : core::request_kind::dele;
+            r.number = m.number;
+            // Headers and some lines are never more than the message LIST announced.
+            r.max_octets = s.cmd == "top" ? core::retr_cap(m.size, s.max_size) : 0;
+            link.session().submit(r);
+        }
+    }
+    return true;
+}
+
+// Turns the session's events into rows; counts the requests the server refused.
+class listing_reader {
+  public:
+    listing_reader(const settings& s, listing_rows& rows, std::ostream& err)
+        : s_(s), rows_(rows), err_(err) {}
+
+    void operator()(const core::client_action_t& a) {
+        if (const auto* r = std::get_if<ca::response>(&a))
+            on_response(*r);
+        else if (const auto* b = std::get_if<ca::body>(&a))
+            body_.append(b->data);
+        else if (std::holds_alternative<ca::body_end>(a))
+            on_body_end();
+    }
+    std::uint64_t refused() const noexcept { return refused_; }
+
+  private:
+    void on_response(const ca::response& r) {
+        if (!r.ok) {
+            ++refused_;
+            err_ << fmt::format("izypop3: the server refused: -ERR {}\n",
+                                terminal_safe(std::string(r.text)));
+        } else if (r.kind == core::request_kind::stat) {
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"count", r.a}, {"octets", r.b}};
+                },
+                [&] { return fmt::format("{} messages, {} octets", r.a, r.b); });
+        } else if (r.kind == core::request_kind::dele) {
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"deleted", r.a}};
+                },
+                [&] { return terminal_safe(std::string(r.text)); });
+        }
+    }
+
+    void on_body_end() {
+        rows_.add([&] { return json_string(body_); }, [&] { return body_; });
+        body_.clear();
+    }
+
+    const settings& s_;
+    listing_rows& rows_;
+    std::ostream& err_;
+    std::string body_;
+    std::uint64_t refused_ = 0;
+};
+
+// QUIT after a listing; a failure's exit code, or nothing when the session ended well.
+std::optional<int> quit_listing(pop3_link& link, std::ostream& err) {
+    if (link.failure() != link_failure::none) return exit_for(link, err);
+    if (link.quit()) return std::nullopt;
+    if (link.failure() != link_failure::none) return exit_for(link, err);
+    err << fmt::format(
+        "izypop3: the server answered QUIT with -ERR ({}); no DELE of this "
+        "session took effect\n",
+        terminal_safe(link.quit_refusal()));
+    return exit_some_failed;
 }
 
 // capa, stat, list, uidl, top, dele: print what the server says.
 int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostream& err) {
-    auto& session = link.session();
-    std::vector<std::string> rows;  // JSON objects or text lines
-    std::uint64_t refused = 0;
-    auto submit = [&](core::request_kind k, std::uint32_t n = 0, std::uint64_t cap = 0) {
-        core::request r;
-        r.kind = k;
-        r.number = n;
-        r.lines = s.lines;
-        r.max_octets = cap;
-        session.submit(r);
-    };
-    // list, uidl, top, dele: the selected messages, from a listing checked against STAT.
-    std::vector<core::listed_message> listed;
-    if (s.cmd != "capa" && s.cmd != "stat") {
-        std::string problem;
-        auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem);
-        if (!all) {
-            if (problem.empty()) return exit_for(link, err);
-            err << fmt::format(
-                "izypop3: the server's listing is not believable, nothing was "
-                "done: {}\n",
-                terminal_safe(problem));
-            return exit_some_failed;
-        }
-        for (auto& m : *all)
-            if (s.selection.contains(m.number) && (s.limit == 0 || listed.size() < s.limit))
-                listed.push_back(std::move(m));
-    }
-    if (s.cmd == "capa") {
-        for (const auto& c : session.capabilities()) {
-            rows.push_back(s.json ? json_quote(c) : terminal_safe(c));
-        }
-    } else if (s.cmd == "stat") {
-        submit(core::request_kind::stat);
-    } else if (s.cmd == "list") {
-        for (const auto& m : listed)
-            rows.push_back(s.json ? fmt::format(R"({{"number":{},"size":{}}})", m.number, m.size)
-                                  : fmt::format("{} {}", m.number, m.size));
-    } else if (s.cmd == "uidl") {
-        for (const auto& m : listed)
-            rows.push_back(
-                s.json ? fmt::format(R"({{"number":{},"uid":{}}})", m.number, json_quote(m.uid))
-                       : fmt::format("{} {}", m.number, terminal_safe(m.uid)));
-    } else if (s.cmd == "top") {
-        // Headers plus some lines are never more than the message LIST announced.
-        for (const auto& m : listed)
-            submit(core::request_kind::top, m.number, core::retr_cap(m.size, s.max_size));
-    } else {
-        for (const auto& m : listed) submit(core::request_kind::dele, m.number);
-    }
-    std::string body;
-    link.pump([&](const core::client_action_t& a) {
-        if (const auto* r = std::get_if<ca::response>(&a)) {
-            if (!r->ok) {
-                ++refused;
-                err << fmt::format("izypop3: the server refused: -ERR {}\n",
-                                   terminal_safe(std::string(r->text)));
-            } else if (r->kind == core::request_kind::stat) {
-                rows.push_back(s.json ? fmt::format(R"({{"count":{},"octets":{}}})", r->a, r->b)
-                                      : fmt::format("{} messages, {} octets", r->a, r->b));
-            } else if (r->kind == core::request_kind::dele) {
-                rows.push_back(s.json ? fmt::format(R"({{"deleted":{}}})", r->a)
-                                      : terminal_safe(std::string(r->text)));
-            }
-        } else if (const auto* b = std::get_if<ca::body>(&a)) {
-            body.append(b->data);
-        } else if (std::holds_alternative<ca::body_end>(a)) {
-            rows.push_back(s.json ? json_quote(body) : body);
-            body.clear();
-        }
-    });
-    if (link.failure() != link_failure::none) return exit_for(link, err);
-    if (!link.quit()) {
-        if (link.failure() != link_failure::none) return exit_for(link, err);
-        err << fmt::format("izypop3: the server answered QUIT with -ERR ({}); no DELE of this session took effect\n",
-                           terminal_safe(link.quit_refusal()));
+    listing_rows rows(s.json);
+    std::string problem;
+    if (!submit_listing(link, s, rows, problem)) {
+        if (problem.empty()) return exit_for(link, err);
+        err << fmt::format("izypop3: the server's listing is not believable, nothing was done: {}\n",
+                           terminal_safe(problem));
         return exit_some_failed;
     }
-    if (s.json) {
-        out << '[';
-        for (std::size_t i = 0; i < rows.size(); ++i) out << (i ? "," : "") << rows[i];
-        out << "]\n";
-    } else {
-        for (const auto& r : rows) out << r << (s.cmd == "top" ? "" : "\n");
+    listing_reader reader(s, rows, err);
+    link.pump(std::ref(reader));
+    if (const auto failed = quit_listing(link, err)) return *failed;
+    rows.print(out, s.cmd == "top");
+    return reader.refused() == 0 ? exit_code::ok : exit_some_failed;
+}
+
+void print_summary(std::ostream& out, const backup_summary& sum, double secs, bool json) {
+    if (json) {
+        write_json_line(out, boost::json::object{{"fetched", sum.fetched},
+                                                 {"alreadyStored", sum.already_stored},
+                                                 {"duplicates", sum.duplicates},
+                                                 {"deleted", sum.deleted},
+                                                 {"failed", sum.failed},
+                                                 {"skippedLarge", sum.skipped_large},
+                                                 {"bytes", sum.bytes},
+                                                 {"seconds", json_rounded(secs, 3)}});
+        return;
     }
-    return refused == 0 ? exit_code::ok : exit_some_failed;
+    out << fmt::format(
+        "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
+        "{}, {} octets in {:.1f} s\n",
+        sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed, sum.skipped_large,
+        sum.bytes, secs);
+}
+
+backup_settings backup_settings_of(const settings& s, std::string source_id,
+                                   const std::ostream& err) {
+    backup_settings b;
+    b.selection = s.selection;
+    b.limit = s.limit;
+    b.max_size = s.max_size;
+    b.max_messages = static_cast<std::size_t>(s.max_messages);
+    b.delete_stored = s.remove;
+    b.source_id = std::move(source_id);
+    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
+    b.mailbox = s.session.user;
+    return b;
 }
 
 int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ostream& out,
@@ -372,32 +497,12 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
         return exit_code::failure;
     }
     if (!link.open()) return exit_for(link, err);
-    backup_settings b;
-    b.selection = s.selection;
-    b.limit = s.limit;
-    b.max_size = s.max_size;
-    b.max_messages = static_cast<std::size_t>(s.max_messages);
-    b.delete_stored = s.remove;
-    b.source_id = source_id;
-    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
-    b.mailbox = s.session.user;
+    const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (s.json) {
-        out << fmt::format(
-            R"({{"fetched":{},"alreadyStored":{},"duplicates":{},"deleted":{},"failed":{},"skippedLarge":{},"bytes":{},"seconds":{:.3f}}})"
-            "\n",
-            sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
-            sum.skipped_large, sum.bytes, secs);
-    } else {
-        out << fmt::format(
-            "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
-            "{}, {} octets in {:.1f} s\n",
-            sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
-            sum.skipped_large, sum.bytes, secs);
-    }
+    print_summary(out, sum,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  s.json);
     if (!sum.refused.empty()) {
         err << fmt::format("izypop3: {}\n", terminal_safe(sum.refused));
         return exit_some_failed;
@@ -405,10 +510,8 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
     if (sum.reconnects > 0 && (link.failure() == link_failure::connection ||
                                link.failure() == link_failure::authentication)) {
         // The run had started: what it stored stays, and the next run goes on from there.
-        err << fmt::format(
-            "izypop3: connecting again after a failed message did not work: "
-            "{}\n",
-            terminal_safe(link.error_text()));
+        err << fmt::format("izypop3: connecting again after a failed message did not work: {}\n",
+                           terminal_safe(link.error_text()));
         return exit_some_failed;
     }
     if (link.failure() != link_failure::none) return exit_for(link, err);
