@@ -7,6 +7,7 @@
 #      given on purpose send it; the greeting's APOP timestamp from before STLS is not used
 #      after it
 #   2  a body larger than announced (300 KB where LIST said 100 octets, or without end):
+#      (2 octets more, as qmail-pop3d sends, is fine)
 #      nothing of it is stored, it is recorded as pop3failed with the reason, the client
 #      reconnects and finishes the other messages, memory stays bounded; -ERR to RETR and a
 #      connection lost mid-body are recorded the same way; the next run fetches the message
@@ -28,8 +29,9 @@ spid=
 trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; rm -rf "$work"' EXIT
 export IZYPOP3_LOCK_DIR=$work/locks
 status=0
+fails=0
 ok() { echo "ok $*"; }
-bad() { echo "FAIL $*"; status=1; }
+bad() { echo "FAIL $*"; status=1; fails=$((fails + 1)); }
 
 python3 - "$work" <<'PY' || { echo "FAIL: cannot make the test certificates (python3 cryptography)"; exit 1; }
 import datetime, ipaddress, sys
@@ -143,6 +145,8 @@ def serve(c):
                 send(b"-ERR [SYS/TEMP] message 2 is locked\r\n"); continue
             if n == 2 and mode == "dropmid":
                 send(b"+OK\r\n" + body[:10]); return
+            if mode == "plus2":  # as qmail-pop3d does: a blank line more than LIST counts
+                body += b"\r\n"
             send(b"+OK\r\n" + body + b".\r\n")
         elif v == b"DELE":
             marked.add(int(w[1])); send(b"+OK\r\n")
@@ -244,6 +248,7 @@ for how in stls implicit; do
   fi
   # No TLS at all (also on loopback): every mechanism that reveals the password is refused
   # unless the user consented.
+  before=$fails
   serve normal plain
   for auth in user plain login xoauth2 oauthbearer; do
     client plain cmd stat auth "$auth"
@@ -261,7 +266,8 @@ for how in stls implicit; do
   serve normal plain
   client plain cmd stat auth user tls false
   [ "$rc" -eq 0 ] && log_has '^PASS secret-pw' || bad "1 $how tls false given: exit $rc $(summary)"
-  ok "1 $how no TLS: user/plain/login/xoauth2/oauthbearer/auto refused (exit 3); allowplaintext true, starttls false, tls false send"
+  [ "$fails" = "$before" ] &&
+    ok "1 $how no TLS: user/plain/login/xoauth2/oauthbearer/auto refused (exit 3); allowplaintext true, starttls false, tls false send"
 
   # ---------------- item 2: a body larger than announced, and other failed fetches
   for mode in bigbody endless retrerr dropmid; do
@@ -270,10 +276,10 @@ for how in stls implicit; do
     dir=$work/st2_${how}_$mode
     backup "$dir" delete true
     want_left="u2"
-    stored=$(stored_texts "$dir")
-    failed=$(query_tag "$dir" pop3failed)
-    rss=$(tail -1 "$work/rss")
-    conns=$(grep -c '^#conn' "$work/port.log")
+    stored=$(stored_texts "$dir" || true)
+    failed=$(query_tag "$dir" pop3failed || true)
+    rss=$(tail -1 "$work/rss" || true)
+    conns=$(grep -c '^#conn' "$work/port.log" || true)
     if [ "$rc" -eq 1 ] && [ "$stored" = "$(printf 'Subject: one||body one|\nSubject: three||body three|')" ] &&
        [ "$failed" = "u2" ] && [ "$(left)" = "$want_left" ] && [ "$rss" -lt 100000 ] &&
        ! grep -q 'XXXX\|yyyy' <<< "$stored" && [ -z "$(find "$dir/.izypop3/tmp" -type f)" ]; then
@@ -292,7 +298,18 @@ for how in stls implicit; do
     fi
   done
 
+  # A server that sends 2 octets more than LIST says (qmail-pop3d) is believed (C10).
+  echo "$three" > "$work/state.json"
+  serve plus2 "$how"
+  backup "$work/st2_${how}_plus2" delete true
+  if [ "$rc" -eq 0 ] && [ -z "$(left)" ] && [ "$(stored_texts "$work/st2_${how}_plus2" | wc -l)" -eq 3 ]; then
+    ok "2 $how a body 2 octets longer than LIST says is stored and deleted"
+  else
+    bad "2 $how plus2: exit $rc, left [$(left)] $(summary)"
+  fi
+
   # ---------------- item 3: listings that contradict themselves or STAT
+  before=$fails
   for mode in listmore dupnum dupuid range uid71 uidctrl absurdsize uidlmissing statabsurd; do
     echo "$three" > "$work/state.json"
     serve "$mode" "$how"
@@ -307,7 +324,8 @@ for how in stls implicit; do
   backup "$work/st3_${how}_max" delete true maxmessages 2
   [ "$rc" -eq 1 ] && ! log_has '^(RETR|DELE)' && grep -q 'maxmessages' "$work/err" ||
     bad "3 $how maxmessages 2 with 3 messages: exit $rc $(summary)"
-  ok "3 $how inconsistent listings and STAT over maxmessages: exit 1, no RETR, no DELE"
+  [ "$fails" = "$before" ] &&
+    ok "3 $how inconsistent listings and STAT over maxmessages: exit 1, no RETR, no DELE"
 
   # ---------------- item 4: UIDs that are paths or differ only in case
   echo '[["../../escape","Subject: a\r\n\r\na\r\n"],["ABC","Subject: b\r\n\r\nb\r\n"],["abc","Subject: c\r\n\r\nc\r\n"],[".hidden","Subject: d\r\n\r\nd\r\n"],["a/b","Subject: e\r\n\r\ne\r\n"]]' > "$work/state.json"
@@ -316,9 +334,9 @@ for how in stls implicit; do
     dir=$work/st4_${how}_$kind/inner
     mkdir -p "$dir"
     backup "$dir"
-    files=$(cd "$work/st4_${how}_$kind" && find . -type f ! -path '*/.izypop3*' ! -name '.izypop3*' | sort)
-    folded=$(tr 'A-Z' 'a-z' <<< "$files" | sort -u | wc -l)
-    guids=$(query_tag "$dir" unread)
+    files=$(cd "$work/st4_${how}_$kind" && find . -type f ! -path '*/.izypop3*' ! -name '.izypop3*' | sort || true)
+    folded=$(tr 'A-Z' 'a-z' <<< "$files" | sort -u | wc -l || true)
+    guids=$(query_tag "$dir" unread || true)
     if [ "$rc" -eq 0 ] && [ "$(wc -l <<< "$files")" -eq 5 ] && [ "$folded" -eq 5 ] &&
        ! grep -qv '^\./inner/' <<< "$files" && [ "$guids" = "../../escape .hidden ABC a/b abc" ]; then
       ok "4 $how $kind: 5 files inside the store, distinct after case folding, UIDs kept: $(tr '\n' ' ' <<< "$files")"
@@ -344,8 +362,8 @@ for how in stls implicit; do
   echo '[["u1","Subject: other\r\n\r\nthe server gave u1 to another message\r\n"],["u2","Subject: two\r\n\r\n..dot-stuffed\r\nbody two\r\n"],["u3","Subject: three\r\n\r\nbody three\r\n"]]' > "$work/state.json"
   serve normal "$how"
   backup "$dir" query new delete true
-  first_retr=$(grep -nE '^RETR 1' "$work/port.log" | head -1 | cut -d: -f1)
-  first_dele=$(grep -nE '^DELE 1' "$work/port.log" | head -1 | cut -d: -f1)
+  first_retr=$(grep -nE '^RETR 1' "$work/port.log" | head -1 | cut -d: -f1 || true)
+  first_dele=$(grep -nE '^DELE 1' "$work/port.log" | head -1 | cut -d: -f1 || true)
   if [ "$rc" -eq 0 ] && [ -n "$first_retr" ] && [ -n "$first_dele" ] && [ "$first_retr" -lt "$first_dele" ] &&
      grep -q 'the server gave u1 to another message' <<< "$(stored_texts "$dir")" && [ -z "$(left)" ] &&
      [ "$(grep -c '^RETR' "$work/port.log")" -eq 1 ]; then
