@@ -5,7 +5,8 @@
 #   1  no password in clear without consent: a server that strips STLS, or offers no TLS,
 #      gets no credential (exit 3, one-line hint); allowplaintext true or starttls false
 #      given on purpose send it; the greeting's APOP timestamp from before STLS is not used
-#      after it
+#      after it; with starttls true a refused STLS or a reply injected before the handshake
+#      stops the client before any credential (C01, C02)
 #   2  a body larger than announced (300 KB where LIST said 100 octets, or without end):
 #      (2 octets more, as qmail-pop3d sends, is fine)
 #      nothing of it is stored, it is recorded as pop3failed with the reason, the client
@@ -120,7 +121,10 @@ def serve(c):
         elif v == b"STLS" and tls == "stls" and not in_tls:
             if mode == "stlsrefused":
                 send(b"-ERR TLS not available\r\n"); continue
-            send(b"+OK Begin TLS\r\n")
+            if mode == "stlsinject":  # a reply smuggled in before the handshake (C01)
+                send(b"+OK Begin TLS\r\n+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n")
+            else:
+                send(b"+OK Begin TLS\r\n")
             c = ctx.wrap_socket(c, server_side=True)
             f = c.makefile("rwb"); in_tls = True
         elif v in (b"USER", b"PASS", b"AUTH", b"APOP"):
@@ -228,6 +232,19 @@ for how in stls implicit; do
       ok "1 $how stripped STLS, auth plain: exit 3 before any credential: $(summary)"
     else
       bad "1 $how stripped STLS: exit $rc, server saw: $(grep -v '^#' "$work/port.log" | tr '\r\n' ' '); $(summary)"
+    fi
+    # starttls true and the same server: no credential either (C02).
+    serve stlsrefused stls
+    client stls cmd stat auth plain
+    [ "$rc" -eq 3 ] && ! log_has '^(AUTH|USER|PASS|APOP)' ||
+      bad "1 $how starttls true, STLS refused: exit $rc, server saw: $(grep -v '^#' "$work/port.log" | tr '\r\n' ' ')"
+    # Lines smuggled in after +OK to STLS and before the handshake: the client stops (C01).
+    serve stlsinject stls
+    client stls cmd stat
+    if [ "$rc" -eq 3 ] && ! log_has '^(AUTH|USER|PASS|APOP)' && grep -q 'before TLS started' "$work/err"; then
+      ok "1 $how STLS refused with starttls true, and a reply injected before the handshake: exit 3, no credential"
+    else
+      bad "1 $how STLS injection: exit $rc, server saw: $(grep -v '^#' "$work/port.log" | tr '\r\n' ' '); $(summary)"
     fi
     # The greeting's APOP timestamp came before TLS: after STLS it is forgotten.
     serve normal stls

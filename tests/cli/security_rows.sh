@@ -8,7 +8,7 @@
 #   S14  maxperip N: the N+1st connection from one address gets -ERR [IN-USE]; of N
 #        connections logging in as one user only one gets the maildrop, the rest -ERR [IN-USE]
 #   C04  a certificate for another host, an expired one, a self-signed one and one with a NUL
-#        in its CN are refused (exit 3) by clientpop3 with tls.cafile; the same servers are
+#        in its CN or in its DNS subject alternative name are refused (exit 3) by clientpop3 with tls.cafile; the same servers are
 #        accepted only with tls.verify false or the right tls.fingerprint
 #   C05  +OK to STLS and then silence: clientpop3 gives up at 'timeout' (exit 3)
 #   C15  a backup SIGKILLed after storing a message and before its DELE is answered, run
@@ -100,9 +100,11 @@ own = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
 save("selfsigned", cert("localhost", k, own, k, now - day, now + 30 * day, ["localhost"]), k)
 # No SAN, so a client falls back to the CN; the NUL must not let "localhost" match.
 k = key(); save("nulcn", cert("localhost\0.evil.example", k, ca_name, ca_key, now - day, now + 30 * day, []), k)
+# The same NUL in a subject alternative name, where a client looks first.
+k = key(); save("nulsan", cert("localhost", k, ca_name, ca_key, now - day, now + 30 * day, ["localhost\0.evil.example"]), k)
 PY
 
-for c in good wronghost expired selfsigned nulcn; do
+for c in good wronghost expired selfsigned nulcn nulsan; do
   start_server "$c" tlsport "$(free_port)" tls.cert "$work/$c.pem" tls.key "$work/$c.key" \
     mimestore.count 3
 done
@@ -252,7 +254,7 @@ if [ "$rc" -eq 0 ] && grep -q '^3 messages' "$work/c.out"; then
 else
   bad "C04: the good certificate failed: exit $rc $(cat "$work/c.out" "$work/c.err")"
 fi
-for c in wronghost expired selfsigned nulcn; do
+for c in wronghost expired selfsigned nulcn nulsan; do
   eval "tp=\$tls_$c pp=\$port_$c"
   rc=0; client ip localhost port "$tp" tls true tls.cafile "$work/ca.pem" > "$work/c.out" 2> "$work/c.err" || rc=$?
   if [ "$rc" -eq 3 ]; then
