@@ -19,8 +19,10 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
+#include <string_view>
 #include <variant>
 
 namespace izypop3::app {
@@ -383,22 +385,30 @@ bool run_session(pop3_link& link, store::mime_store& store,
     return r.connection_lost_to_a_message();
 }
 
+// STAT, LIST and UIDL, believed only when they agree; otherwise sum.refused says why.
+std::optional<std::vector<core::listed_message>> checked_listing(pop3_link& link,
+                                                                 const backup_settings& settings,
+                                                                 backup_summary& sum,
+                                                                 std::string_view consequence) {
+    std::string problem;
+    auto listed = list_server_messages(link, settings.max_messages, true, problem);
+    if (!listed && !problem.empty())
+        sum.refused = fmt::format("the server's listing is not believable, {}: {}", consequence,
+                                  problem);
+    return listed;
+}
+
 }  // namespace
 
 backup_summary run_backup(pop3_link& link, store::mime_store& store,
                           const backup_settings& settings, std::ostream& progress) {
     backup_summary sum;
-    auto listed = list_server_messages(link, settings.max_messages, true, sum.refused);
-    if (!listed) {
-        if (!sum.refused.empty())
-            sum.refused =
-                "the server's listing is not believable, nothing was fetched or "
-                "deleted: " +
-                sum.refused;
-        return sum;
-    }
+    auto listed = checked_listing(link, settings, sum, "nothing was fetched or deleted");
+    if (!listed) return sum;
+    // Only `query new` needs to know what the store holds (query all lets the store compare
+    // the octets of every message it is given).
     store_holdings held;
-    if (settings.selection.only_new || settings.delete_stored) {
+    if (settings.selection.only_new) {
         std::string problem;
         auto h = read_holdings(store, settings.mailbox, settings.source_id, problem);
         if (!h) {
@@ -425,7 +435,7 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
                         "messages",
                         sum.reconnects, settings.max_reconnects));
         if (!link.reconnect()) break;
-        listed = list_server_messages(link, settings.max_messages, true, sum.refused);
+        listed = checked_listing(link, settings, sum, "nothing more was fetched or deleted");
         if (!listed) break;
     }
     meter.finish();
