@@ -55,26 +55,26 @@ void delete_on_server(pop3_link& link, std::uint32_t number) {
 // store's flush() made it durable. A message that fails on the server's side (-ERR, a body
 // past its cap, the connection lost mid-body) is recorded as pop3failed.
 class retrieval {
-public:
-  retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
-            backup_summary& sum, progress_meter& progress, run_state& state)
-      : link_(link),
-        store_(store),
-        s_(s),
-        sum_(sum),
-        progress_(progress),
-        state_(state),
-        pool_(4) {}
+  public:
+    retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
+              backup_summary& sum, progress_meter& progress, run_state& state)
+        : link_(link),
+          store_(store),
+          s_(s),
+          sum_(sum),
+          progress_(progress),
+          state_(state),
+          pool_(4) {}
 
-  /// After the session: a body that was streaming when the link broke is recorded as
-  /// failed (unless the user interrupted), every finished message is committed and the
-  /// store flushed; with `may_delete` (the link still works) the DELEs that are now safe
-  /// go out. True when DELEs went out.
-  bool finish(bool may_delete) {
-      if (!may_delete && link_.failure() != link_failure::interrupted) record_cut_body();
-      settle(true);
-      may_delete_ = may_delete;
-      return flush_and_delete();
+    /// After the session: a body that was streaming when the link broke is recorded as
+    /// failed (unless the user interrupted), every finished message is committed and the
+    /// store flushed; with `may_delete` (the link still works) the DELEs that are now safe
+    /// go out. True when DELEs went out.
+    bool finish(bool may_delete) {
+        if (!may_delete && link_.failure() != link_failure::interrupted) record_cut_body();
+        settle(true);
+        may_delete_ = may_delete;
+        return flush_and_delete();
     }
 
     /// A message failed in a way that also ended the connection: worth a new one.
@@ -95,13 +95,16 @@ public:
     }
 
     void on_event(const core::client_action_t& a) {
-        if (const auto* r = std::get_if<ca::response>(&a)) on_response(*r);
-        else if (const auto* b = std::get_if<ca::body>(&a)) on_body(*b);
-        else if (const auto* e = std::get_if<ca::body_end>(&a)) on_body_end(*e);
+        if (const auto* r = std::get_if<ca::response>(&a))
+            on_response(*r);
+        else if (const auto* b = std::get_if<ca::body>(&a))
+            on_body(*b);
+        else if (const auto* e = std::get_if<ca::body_end>(&a))
+            on_body_end(*e);
         settle(false);
     }
 
-private:
+  private:
     struct job {
         std::uint32_t number = 0;
         std::string uid;
@@ -247,17 +250,24 @@ private:
         }
         auto outcome = j.writer->commit();
         if (!outcome) {
-            report(fmt::format("izypop3: cannot commit message {} to the store: {}; it stays "
-                               "on the server",
-                               j.number, outcome.error().message()));
+            report(
+                fmt::format("izypop3: cannot commit message {} to the store: {}; it stays "
+                            "on the server",
+                            j.number, outcome.error().message()));
             ++sum_.failed;
             return;
         }
         sum_.bytes += j.octets;
         switch (*outcome) {
-            case store::add_outcome::added: ++sum_.fetched; break;
-            case store::add_outcome::duplicate: ++sum_.duplicates; break;
-            case store::add_outcome::already_present: ++sum_.already_stored; break;
+            case store::add_outcome::added:
+                ++sum_.fetched;
+                break;
+            case store::add_outcome::duplicate:
+                ++sum_.duplicates;
+                break;
+            case store::add_outcome::already_present:
+                ++sum_.already_stored;
+                break;
         }
         // All three outcomes mean the store holds exactly these octets under this source,
         // once flush() returns.
@@ -270,9 +280,10 @@ private:
         if (committed_.empty() && !records_to_flush_) return false;
         records_to_flush_ = false;
         if (auto ec = store_.flush()) {
-            report(fmt::format("izypop3: the store could not make {} messages durable: {}; "
-                               "they stay on the server",
-                               committed_.size(), ec.message()));
+            report(
+                fmt::format("izypop3: the store could not make {} messages durable: {}; "
+                            "they stay on the server",
+                            committed_.size(), ec.message()));
             sum_.failed += committed_.size();
             committed_.clear();
             return false;
@@ -393,8 +404,8 @@ std::optional<std::vector<core::listed_message>> checked_listing(pop3_link& link
     std::string problem;
     auto listed = list_server_messages(link, settings.max_messages, true, problem);
     if (!listed && !problem.empty())
-        sum.refused = fmt::format("the server's listing is not believable, {}: {}", consequence,
-                                  problem);
+        sum.refused =
+            fmt::format("the server's listing is not believable, {}: {}", consequence, problem);
     return listed;
 }
 

@@ -19,21 +19,21 @@ namespace izypop3::app {
 
 struct backup_settings {
     message_selection selection;
-    std::uint64_t limit = 0;     ///< 0 = no limit
-    std::uint64_t max_size = 0;  ///< 0 = no limit; also caps every body
+    std::uint64_t limit = 0;               ///< 0 = no limit
+    std::uint64_t max_size = 0;            ///< 0 = no limit; also caps every body
     std::size_t max_messages = 1'000'000;  ///< a longer listing is refused
     bool delete_stored = false;
-    std::string source_id;       ///< "user@host"
-    std::string mailbox;         ///< the POP3 user
+    std::string source_id;              ///< "user@host"
+    std::string mailbox;                ///< the POP3 user
     bool progress_on_terminal = false;  ///< redraw one progress line instead of logging lines
     /// New connections after a message failure ended one; more failures end the run.
     unsigned max_reconnects = 3;
 };
 
 struct backup_summary {
-    std::uint64_t fetched = 0;          ///< stored as new items
-    std::uint64_t already_stored = 0;   ///< skipped by `new`, or same octets in the store
-    std::uint64_t duplicates = 0;       ///< same UIDL, other octets: stored tagged dup
+    std::uint64_t fetched = 0;         ///< stored as new items
+    std::uint64_t already_stored = 0;  ///< skipped by `new`, or same octets in the store
+    std::uint64_t duplicates = 0;      ///< same UIDL, other octets: stored tagged dup
     std::uint64_t deleted = 0;
     std::uint64_t failed = 0;
     std::uint64_t skipped_large = 0;
