@@ -63,12 +63,12 @@ struct fake_environment {
     bool commit_ok = true;
     /// Chunk size used to pass a body through the dot_stuffer.
     std::size_t chunk = 7;
-    /// Also offer SCRAM secrets on lookup.
+    /// Also offer SCRAM secrets on lookup, with this iteration count; 0 = plaintext only.
     std::uint32_t scram_iterations = 4096;
 };
 
 class server_transcript {
-public:
+  public:
     /// A permissive default: cleartext allowed, STLS available, plaintext secrets known,
     /// no failed-login delay changes, deterministic random octets.
     static core::server_config default_config() {
@@ -128,6 +128,13 @@ public:
     server_transcript& timeout() {
         run();
         if (!closed_) session_->on_timeout();
+        waiting_ = false;
+        return *this;
+    }
+    /// The transport's deadline to log in passed while the session waited for input.
+    server_transcript& login_timeout() {
+        run();
+        if (!closed_) session_->on_login_timeout();
         waiting_ = false;
         return *this;
     }
@@ -204,10 +211,16 @@ public:
     const std::vector<std::size_t>& delay_points() const { return delay_points_; }
     std::vector<std::vector<std::size_t>> commits() const { return commits_; }
     unsigned tls_handshakes() const { return tls_handshakes_; }
+    /// The key derivations the session asked the environment for, in order.
+    struct derivation {
+        std::string hash_name, password, salt;
+        std::uint32_t iterations = 0;
+    };
+    const std::vector<derivation>& derivations() const { return derivations_; }
     bool closed() const { return closed_; }
     std::optional<core::close_reason> close_reason() const { return close_; }
 
-private:
+  private:
     void build_maildrop() {
         infos_.clear();
         for (std::size_t i = 0; i < env_.bodies.size(); ++i) {
@@ -263,11 +276,22 @@ private:
         }
         core::sasl::stored_secret s;
         s.plaintext = *pw;
-        s.scram_sha1 =
-            core::sasl::derive_scram_secret("SHA-1", *pw, "salt-" + user, env_.scram_iterations);
-        s.scram_sha256 = core::sasl::derive_scram_secret("SHA-256", *pw, "salt-" + user,
-                                                         env_.scram_iterations);
+        if (env_.scram_iterations > 0) {
+            s.scram_sha1 = core::sasl::derive_scram_secret("SHA-1", *pw, "salt-" + user,
+                                                           env_.scram_iterations);
+            s.scram_sha256 = core::sasl::derive_scram_secret("SHA-256", *pw, "salt-" + user,
+                                                             env_.scram_iterations);
+        }
         session_->complete_lookup(std::move(s));
+        return true;
+    }
+    bool handle(core::server_action::derive_secret& d) {
+        events_.push_back("derive_secret " + std::string(d.hash_name) + " " +
+                          std::to_string(d.iterations));
+        derivations_.push_back(derivation{std::string(d.hash_name), std::string(d.password),
+                                          std::string(d.salt), d.iterations});
+        session_->complete_derive(
+            core::sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations));
         return true;
     }
     bool handle(core::server_action::open_maildrop& o) {
@@ -293,8 +317,8 @@ private:
         events_.push_back(e);
         const std::string& body = env_.bodies.at(m.index);
         auto fail = env_.stream_failure_after.find(m.index);
-        const std::size_t limit = fail == env_.stream_failure_after.end() ? body.size()
-                                                                           : fail->second;
+        const std::size_t limit =
+            fail == env_.stream_failure_after.end() ? body.size() : fail->second;
         core::dot_stuffer ds(m.body_lines);
         std::string out;
         std::size_t pos = 0;
@@ -356,6 +380,7 @@ private:
     std::vector<std::uint32_t> delays_;
     std::vector<std::size_t> delay_points_;
     std::vector<std::vector<std::size_t>> commits_;
+    std::vector<derivation> derivations_;
     unsigned tls_handshakes_ = 0;
     bool waiting_ = false;
     bool closed_ = false;
