@@ -2,7 +2,8 @@
 // reader, the state machine and the SASL server mechanisms under arbitrary client input.
 //
 // Input layout: the first octet picks a separator; the rest is split at it into chunks that
-// are fed one per need_input (an empty chunk fires the idle timeout instead). Every request
+// are fed one per need_input (an empty chunk fires the idle or the login timeout instead).
+// tests/fuzz/seed_corpus.sh writes the transcript tests' inputs in this layout. Every request
 // action is answered from a fixed environment; whether an answer is a success or a failure
 // is decided by the input's octets too, so both paths are explored. Crashes, sanitizer
 // reports, a session that never settles, and a send larger than the output bound are bugs.
@@ -122,7 +123,12 @@ class driver {
                 if (next_chunk_ < chunks_.size()) {
                     const auto chunk = chunks_[next_chunk_++];
                     if (chunk.empty()) {
-                        s.on_timeout();
+                        // The transport's two deadlines: idle, or the one to log in.
+                        if (choice() || s.state() != session_state::authorization) {
+                            s.on_timeout();
+                        } else {
+                            s.on_login_timeout();
+                        }
                     } else {
                         s.feed(chunk);
                     }

@@ -14,6 +14,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -95,6 +98,10 @@ class server_transcript {
         session_ = std::make_unique<core::server_session>(std::move(config));
     }
 
+    ~server_transcript() { write_fuzz_seed(); }
+    server_transcript(const server_transcript&) = delete;
+    server_transcript& operator=(const server_transcript&) = delete;
+
     static fake_environment default_environment() {
         fake_environment e;
         e.users = {{"alice", "wonderland"}, {"bob", "builder"}};
@@ -113,6 +120,7 @@ class server_transcript {
     /// Feeds bytes if the session is waiting for input; otherwise runs it to need_input
     /// first (a transport never feeds while it has something else to do).
     server_transcript& feed(std::string_view bytes) {
+        record(bytes);
         run();
         if (!closed_) session_->feed(bytes);
         waiting_ = false;
@@ -126,6 +134,7 @@ class server_transcript {
     }
     /// The idle timer fired while the session waited for input.
     server_transcript& timeout() {
+        record({});
         run();
         if (!closed_) session_->on_timeout();
         waiting_ = false;
@@ -133,6 +142,7 @@ class server_transcript {
     }
     /// The transport's deadline to log in passed while the session waited for input.
     server_transcript& login_timeout() {
+        record({});
         run();
         if (!closed_) session_->on_login_timeout();
         waiting_ = false;
@@ -221,6 +231,40 @@ class server_transcript {
     std::optional<core::close_reason> close_reason() const { return close_; }
 
   private:
+    // With IZYPOP3_FUZZ_SEEDS=DIR, what the test fed becomes a seed of the server_session
+    // fuzz target (tests/fuzz/seed_corpus.sh): a separator octet that occurs in no chunk,
+    // then the chunks joined by it (an empty chunk stands for a timeout there too).
+    // Only when seeds are wanted, and only the first 16 KiB: a test that feeds megabytes
+    // (S08) must not hold them, and a fuzz input is small anyway.
+    void record(std::string_view bytes) {
+        if (!seed_dir_ || fed_octets_ > 16 * 1024) return;
+        fed_octets_ += bytes.size();
+        fed_.emplace_back(bytes.substr(0, 16 * 1024));
+    }
+
+    void write_fuzz_seed() const {
+        const char* dir = seed_dir_;
+        if (!dir || fed_.empty()) return;
+        int sep = 1;
+        for (; sep < 256; ++sep) {
+            const char c = static_cast<char>(sep);
+            if (std::none_of(fed_.begin(), fed_.end(), [c](const std::string& f) {
+                    return f.find(c) != std::string::npos;
+                }))
+                break;
+        }
+        if (sep == 256) return;
+        std::string seed(1, static_cast<char>(sep));
+        for (std::size_t i = 0; i < fed_.size(); ++i) {
+            if (i) seed += static_cast<char>(sep);
+            seed += fed_[i];
+        }
+        const auto name = std::filesystem::path(dir) / "server_session" /
+                          core::to_hex(core::digest(core::hash_algorithm::sha256, seed)).substr(0, 16);
+        std::filesystem::create_directories(name.parent_path());
+        std::ofstream(name, std::ios::binary) << seed;
+    }
+
     void build_maildrop() {
         infos_.clear();
         for (std::size_t i = 0; i < env_.bodies.size(); ++i) {
@@ -381,6 +425,9 @@ class server_transcript {
     std::vector<std::size_t> delay_points_;
     std::vector<std::vector<std::size_t>> commits_;
     std::vector<derivation> derivations_;
+    const char* seed_dir_ = std::getenv("IZYPOP3_FUZZ_SEEDS");
+    std::vector<std::string> fed_;
+    std::size_t fed_octets_ = 0;
     unsigned tls_handshakes_ = 0;
     bool waiting_ = false;
     bool closed_ = false;

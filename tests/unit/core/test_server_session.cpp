@@ -177,6 +177,23 @@ TEST(ServerSession, WrongPasswordIsDelayedThenRefused) {
     t->feed("USER alice\r\nPASS wonderland\r\n").expect_send("+OK User accepted\r\n" + logged_in);
 }
 
+TEST(ServerSession, S13UnknownUserAndWrongPasswordTakeTheSamePath) {
+    // Same replies, same delay, and the unknown user's password is checked like a known
+    // user's (the credential source spends the same work on a decoy), so neither the text
+    // nor the sequence of work tells the two apart (RFC 1939 section 13).
+    std::vector<std::string> sent, events;
+    for (const std::string user : {"alice", "mallory"}) {
+        auto t = started();
+        t->feed("USER " + user + "\r\nPASS wrong\r\n");
+        sent.push_back(t->take());
+        for (const auto& e : t->events()) events.push_back(e.substr(0, e.find(' ')));
+    }
+    EXPECT_EQ(sent[0], "+OK User accepted\r\n" + invalid_login);
+    EXPECT_EQ(sent[1], sent[0]);
+    EXPECT_EQ(events, (std::vector<std::string>{"verify_password", "delay", "verify_password",
+                                                "delay"}));
+}
+
 TEST(ServerSession, OriginalBadLoginTranscript) {
     // method test fullclientserver: USER baduser / PASS badpass (a user's password is its
     // own name there).
@@ -1097,6 +1114,43 @@ TEST(ServerSession, S21HugeListingInBoundedSlices) {
         for (std::size_t i = sends_before; i < sizes.size(); ++i)
             EXPECT_LE(sizes[i], c.output_high_water + 64) << "send #" << i;
     }
+}
+
+TEST(ServerSession, S21SizesPastFourGibibytesAreNotTruncated) {
+    // 64-bit sizes end to end: STAT, LIST and RETR's status line carry them whole (a 32-bit
+    // counter would wrap 4294967296 to 0). The body itself is the transport's to stream.
+    const std::vector<core::message_info> big{{5'000'000'123, "big"}, {4'294'967'296, "edge"}};
+    core::server_session s(server_transcript::default_config());
+    std::string out;
+    auto run_until_input_or_stream = [&] {
+        for (;;) {
+            auto a = s.next();
+            if (auto* snd = std::get_if<core::server_action::send>(&a)) {
+                out.append(snd->bytes);
+            } else if (std::holds_alternative<core::server_action::verify_password>(a)) {
+                s.complete_verify(core::auth_outcome::accepted);
+            } else if (std::holds_alternative<core::server_action::open_maildrop>(a)) {
+                s.complete_open_maildrop(std::span<const core::message_info>(big));
+            } else if (std::holds_alternative<core::server_action::open_message>(a)) {
+                s.complete_open_message(true);
+            } else {
+                return a;
+            }
+        }
+    };
+    run_until_input_or_stream();
+    out.clear();
+    s.feed("USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nLIST 2\r\nRETR 1\r\n");
+    const auto a = run_until_input_or_stream();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::stream_message>(a));
+    EXPECT_EQ(out,
+              "+OK User accepted\r\n" + logged_in +
+                  "+OK 2 9294967419\r\n"
+                  "+OK 2 messages (9294967419 octets)\r\n1 5000000123\r\n2 4294967296\r\n.\r\n"
+                  "+OK 2 4294967296\r\n"
+                  "+OK 5000000123 octets\r\n");
+    s.complete_message(true, 5'000'000'123);
+    EXPECT_EQ(s.stats().retrieved_octets, 5'000'000'123u);
 }
 
 TEST(ServerSession, RequestActionsWaitForEarlierRepliesToBeSent) {
