@@ -34,6 +34,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 namespace izypop3::transport {
@@ -385,7 +386,7 @@ awaitable<bool> connection::verify_password(core::server_session& s,
 }
 
 // PBKDF2 for SCRAM: on the blocking pool, within the per-address bound, never on an I/O
-// thread (its cost is the point of it).
+// thread (its cost is the point of it). False when no slot came before the login deadline.
 awaitable<bool> connection::derive_secret(core::server_session& s,
                                           const core::server_action::derive_secret& d) {
     if (!co_await enter_auth_work()) co_return false;
@@ -401,13 +402,13 @@ awaitable<bool> connection::derive_secret(core::server_session& s,
     });
     srv.auth_work->leave(group);
     wipe(pass);
-    if (!keys) {
-        log.error(
-            "SCRAM key derivation refused its parameters ({} iterations); check the "
-            "credential source",
-            iterations);
-        co_return false;
-    }
+    // Only a credential source handing out an impossible iteration count gets here: end
+    // the session as an internal error (logged by the connection's completion handler).
+    if (!keys)
+        throw std::runtime_error(fmt::format(
+            "SCRAM key derivation refused its parameters ({} iterations); check the credential "
+            "source",
+            iterations));
     s.complete_derive(*keys);
     co_return true;
 }
@@ -514,7 +515,8 @@ awaitable<void> connection::run() {
             }
         } else if (auto* v = std::get_if<core::server_action::verify_password>(&action)) {
             if (!co_await verify_password(s, *v)) {
-                why = core::close_reason::login_timeout;
+                why = shutdown_requested ? core::close_reason::shutdown
+                                         : core::close_reason::login_timeout;
                 break;
             }
         } else if (auto* l = std::get_if<core::server_action::lookup_secret>(&action)) {
@@ -528,7 +530,8 @@ awaitable<void> connection::run() {
             s.complete_lookup(std::move(secret));
         } else if (auto* k = std::get_if<core::server_action::derive_secret>(&action)) {
             if (!co_await derive_secret(s, *k)) {
-                why = core::close_reason::login_timeout;
+                why = shutdown_requested ? core::close_reason::shutdown
+                                         : core::close_reason::login_timeout;
                 break;
             }
         } else if (auto* o = std::get_if<core::server_action::open_maildrop>(&action)) {

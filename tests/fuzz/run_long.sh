@@ -4,11 +4,13 @@
 # inputs go to a scratch directory while the target runs; afterwards the repository corpus
 # is replaced by the minimal set (-merge=1) that keeps all features of the old corpus and the
 # new inputs, so it stays small. A crash, leak, timeout or sanitizer report stops the run
-# with the reproducer under build/fuzz/long/.
+# with the reproducer under build/fuzz/long/ (or IZYPOP3_FUZZ_OUT).
 #
 # usage: nice -n 19 tests/fuzz/run_long.sh [SECONDS [TARGET...]]    (default 600 s each)
 #   IZYPOP3_FUZZ_RUNS=N   stop a target after N executions, if that comes before SECONDS
 #   IZYPOP3_FUZZ_DIR=DIR  the fuzz build (default build/fuzz, made as tests/check.sh does)
+#   IZYPOP3_FUZZ_OUT=DIR  logs, reproducers and the table (default DIR/long), so that two runs
+#                         over different targets can go on at once
 # Prints a Markdown table: executions, seconds, executions per second, coverage (edges,
 # "cov") and features ("ft") at the end, corpus files and size after the merge; the same
 # table is left in build/fuzz/long/summary.md.
@@ -18,7 +20,7 @@ seconds=${1:-600}
 shift || true
 fuzz=${IZYPOP3_FUZZ_DIR:-build/fuzz}
 dict=tests/fuzz/dict/pop3.dict
-out="$fuzz/long"
+out=${IZYPOP3_FUZZ_OUT:-$fuzz/long}
 mkdir -p "$out"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -149,10 +149,10 @@ class driver {
                 } else {
                     s.complete_lookup(secret());
                 }
-            } else if (auto* d = std::get_if<server_action::derive_secret>(&a)) {
-                if (d->hash_name != "SHA-1" && d->hash_name != "SHA-256") fail();
-                if (d->iterations == 0) fail();
-                s.complete_derive(derived(d->hash_name));
+            } else if (auto* k = std::get_if<server_action::derive_secret>(&a)) {
+                if (k->hash_name != "SHA-1" && k->hash_name != "SHA-256") fail();
+                if (k->iterations == 0) fail();
+                s.complete_derive(derived(k->hash_name));
             } else if (std::holds_alternative<server_action::open_maildrop>(a)) {
                 if (choice() || choice()) {
                     s.complete_open_maildrop(std::span<const message_info>(messages()));
