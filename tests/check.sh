@@ -63,13 +63,14 @@ for fuzzer in build/fuzz/tests/fuzz_*; do
   # repository's corpus is only read.
   corpus=$(mktemp -d)
   kept="tests/fuzz/corpus/${name#fuzz_}"
-  args=(-max_total_time="${IZYPOP3_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10)
+  args=(-max_total_time="${IZYPOP3_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10
+        -artifact_prefix="build/fuzz/$name-")
   [ -f "$dict" ] && args+=(-dict="$dict")
   dirs=("$corpus")
   [ -d "$kept" ] && dirs+=("$kept")
   if ! "$fuzzer" "${args[@]}" "${dirs[@]}" > "build/fuzz/$name.log" 2>&1; then
     tail -50 "build/fuzz/$name.log"
-    echo "fuzz target $name failed; the crashing input is in the log above"
+    echo "fuzz target $name failed; the crashing input is named in the log above (build/fuzz/$name-*)"
     exit 1
   fi
   echo "$name: $(grep -Eo '#[0-9]+' "build/fuzz/$name.log" | tail -1) runs, no crash"
