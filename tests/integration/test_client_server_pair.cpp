@@ -208,6 +208,10 @@ private:
         message_.reset();
         server_->complete_message(true, s2c_.size() - before);
     }
+    void serve(core::server_action::derive_secret& d) {
+        server_->complete_derive(
+            core::sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations));
+    }
     void serve(core::server_action::start_tls&) { server_->complete_tls(true); }
     void serve(core::server_action::delay&) {}
     void serve(core::server_action::commit_deletions& c) {

@@ -184,9 +184,13 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
         if (!own) return code;
         if (pid == 0) pid = static_cast<long>(::getpid());
     }
-    const auto before = pid ? read_process_usage(pid) : std::nullopt;
+    // Assigned, not built by "pid ? ... : std::nullopt": g++ 12 reports that ternary's
+    // optional as maybe-uninitialized once print_text() is inlined (a false positive).
+    std::optional<process_usage> before;
+    if (pid) before = read_process_usage(pid);
     const load_report report = run_load(*settings);
-    const auto after = pid ? read_process_usage(pid) : std::nullopt;
+    std::optional<process_usage> after;
+    if (pid) after = read_process_usage(pid);
     if (own) own->stop();
     if (inv.options["format"].as<choice<format_names>>().value == "json") {
         print_json(out, *settings, report, before, after);

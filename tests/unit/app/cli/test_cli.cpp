@@ -4,6 +4,7 @@
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "querystore/query_report.hpp"
+#include "serverpop3/server_option_types.hpp"
 #include "cli/suggest.hpp"
 
 #include <izypop3/store/fake_store.hpp>
@@ -163,9 +164,9 @@ TEST(cli, numbers_are_checked_against_their_range) {
 }
 
 TEST(cli, booleans_accept_the_usual_words) {
-    expect_usage_error({"method", "serverpop3", "allowplaintext", "maybe"},
-                       "izypop3: serverpop3: key 'allowplaintext' wants true or false (also "
-                       "yes/no, on/off, 1/0), got 'maybe'; " + server_hint);
+    expect_usage_error({"method", "clientpop3", "tls", "maybe"},
+                       "izypop3: clientpop3: key 'tls' wants true or false (also yes/no, on/off, "
+                       "1/0), got 'maybe'; " + client_hint);
     const std::vector<std::pair<std::string, bool>> words{
         {"true", true}, {"yes", true}, {"on", true},  {"1", true},    {"TRUE", true},
         {"false", false}, {"no", false}, {"off", false}, {"0", false}, {"Off", false}};
@@ -209,7 +210,12 @@ TEST(cli, defaults_fill_every_key_that_has_one) {
     EXPECT_EQ(inv.options["maxconnections"].as<app::count_value>().value, 10000u);
     EXPECT_EQ(inv.options["maxperip"].as<app::count_value>().value, 50u);
     EXPECT_EQ(inv.options["threads"].as<app::count_value>().value, 0u);
-    EXPECT_FALSE(inv.options["allowplaintext"].as<app::flag>().value);
+    EXPECT_EQ(inv.options["allowplaintext"].as<app::plaintext_policy>().value,
+              izypop3::transport::cleartext_policy::loopback);
+    EXPECT_EQ(inv.options["logintimeout"].as<app::seconds_value>().value, 60u);
+    EXPECT_EQ(inv.options["tls.timeout"].as<app::seconds_value>().value, 30u);
+    EXPECT_EQ((inv.options["maxauthperip"].as<app::whole_number<1, 1000>>().value), 2u);
+    EXPECT_EQ(inv.options.count("trustedproxies"), 0u);
     EXPECT_EQ(inv.options["loglevel"].as<app::choice<app::loglevel_names>>().value, "info");
     EXPECT_EQ(inv.options.count("password"), 0u);
     EXPECT_EQ(inv.store.modhandler, "fake");
