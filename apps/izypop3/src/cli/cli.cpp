@@ -301,6 +301,12 @@ std::string modhandler_of(const std::vector<key_value>& pairs) {
                             transport::sanitize_for_log(kv.key.substr(eq + 1), 80),
                             transport::sanitize_for_log(kv.key, 80)));
     }
+    // A key of another method: say whose it is, so "verbose.serverLog" given to clientpop3
+    // reads as "not here" rather than "misspelt".
+    if (const std::string owners = methods_with_key(m, kv.key); !owners.empty()) {
+        fail(m, fmt::format("key {} belongs to {}, not to {}{}; {}", quoted(kv.key), owners, m.name,
+                            did_you_mean(kv.key, candidates), help_hint(m)));
+    }
     fail(m, fmt::format("unknown key {}{}; {}", quoted(kv.key), did_you_mean(kv.key, candidates),
                         help_hint(m)));
 }

@@ -162,7 +162,7 @@ void write_method_help(std::ostream& out, const method_entry& m) {
     out << m.name << " keys:\n";
     write_rows_text(out, rows_of(m.options()));
     out << "\nlogging keys:\n";
-    write_rows_text(out, rows_of(common_options()));
+    write_rows_text(out, rows_of(logging_options(m)));
     out << "\nmessage store keys:\n";
     write_rows_text(out, rows_of(store_options()));
     out << "      stores: " << modhandler_list() << '\n';
@@ -208,13 +208,13 @@ void write_markdown_methods(std::ostream& out) {
         if (!summary.empty() && summary[0] >= 'a' && summary[0] <= 'z') summary[0] = static_cast<char>(summary[0] - 'a' + 'A');
         out << "\n## `method " << m.name << "`\n\n" << markdown_text(summary) << ".\n\n";
         write_rows_markdown(out, rows_of(m.options()));
-        out << "\nThe logging and message store keys below apply as well.\n";
+        out << "\nLogging keys of " << markdown_code(m.name) << ":\n\n";
+        write_rows_markdown(out, rows_of(logging_options(m)));
+        out << "\nThe message store keys below apply as well.\n";
     }
 }
 
-void write_markdown_common_keys(std::ostream& out) {
-    out << "\n## Logging keys (every method)\n\n";
-    write_rows_markdown(out, rows_of(common_options()));
+void write_markdown_store_keys(std::ostream& out) {
     out << "\n## Message store keys (every method)\n\n"
         << "`mimestore.modhandler` names the store: " << modhandler_list()
         << ". Each store has its own `mimestore.*` keys; a key the chosen store does not "
@@ -238,7 +238,7 @@ void write_markdown_common_keys(std::ostream& out) {
 void write_markdown(std::ostream& out) {
     write_markdown_intro(out);
     write_markdown_methods(out);
-    write_markdown_common_keys(out);
+    write_markdown_store_keys(out);
 }
 
 }  // namespace izypop3::app

@@ -153,6 +153,26 @@ std::optional<std::string> password_of(const po::variables_map& vm, std::ostream
     return std::string{};
 }
 
+// Connects and logs in; at loglevel debug, says what the connection is.
+bool open_link(pop3_link& link, const transport::logger& log) {
+    if (!link.open()) return false;
+    if (!log.enabled(transport::log_level::debug)) return true;
+    const transport::connection_info& c = link.stream().info();
+    if (c.tls) {
+        log.debug("connected to {} over {} ({}), server certificate {} SHA-256 {}{}",
+                  c.remote_address, c.tls_version, c.cipher,
+                  transport::sanitize_for_log(c.peer_subject, 200), c.peer_fingerprint,
+                  c.verified ? ", verified" : ", NOT verified (tls.verify false)");
+    } else {
+        log.debug("connected to {} without TLS", c.remote_address);
+    }
+    std::string caps;
+    for (const auto& cap : link.session().capabilities()) caps += (caps.empty() ? "" : ", ") + cap;
+    log.debug("logged in with {}; the server offers: {}", link.mechanism(),
+              caps.empty() ? std::string("no CAPA") : transport::sanitize_for_log(caps));
+    return true;
+}
+
 int exit_for(const pop3_link& link, std::ostream& err) {
     const auto& text = link.error_text();
     switch (link.failure()) {
@@ -210,7 +230,9 @@ std::optional<message_selection> selection_of(const po::variables_map& vm, std::
     return sel;
 }
 
-transport::client_stream_options stream_options_of(const po::variables_map& vm, std::ostream& err) {
+transport::client_stream_options stream_options_of(const po::variables_map& vm,
+                                                   const transport::logger& log,
+                                                   std::ostream& err) {
     transport::client_stream_options st;
     st.host = vm["ip"].as<std::string>();
     st.port = vm["port"].as<port_number>().value;
@@ -218,7 +240,7 @@ transport::client_stream_options stream_options_of(const po::variables_map& vm, 
     if (vm.count("tls.cafile")) st.tls.ca_file = vm["tls.cafile"].as<std::string>();
     if (vm.count("tls.fingerprint")) st.tls.fingerprint = vm["tls.fingerprint"].as<std::string>();
     st.tls.verify = vm["tls.verify"].as<flag>().value;
-    if (!st.tls.verify && st.tls.fingerprint.empty()) {
+    if (!st.tls.verify && st.tls.fingerprint.empty() && log.enabled(transport::log_level::warn)) {
         err << "izypop3: warning: tls.verify false accepts any server certificate; anyone on "
                "the path can read the password. Prefer tls.cafile or tls.fingerprint\n";
     }
@@ -247,7 +269,8 @@ core::client_config session_config_of(const po::variables_map& vm,
     return c;
 }
 
-std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
+std::optional<settings> settings_of(const invocation& inv, const transport::logger& log,
+                                    std::ostream& err) {
     const auto& vm = inv.options;
     settings s;
     if (!vm.count("ip") || !vm.count("cmd")) {
@@ -267,7 +290,7 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     s.remove = vm["delete"].as<flag>().value;
     auto pass = password_of(vm, err);
     if (!pass) return std::nullopt;
-    s.stream = stream_options_of(vm, err);
+    s.stream = stream_options_of(vm, log, err);
     s.session = session_config_of(vm, s.stream, std::move(*pass));
     return s;
 }
@@ -474,8 +497,8 @@ backup_settings backup_settings_of(const settings& s, std::string source_id,
     return b;
 }
 
-int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ostream& out,
-             std::ostream& err) {
+int run_retr(pop3_link& link, const settings& s, const invocation& inv,
+             const transport::logger& log, std::ostream& out, std::ostream& err) {
     std::string error;
     auto made = store::make_store(inv.store, error);
     if (!made) {
@@ -488,7 +511,7 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
         err << "izypop3: " << error << '\n';
         return exit_code::failure;
     }
-    if (!link.open()) return exit_for(link, err);
+    if (!open_link(link, log)) return exit_for(link, err);
     const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
@@ -504,12 +527,14 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
 }  // namespace
 
 int run_clientpop3(const invocation& inv, std::ostream& out, std::ostream& err) {
-    auto s = settings_of(inv, err);
+    const auto log = logger_for(inv);
+    auto s = settings_of(inv, log, err);
     if (!s) return exit_code::usage;
     pop3_link link(s->stream, s->session);
+    link.set_log(log);
     interrupt_guard guard(link.stream());
-    if (s->cmd == "retr") return run_retr(link, *s, inv, out, err);
-    if (!link.open()) return exit_for(link, err);
+    if (s->cmd == "retr") return run_retr(link, *s, inv, log, out, err);
+    if (!open_link(link, log)) return exit_for(link, err);
     return run_listing(link, *s, out, err);
 }
 

@@ -3,8 +3,11 @@
 // core::client_session. The caller submits requests and pumps; every event other than the
 // I/O ones (send, need_input, start_tls) goes to the caller's callback.
 
+#include "clientpop3/link_log.hpp"
+
 #include <izypop3/core/client_session.hpp>
 #include <izypop3/transport/client_stream.hpp>
+#include <izypop3/transport/logger.hpp>
 
 #include <functional>
 #include <string>
@@ -26,6 +29,9 @@ public:
 
     pop3_link(transport::client_stream_options stream, core::client_config session);
 
+    /// Where the conversation is logged (verbose.clientLog, verbose.waitTime); set before
+    /// open(). Without it nothing is logged.
+    void set_log(transport::logger log) { log_ = link_log(std::move(log)); }
     /// Connects and logs in. On failure, failure() and error_text() say why.
     bool open();
     /// Runs the session until every submitted request is answered (true) or it fails.
@@ -48,6 +54,7 @@ private:
 
     transport::client_stream stream_;
     core::client_session session_;
+    link_log log_;
     bool logged_in_ = false;
     bool closed_ = false;
     link_failure failure_ = link_failure::none;

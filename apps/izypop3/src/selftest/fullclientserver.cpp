@@ -214,7 +214,17 @@ void run_backups(const invocation& inv, const context& ctx, std::string_view sto
     // Only the fake store is ours to empty; a store the user named keeps its messages.
     target.may_delete = store_kind == "fake";
     target.maildrop_empty = [&ctx] { return maildrop_is_empty(ctx, "backupuser"); };
-    if (inv.options["verbose.clientLog"].as<flag>().value) target.client_log = &err;
+    // The backups log what the self-test logs: their conversations and waits at its level.
+    for (const char* key : {"verbose.clientLog", "verbose.waitTime"}) {
+        if (inv.options[key].as<flag>().value)
+            target.log_keys.insert(target.log_keys.end(), {key, "true"});
+    }
+    if (!target.log_keys.empty()) {
+        target.log_keys.insert(
+            target.log_keys.end(),
+            {"loglevel", inv.options["loglevel"].as<choice<loglevel_names>>().value});
+        target.client_log = &err;
+    }
     run_backup_checks(target, checks);
 }
 

@@ -108,8 +108,9 @@ run_result run_cli(const std::vector<std::string>& kv) {
     for (const auto& a : args) argv.push_back(a.c_str());
     app::invocation inv;
     inv.method = "clientpop3";
+    // The whole table, logging keys included, as the command line parser uses it.
     po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(),
-                                     app::clientpop3_options()),
+                                     app::all_options(*app::find_method("clientpop3"))),
               inv.options);
     po::notify(inv.options);
     std::ostringstream out, err;
