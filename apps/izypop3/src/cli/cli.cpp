@@ -59,8 +59,10 @@ std::string did_you_mean(std::string_view typed, const std::vector<std::string>&
 
 std::vector<std::string> store_keys_of(std::string_view modhandler) {
     std::vector<std::string> keys;
-    for (const store::setting_info& s : store::settings_of(modhandler)) {
-        keys.push_back(std::string(store::store_config::key_prefix) + s.name);
+    for (const auto table : {store::settings_of(modhandler), store::common_settings()}) {
+        for (const store::setting_info& s : table) {
+            keys.push_back(std::string(store::store_config::key_prefix) + s.name);
+        }
     }
     return keys;
 }

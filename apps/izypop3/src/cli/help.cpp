@@ -72,6 +72,15 @@ std::vector<store_group> store_groups() {
     return groups;
 }
 
+/// mimestore.modhandler and the settings every store has (mimestore.verbose).
+std::vector<option_row> store_rows() {
+    std::vector<option_row> rows = rows_of(store_options());
+    for (const store::setting_info& s : store::common_settings()) {
+        rows.push_back({"mimestore." + s.name, "BOOL", s.default_value, s.description});
+    }
+    return rows;
+}
+
 /// "fake; not built yet: localfs, maildir".
 std::string modhandler_list() {
     std::string built;
@@ -164,7 +173,7 @@ void write_method_help(std::ostream& out, const method_entry& m) {
     out << "\nlogging keys:\n";
     write_rows_text(out, rows_of(logging_options(m)));
     out << "\nmessage store keys:\n";
-    write_rows_text(out, rows_of(store_options()));
+    write_rows_text(out, store_rows());
     out << "      stores: " << modhandler_list() << '\n';
     for (const store_group& g : store_groups()) {
         if (g.rows.empty()) continue;
@@ -219,7 +228,7 @@ void write_markdown_store_keys(std::ostream& out) {
         << "`mimestore.modhandler` names the store: " << modhandler_list()
         << ". Each store has its own `mimestore.*` keys; a key the chosen store does not "
            "have is an error.\n\n";
-    write_rows_markdown(out, rows_of(store_options()));
+    write_rows_markdown(out, store_rows());
     for (const store_group& g : store_groups()) {
         out << "\n### `mimestore.modhandler " << g.modhandler << "`\n\n";
         if (!g.aliases.empty()) out << "Also named `" << g.aliases << "`.\n\n";

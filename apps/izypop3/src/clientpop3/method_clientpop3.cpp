@@ -2,6 +2,7 @@
 
 #include "clientpop3/backup_job.hpp"
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "clientpop3/instance_lock.hpp"
 #include "common/json.hpp"
 #include "clientpop3/message_selection.hpp"
@@ -500,7 +501,7 @@ backup_settings backup_settings_of(const settings& s, std::string source_id,
 int run_retr(pop3_link& link, const settings& s, const invocation& inv,
              const transport::logger& log, std::ostream& out, std::ostream& err) {
     std::string error;
-    auto made = store::make_store(inv.store, error);
+    auto made = open_store(inv.store, log, error);
     if (!made) {
         err << "izypop3: cannot open the store: " << error << '\n';
         return exit_code::failure;

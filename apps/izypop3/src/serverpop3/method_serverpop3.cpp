@@ -1,6 +1,7 @@
 // method serverpop3: serve a message store over POP3 (RFC 1939, 2449, 2595, 8314).
 
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "serverpop3/user_directory.hpp"
@@ -169,7 +170,7 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     std::shared_ptr<user_directory> users;
     if (const auto bad = install_credentials(o, log, hooks, users, err)) return *bad;
     std::string error_text;
-    auto made = store::make_store(inv.store, error_text);
+    auto made = open_store(inv.store, log, error_text);
     if (!made) {
         err << "izypop3: serverpop3: " << error_text << "\n";
         return exit_code::failure;
