@@ -63,16 +63,6 @@ bool equal_ci(std::string_view a, std::string_view b) {
            });
 }
 
-std::vector<std::string> marked_tags(std::vector<std::string> tags, std::string_view t) {
-    if (is_status_tag(t)) {
-        std::erase_if(tags, [](const std::string& x) { return is_status_tag(x); });
-        tags.emplace_back(t);
-    } else if (std::find(tags.begin(), tags.end(), t) == tags.end()) {
-        tags.emplace_back(t);
-    }
-    return tags;
-}
-
 }  // namespace
 
 struct fake_store::state {
@@ -304,15 +294,30 @@ result<std::unique_ptr<item_writer>> fake_store::begin_add(item meta) {
 }
 
 error_code fake_store::mark(const item& it, std::string_view t) {
+    return change_tags(it, [t](std::vector<std::string> tags) {
+        return tags_after_mark(std::move(tags), t);
+    });
+}
+
+error_code fake_store::unmark(const item& it, std::string_view t) {
+    if (t == tag::unread) return errc::invalid_item;
+    return change_tags(it, [t](std::vector<std::string> tags) {
+        return tags_after_unmark(std::move(tags), t);
+    });
+}
+
+error_code fake_store::change_tags(
+    const item& it,
+    const std::function<std::vector<std::string>(std::vector<std::string>)>& rule) {
     std::lock_guard lock(state_->mu);
     const auto f = state_->find(it);
     if (!f) return errc::not_found;
     if (f.added != nullptr) {
-        f.added->meta.tags = marked_tags(std::move(f.added->meta.tags), t);
+        f.added->meta.tags = rule(std::move(f.added->meta.tags));
         return {};
     }
     item scratch;
-    f.copy->tags[f.index] = marked_tags(state_->meta_of(f, scratch, it.mailbox).tags, t);
+    f.copy->tags[f.index] = rule(state_->meta_of(f, scratch, it.mailbox).tags);
     return {};
 }
 

@@ -240,6 +240,13 @@ public:
         return ec;
     }
 
+    error_code unmark(const item& it, std::string_view t) override {
+        clock::duration took{};
+        auto ec = timed([&] { return inner_->unmark(it, t); }, took);
+        log(fmt::format("unmark {} {}: {}, {}", name_of(it), t, outcome_of(ec), ms(took)));
+        return ec;
+    }
+
     error_code remove(const item& it) override {
         clock::duration took{};
         auto ec = timed([&] { return inner_->remove(it); }, took);

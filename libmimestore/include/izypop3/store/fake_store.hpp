@@ -28,6 +28,7 @@
 #include <izypop3/store/store_maildrop.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -73,6 +74,7 @@ public:
     result<std::unique_ptr<core::message_source>> open_item(const item& it) override;
     result<std::unique_ptr<item_writer>> begin_add(item meta) override;
     error_code mark(const item& it, std::string_view t) override;
+    error_code unmark(const item& it, std::string_view t) override;
     error_code remove(const item& it) override;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) override;
     std::string_view kind() const noexcept override { return "fake"; }
@@ -80,6 +82,10 @@ public:
     struct state;  // private, in fake_store.cpp; public only so its helpers can name it
 
 private:
+    error_code change_tags(
+        const item& it,
+        const std::function<std::vector<std::string>(std::vector<std::string>)>& rule);
+
     std::shared_ptr<state> state_;
 };
 
