@@ -83,6 +83,24 @@ for mech in user apop plain login cram-md5 scram-sha-1 scram-sha-256; do
   echo "PASS: auth $mech: transcript and waits logged, no secret, bodies by size"
 done
 
+# pipelining: auto sends the RETRs ahead of their replies (our server offers PIPELINING), off
+# waits for each reply; "on" is not a value (a client may pipeline only when offered).
+pipeline_order() {  # the sent/received sequence of the RETR part: "> > <" or "> < >"
+  "$bin" method clientpop3 ip 127.0.0.1 port "$port" user alice pass "$secret" auth plain \
+    starttls false cmd top query 1-2 verbose.clientLog true "$@" 2>&1 >/dev/null |
+    sed -n 's/.*\[CLIENT\] \([<>]\) \(TOP [12] 0\|+OK.*octets\|+OK Top of message follows\)$/\1/p' |
+    head -4 | tr '\n' ' '
+}
+auto=$(pipeline_order)
+off=$(pipeline_order pipelining off)
+[ "$auto" = "> > < < " ] || fail "pipelining auto: TOP lines and replies went '$auto', want '> > < < '"
+[ "$off" = "> < > < " ] || fail "pipelining off: TOP lines and replies went '$off', want '> < > < '"
+rc=0
+"$bin" method clientpop3 ip 127.0.0.1 port "$port" cmd stat pipelining on >/dev/null 2>"$work/p.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "key 'pipelining' wants one of auto|off" "$work/p.err" ||
+  fail "pipelining on: exit $rc: $(cat "$work/p.err")"
+echo "PASS: pipelining auto pipelines, off does not, on is not a value"
+
 # A listing shows its lines; the body of TOP is summarised like RETR's.
 "$bin" method clientpop3 ip 127.0.0.1 port "$port" user alice pass "$secret" auth plain \
   starttls false cmd top query.id 2 lines 1 verbose.clientLog true >"$work/top.out" 2>"$work/top.err"

@@ -201,7 +201,8 @@ void write_markdown_intro(std::ostream& out) {
         << "| code | meaning |\n| --- | --- |\n"
         << "| 0 | success, or help was asked for |\n"
         << "| 1 | the method ran and failed (for example, the store could not be opened) |\n"
-        << "| 2 | the command line is wrong: unknown method or key, missing or malformed value |\n"
+        << "| 2 | the command line is wrong: unknown method or key, missing or malformed value; "
+           "for clientpop3 also a passeval command that fails or prints no password |\n"
         << "| 3 | the method, test type or store is not built yet; for clientpop3: connection "
            "or TLS failure |\n"
         << "| 4 | clientpop3: the server refused the login |\n\n";

@@ -8,6 +8,7 @@
 #include "clientpop3/message_selection.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
+#include "clientpop3/password_source.hpp"
 #include "clientpop3/pop3_link.hpp"
 #include "common/terminal_text.hpp"
 
@@ -43,9 +44,10 @@ po::options_description clientpop3_options() {
          "server port; 995 usually means implicit TLS (tls true)")
         ("user", po::value<std::string>()->value_name("TEXT"), "user name")
         ("pass", po::value<std::string>()->value_name("TEXT"),
-         "password (visible in the process list; prefer passeval)")
+         "password (visible in the process list; prefer passeval or IZYPOP3_PASS)")
         ("passeval", po::value<std::string>()->value_name("COMMAND"),
-         "command whose first output line is the password")
+         "command whose first output line is the password; it must exit 0 and print one (else "
+         "exit code 2); without pass and passeval, $IZYPOP3_PASS is the password")
         ("tls", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
          "implicit TLS from the first byte (RFC 8314)")
         ("starttls", po::value<choice<starttls_names>>()->default_value(choice<starttls_names>{"auto"})->value_name("auto|true|false"),
@@ -71,8 +73,9 @@ po::options_description clientpop3_options() {
          "delete each message on the server once it is durably stored")
         ("timeout", po::value<seconds_value>()->default_value(seconds_value{60})->value_name("SECONDS"),
          "give up on a server silent this long")
-        ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|on|off"),
-         "send commands ahead of replies (RFC 2449 PIPELINING); auto = when offered")
+        ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|off"),
+         "auto = send commands ahead of replies when the server offers PIPELINING (RFC 2449 "
+         "allows it only then); off = one command at a time")
         ("maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
          "skip messages larger than this; 0 = no limit")
         ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
@@ -125,34 +128,6 @@ private:
     void (*old_int_)(int) = SIG_DFL;
     void (*old_term_)(int) = SIG_DFL;
 };
-
-// pass, else passeval's first output line, else $IZYPOP3_PASS.
-std::optional<std::string> password_of(const po::variables_map& vm, std::ostream& err) {
-    if (vm.count("pass")) return vm["pass"].as<std::string>();
-    if (vm.count("passeval")) {
-        const auto& cmd = vm["passeval"].as<std::string>();
-        FILE* p = ::popen(cmd.c_str(), "r");
-        if (p == nullptr) {
-            err << fmt::format("izypop3: cannot run passeval command '{}'; check that it exists\n", cmd);
-            return std::nullopt;
-        }
-        std::string line;
-        for (int ch = std::fgetc(p); ch != EOF && ch != '\n'; ch = std::fgetc(p)) {
-            line += static_cast<char>(ch);
-        }
-        while (std::fgetc(p) != EOF) {}
-        const int status = ::pclose(p);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (status != 0 || line.empty()) {
-            err << fmt::format("izypop3: passeval command '{}' failed or printed no password "
-                               "(exit status {}); run it by hand to see why\n", cmd, status);
-            return std::nullopt;
-        }
-        return line;
-    }
-    if (const char* env = std::getenv("IZYPOP3_PASS"); env != nullptr) return std::string(env);
-    return std::string{};
-}
 
 // Connects and logs in; at loglevel debug, says what the connection is.
 bool open_link(pop3_link& link, const transport::logger& log) {

@@ -26,7 +26,8 @@ po::options_description serverpop3_options() {
         ("host", po::value<std::string>()->default_value("::")->value_name("ADDRESS"),
          "address to listen on; '::' means every interface, IPv4 and IPv6")
         ("port", po::value<port_number>()->default_value(port_number{110})->value_name("PORT"),
-         "TCP port for plain POP3 with STLS (RFC 2595)")
+         "TCP port for plain POP3; STLS (RFC 2595) is offered only with a certificate: "
+         "tls.cert, or the self-signed one made when tlsport is set")
         ("tlsport", po::value<port_or_zero>()->default_value(port_or_zero{0})->value_name("PORT"),
          "TCP port for implicit TLS (RFC 8314, usually 995); 0 = off")
         ("password", po::value<std::string>()->value_name("TEXT"),
@@ -36,7 +37,7 @@ po::options_description serverpop3_options() {
          "SHA256-CRYPT, BLF-CRYPT, SCRAM-SHA-256, SCRAM-SHA-1), instead of password; re-read "
          "when it changes and on SIGHUP")
         ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "allow USER/PASS and AUTH PLAIN without TLS from non-loopback peers")
+         "allow USER/PASS, AUTH PLAIN and AUTH LOGIN without TLS from non-loopback peers")
         ("threads", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
          "I/O threads; 0 = one per CPU core")
         ("timeout", po::value<seconds_value>()->default_value(seconds_value{600})->value_name("SECONDS"),
