@@ -15,13 +15,13 @@
 namespace izypop3::store::detail {
 
 class conversion_check {
-public:
+  public:
     /// The next octets of the message.
     void add(std::string_view chunk);
     /// Empty when the octets can be kept as they are; else what is wrong with them.
     [[nodiscard]] std::string_view problem() const noexcept;
 
-private:
+  private:
     bool nul_ = false;
     bool header_ended_ = false;
     std::uint64_t octets_ = 0;

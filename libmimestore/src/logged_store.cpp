@@ -42,16 +42,19 @@ std::string list_or(const std::vector<std::string>& values, std::string_view non
 
 std::string_view to_text(add_outcome o) {
     switch (o) {
-        case add_outcome::added: return "added";
-        case add_outcome::duplicate: return "duplicate";
-        case add_outcome::already_present: return "already_present";
+        case add_outcome::added:
+            return "added";
+        case add_outcome::duplicate:
+            return "duplicate";
+        case add_outcome::already_present:
+            return "already_present";
     }
     return "?";
 }
 
 // A message's octets as they are read; one line when the reader lets go of it.
 class logged_source final : public core::message_source {
-public:
+  public:
     logged_source(std::unique_ptr<core::message_source> inner, shared_log log, std::string name)
         : inner_(std::move(inner)), log_(std::move(log)), name_(std::move(name)) {}
     ~logged_source() override {
@@ -82,7 +85,7 @@ public:
         return n;
     }
 
-private:
+  private:
     std::unique_ptr<core::message_source> inner_;
     shared_log log_;
     std::string name_;
@@ -95,7 +98,7 @@ private:
 
 // An add in progress: writes are summed up in the commit's line.
 class logged_writer final : public item_writer {
-public:
+  public:
     logged_writer(std::unique_ptr<item_writer> inner, shared_log log, std::string name)
         : inner_(std::move(inner)), log_(std::move(log)), name_(std::move(name)) {}
     // Destroying a writer aborts it (item_writer): that is logged too.
@@ -140,7 +143,7 @@ public:
         }
     }
 
-private:
+  private:
     std::unique_ptr<item_writer> inner_;
     shared_log log_;
     std::string name_;
@@ -152,7 +155,7 @@ private:
 
 // A POP3 session's view of the store: opening messages and the UPDATE at QUIT.
 class logged_maildrop final : public core::maildrop {
-public:
+  public:
     logged_maildrop(std::unique_ptr<core::maildrop> inner, shared_log log, std::string user)
         : inner_(std::move(inner)), log_(std::move(log)), user_(std::move(user)) {}
     ~logged_maildrop() override { (*log_)(fmt::format("maildrop {}: closed", user_)); }
@@ -163,8 +166,7 @@ public:
         return inner_->messages();
     }
 
-    boost::system::result<std::unique_ptr<core::message_source>> open(
-        std::size_t index) override {
+    boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override {
         clock::duration took{};
         auto src = timed([&] { return inner_->open(index); }, took);
         const std::string name = fmt::format("message {} of {}", index + 1, user_);
@@ -183,14 +185,14 @@ public:
         return ec;
     }
 
-private:
+  private:
     std::unique_ptr<core::maildrop> inner_;
     shared_log log_;
     std::string user_;
 };
 
 class logged_store final : public mime_store {
-public:
+  public:
     logged_store(std::unique_ptr<mime_store> inner, store_log log)
         : inner_(std::move(inner)), log_(std::make_shared<const store_log>(std::move(log))) {}
 
@@ -198,9 +200,8 @@ public:
         clock::duration took{};
         auto r = timed([&] { return inner_->query(o); }, took);
         const std::string asked = fmt::format(
-            "query mailbox={} tags={} exclude={} limit={} {}",
-            o.mailbox.empty() ? "*" : o.mailbox, list_or(o.tags, "-"),
-            list_or(o.exclude_tags, "-"),
+            "query mailbox={} tags={} exclude={} limit={} {}", o.mailbox.empty() ? "*" : o.mailbox,
+            list_or(o.tags, "-"), list_or(o.exclude_tags, "-"),
             o.limit == query_options::unlimited ? std::string("all") : std::to_string(o.limit),
             o.order_by == query_options::order::asc ? "asc" : "desc");
         if (r) {
@@ -281,7 +282,7 @@ public:
 
     std::string_view kind() const noexcept override { return inner_->kind(); }
 
-private:
+  private:
     void log(const std::string& line) const { (*log_)(line); }
 
     std::unique_ptr<mime_store> inner_;

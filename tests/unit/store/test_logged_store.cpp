@@ -64,11 +64,11 @@ test::store_backend fake_backend() {
 }  // namespace
 
 using test::StoreConformance;
-INSTANTIATE_TEST_SUITE_P(
-    Logged, StoreConformance,
-    ::testing::Values(logged(fake_backend()),
-                      logged(test::dir_backend<store::localfs_store>("localfs", true))),
-    test::backend_name);
+INSTANTIATE_TEST_SUITE_P(Logged, StoreConformance,
+                         ::testing::Values(logged(fake_backend()),
+                                           logged(test::dir_backend<store::localfs_store>("localfs",
+                                                                                          true))),
+                         test::backend_name);
 
 namespace {
 
@@ -103,9 +103,9 @@ TEST(LoggedStore, EveryOperationIsOneLineWithItsOutcomeAndDuration) {
 
     auto whole = store::read_all(*s, first);
     ASSERT_TRUE(whole);
-    expect_lines(log.take(), {"open_item guid_1: ok, MS",
-                              "read guid_1: " + std::to_string(whole->size()) +
-                                  " octets in [0-9]+ reads, MS"});
+    expect_lines(log.take(),
+                 {"open_item guid_1: ok, MS",
+                  "read guid_1: " + std::to_string(whole->size()) + " octets in [0-9]+ reads, MS"});
 
     store::item meta;
     meta.guid = "new-1";
@@ -134,8 +134,10 @@ TEST(LoggedStore, EveryOperationIsOneLineWithItsOutcomeAndDuration) {
     store::item ghost;
     ghost.guid = "ghost";
     EXPECT_EQ(s->remove(ghost), store::errc::not_found);
-    expect_lines(log.take(), {"mark guid_1 flagged: ok, MS",
-                              "remove ghost: failed: " + store::make_error_code(store::errc::not_found).message() + ", MS"});
+    expect_lines(log.take(),
+                 {"mark guid_1 flagged: ok, MS",
+                  "remove ghost: failed: " +
+                      store::make_error_code(store::errc::not_found).message() + ", MS"});
 
     {
         auto md = s->open_maildrop("bob");

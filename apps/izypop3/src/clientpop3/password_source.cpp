@@ -51,8 +51,9 @@ std::optional<std::string> first_line_of(const std::string& command, std::string
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) {
-        why = "printed no password: its first line is empty; make it print the password on "
-              "its first line";
+        why =
+            "printed no password: its first line is empty; make it print the password on "
+            "its first line";
         return std::nullopt;
     }
     return line;

@@ -19,7 +19,8 @@ namespace izypop3::app {
 store::store_log store_log_for(transport::logger log);
 
 /// store::make_store(cfg, why, store_log_for(log)).
-boost::system::result<std::unique_ptr<store::mime_store>> open_store(
-    const store::store_config& cfg, const transport::logger& log, std::string& why);
+boost::system::result<std::unique_ptr<store::mime_store>> open_store(const store::store_config& cfg,
+                                                                     const transport::logger& log,
+                                                                     std::string& why);
 
 }  // namespace izypop3::app

@@ -50,8 +50,8 @@ std::size_t count_of(const std::vector<item_change>& changes, outcome o) {
 item_change change_one(store::mime_store& store, const store::item& it, const tag_change& c) {
     item_change r{it.guid, it.mailbox, it.tags, it.tags, outcome::unchanged, {}};
     const bool mark = c.what == tag_change::kind::mark;
-    r.after = mark ? store::tags_after_mark(it.tags, c.tag)
-                   : store::tags_after_unmark(it.tags, c.tag);
+    r.after =
+        mark ? store::tags_after_mark(it.tags, c.tag) : store::tags_after_unmark(it.tags, c.tag);
     if (r.after == r.before) return r;
     if (has_tag(it, store::tag::pop3failed) &&
         !std::count(r.after.begin(), r.after.end(), store::tag::pop3failed)) {
@@ -74,18 +74,21 @@ item_change change_one(store::mime_store& store, const store::item& it, const ta
 
 std::optional<std::string> refused_tag_change(const tag_change& c) {
     if (!typeable(c.tag)) {
-        return fmt::format("{}: a tag is 1 to {} octets without spaces, commas or control "
-                           "characters",
-                           verb(c), max_tag_octets);
+        return fmt::format(
+            "{}: a tag is 1 to {} octets without spaces, commas or control "
+            "characters",
+            verb(c), max_tag_octets);
     }
     if (c.tag == store::tag::pop3failed) {
-        return fmt::format("{} pop3failed: only clientpop3 makes and ends pop3failed records "
-                           "(a record becomes a message only when the message is fetched)",
-                           verb(c));
+        return fmt::format(
+            "{} pop3failed: only clientpop3 makes and ends pop3failed records "
+            "(a record becomes a message only when the message is fetched)",
+            verb(c));
     }
     if (c.what == tag_change::kind::unmark && c.tag == store::tag::unread) {
-        return std::string("unmark unread: every item has a status; mark another one instead "
-                           "(e.g. mark archive)");
+        return std::string(
+            "unmark unread: every item has a status; mark another one instead "
+            "(e.g. mark archive)");
     }
     return std::nullopt;
 }
