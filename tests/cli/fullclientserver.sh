@@ -60,6 +60,8 @@ for what in 'the greeting' 'the reply to PASS' 'the reply to RETR 6' 'the body o
     'the rest of a multi-line reply'; do
     grep -Eq "\[CLIENT\] waited [0-9]+\.[0-9] ms for $what\$" "$err" || fail "verbose: no client wait for $what"
 done
+grep -Eq "\[SERVER\] waited [0-9]+\.[0-9] ms for the client's next line\$" "$err" ||
+    fail "verbose: no server wait"
 
 # 3. A store the checks cannot pass on: one message leaves pop3failed nothing to drop.
 "$bin" method test testtype fullclientserver mimestore.count 1 >"$out" 2>"$err"
