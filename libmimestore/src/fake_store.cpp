@@ -145,6 +145,18 @@ struct fake_store::state {
         order.emplace(seq, slot(std::in_place_index<1>, std::move(e)));
     }
 
+    // Removes what `f` found (`it` names it).
+    void erase(const found& f, const item& it) {
+        if (f.added == nullptr) {
+            f.copy->removed.insert(f.index);
+            f.copy->tags.erase(f.index);
+            return;
+        }
+        const auto k = added_by_key.find(key_type(it.mailbox, it.guid));
+        order.erase(k->second);
+        added_by_key.erase(k);
+    }
+
     std::unique_ptr<core::message_source> source_of(const found& f) const {
         if (f.added != nullptr) return std::make_unique<shared_string_source>(f.added->payload);
         return gen.open(f.index);
@@ -218,6 +230,21 @@ public:
         auto payload = std::make_shared<const std::string>(std::move(data_));
 
         std::lock_guard lock(state_->mu);
+        {
+            // A record of a failed fetch gives way to whatever comes under its guid, and
+            // never stands in for a stored message.
+            item probe;
+            probe.mailbox = meta_.mailbox;
+            probe.guid = meta_.guid;
+            if (const auto f = state_->find(probe)) {
+                item scratch;
+                if (has_tag(state_->meta_of(f, scratch, probe.mailbox), tag::pop3failed)) {
+                    state_->erase(f, probe);
+                } else if (has_tag(meta_, tag::pop3failed)) {
+                    return add_outcome::already_present;
+                }
+            }
+        }
         // The original's localfs stores a second copy under "<name>.dup"; a retry of the
         // same octets (a backup run killed between store and DELE) must not add another.
         std::string guid = meta_.guid;
@@ -325,14 +352,7 @@ error_code fake_store::remove(const item& it) {
     std::lock_guard lock(state_->mu);
     const auto f = state_->find(it);
     if (!f) return errc::not_found;
-    if (f.added != nullptr) {
-        const auto k = state_->added_by_key.find(key_type(it.mailbox, it.guid));
-        state_->order.erase(k->second);
-        state_->added_by_key.erase(k);
-        return {};
-    }
-    f.copy->removed.insert(f.index);
-    f.copy->tags.erase(f.index);
+    state_->erase(f, it);
     return {};
 }
 

@@ -31,7 +31,7 @@ stat() {  # stat PORT ARGS...: clientpop3 cmd stat; sets rc, out, err
   local p=$1
   shift
   rc=0
-  "$bin" method clientpop3 ip 127.0.0.1 port "$p" user alice auth user cmd stat "$@" \
+  "$bin" method clientpop3 ip 127.0.0.1 port "$p" user alice auth user starttls false cmd stat "$@" \
     >"$work/out" 2>"$work/err" || rc=$?
   out=$(cat "$work/out")
   err=$(cat "$work/err")

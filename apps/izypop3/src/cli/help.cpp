@@ -204,7 +204,8 @@ void write_markdown_intro(std::ostream& out) {
         << "| 2 | the command line is wrong: unknown method or key, missing or malformed value; "
            "for clientpop3 also a passeval command that fails or prints no password |\n"
         << "| 3 | the method, test type or store is not built yet; for clientpop3: connection "
-           "or TLS failure |\n"
+           "or TLS failure, or a login refused before any password went out because it would "
+           "have gone in clear (see allowplaintext) |\n"
         << "| 4 | clientpop3: the server refused the login |\n\n";
 }
 

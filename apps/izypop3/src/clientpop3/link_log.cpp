@@ -41,6 +41,10 @@ link_log::link_log(transport::logger log)
 
 void link_log::connected() {
     if (!active()) return;
+    // A new connection (also after reconnect): nothing of the old one is awaited any more.
+    pending_.clear();
+    partial_.clear();
+    in_multiline_ = false;
     login_awaited_ = "the greeting";
     login_since_ = now();
 }

@@ -30,7 +30,8 @@ class link_log {
     /// False when neither verbose.clientLog nor verbose.waitTime is on: nothing to do.
     bool active() const noexcept { return transcript_ || waits_; }
 
-    /// The connection is up (TLS included): the wait for the greeting starts.
+    /// A connection is up (TLS included), the first or a new one after reconnect: the wait
+    /// for the greeting starts.
     void connected();
     /// Bytes the client wrote; `logged_in` says whether the login had succeeded.
     void sent(std::string_view bytes, bool logged_in);

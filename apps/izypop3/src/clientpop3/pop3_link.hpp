@@ -1,7 +1,8 @@
 #pragma once
 // One blocking POP3 client connection: a transport::client_stream carrying a
 // core::client_session. The caller submits requests and pumps; every event other than the
-// I/O ones (send, need_input, start_tls) goes to the caller's callback.
+// I/O ones (send, need_input, start_tls) goes to the caller's callback. A link can be opened
+// again on a new connection (reconnect) after the old one can no longer be trusted.
 
 #include "clientpop3/link_log.hpp"
 
@@ -9,7 +10,10 @@
 #include <izypop3/transport/client_stream.hpp>
 #include <izypop3/transport/logger.hpp>
 
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace izypop3::app {
@@ -17,10 +21,11 @@ namespace izypop3::app {
 /// Why a link stopped working.
 enum class link_failure {
     none,
-    connection,      ///< resolve, connect, TLS, timeout, closed by the server
-    authentication,  ///< the server refused the login
-    protocol,        ///< the session failed after login
-    interrupted,     ///< Ctrl-C
+    connection,         ///< resolve, connect, TLS, timeout, closed by the server
+    authentication,     ///< the server refused the login
+    cleartext_refused,  ///< the login would have sent a password in clear; nothing was sent
+    protocol,           ///< the session failed after login
+    interrupted,        ///< Ctrl-C
 };
 
 class pop3_link {
@@ -34,6 +39,9 @@ public:
     void set_log(transport::logger log) { log_ = link_log(std::move(log)); }
     /// Connects and logs in. On failure, failure() and error_text() say why.
     bool open();
+    /// Drops the connection without QUIT (the server deletes nothing of that session) and
+    /// opens a new one with the same settings.
+    bool reconnect();
     /// Runs the session until every submitted request is answered (true) or it fails.
     bool pump(const event_sink& sink);
     /// Sends QUIT and waits for the answer: only now does the server apply DELEs. False
@@ -41,9 +49,13 @@ public:
     /// the server deleted nothing (RFC 1939 section 6).
     bool quit();
     const std::string& quit_refusal() const noexcept { return quit_refusal_; }
+    /// Ends the operation in progress and every later one with `interrupted`, also on a
+    /// connection opened later. Thread-safe (the Ctrl-C watcher calls it).
+    void interrupt() noexcept;
 
-    core::client_session& session() noexcept { return session_; }
-    transport::client_stream& stream() noexcept { return stream_; }
+    core::client_session& session() noexcept { return *session_; }
+    /// What the current connection is (address, TLS, certificate), once open.
+    const transport::connection_info& connection() const noexcept { return stream_->info(); }
     link_failure failure() const noexcept { return failure_; }
     const std::string& error_text() const noexcept { return error_; }
     const std::string& mechanism() const noexcept { return mechanism_; }
@@ -52,8 +64,12 @@ private:
     bool step_io(const core::client_action_t& a, bool& done);
     bool fail(link_failure why, std::string text);
 
-    transport::client_stream stream_;
-    core::client_session session_;
+    transport::client_stream_options stream_options_;
+    core::client_config session_config_;
+    std::mutex stream_mu_;  // guards stream_ against interrupt() while it is replaced
+    std::unique_ptr<transport::client_stream> stream_;
+    std::unique_ptr<core::client_session> session_;
+    std::atomic<bool> interrupted_{false};
     link_log log_;
     bool logged_in_ = false;
     bool closed_ = false;
