@@ -474,6 +474,7 @@ awaitable<void> connection::run() {
     core::close_reason why = core::close_reason::peer_closed;
     bool running = true;
     clock_type::time_point line_deadline{};
+    std::optional<clock_type::time_point> waiting_since;  // verbose.waitTime: ready for a line
     while (running) {
         if (s.state() != core::session_state::authorization)
             login_deadline = clock_type::time_point::max();
@@ -494,11 +495,17 @@ awaitable<void> connection::run() {
             // The idle timeout counts from the start of a command line: bytes that trickle
             // in without a line end do not extend it (slowloris). Before login the login
             // deadline applies as well.
-            if (!s.mid_line()) line_deadline = clock_type::now() + srv.opt.idle_timeout;
+            if (!s.mid_line()) {
+                line_deadline = clock_type::now() + srv.opt.idle_timeout;
+                if (log.wait_time() && !waiting_since) waiting_since = clock_type::now();
+            }
             watchdog.expires_at(std::min(line_deadline, login_deadline));
             auto [ec, n] = co_await read_some(asio::buffer(rbuf));
             disarm();
             if (!ec) {
+                if (waiting_since)
+                    log.server_wait("the client's next line", clock_type::now() - *waiting_since);
+                waiting_since.reset();
                 s.feed(std::string_view(rbuf.data(), n));
             } else if (shutdown_requested) {
                 s.on_shutdown();

@@ -318,8 +318,10 @@ TEST_P(ClientServerPair, MovesTheWholeMailboxThenDeletesIt) {
     const auto& p = GetParam();
     store::fake_store store;  // count 99, seed 1, a 5 MiB message among the edge cases
 
+    // What alice's maildrop holds: her own copy of the generated messages.
     store::query_options q;
     q.limit = store::query_options::unlimited;
+    q.mailbox = user_name;
     auto all = store.query(q);
     ASSERT_TRUE(all);
     const std::vector<store::item> items = all->items;
@@ -400,6 +402,7 @@ TEST_P(ClientServerPair, MovesTheWholeMailboxThenDeletesIt) {
     EXPECT_EQ(committed, all_indices);
     store::query_options count_only;
     count_only.limit = 0;
+    count_only.mailbox = user_name;
     auto left = store.query(count_only);
     ASSERT_TRUE(left);
     EXPECT_EQ(left->count, 0u);
@@ -504,6 +507,7 @@ TEST(ClientServerPairLogin, TopThroughThePair) {
     ASSERT_FALSE(pair.client_failure) << *pair.client_failure;
     store::query_options q;
     q.limit = 1;
+    q.mailbox = user_name;
     auto first = store.query(q);
     ASSERT_TRUE(first);
     auto octets = store::read_all(store, first->items.at(0));

@@ -1,6 +1,7 @@
 #include "selftest/load_test.hpp"
 
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "common/json.hpp"
 #include "selftest/load_generator.hpp"
 #include "cli/option_types.hpp"
@@ -140,7 +141,7 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
 std::unique_ptr<server_under_test> start_own_server(const invocation& inv, load_settings& settings,
                                                     int& code, std::ostream& err) {
     std::string why;
-    auto made = store::make_store(inv.store, why);
+    auto made = open_store(inv.store, logger_for(inv), why);
     if (!made) {
         err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
             << '\n';

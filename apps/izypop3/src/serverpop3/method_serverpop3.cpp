@@ -1,6 +1,7 @@
 // method serverpop3: serve a message store over POP3 (RFC 1939, 2449, 2595, 8314).
 
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "serverpop3/server_option_types.hpp"
@@ -26,7 +27,8 @@ po::options_description serverpop3_options() {
         ("host", po::value<std::string>()->default_value("::")->value_name("ADDRESS"),
          "address to listen on; '::' means every interface, IPv4 and IPv6")
         ("port", po::value<port_number>()->default_value(port_number{110})->value_name("PORT"),
-         "TCP port for plain POP3 with STLS (RFC 2595)")
+         "TCP port for plain POP3; STLS (RFC 2595) is offered only with a certificate: "
+         "tls.cert, or the self-signed one made when tlsport is set")
         ("tlsport", po::value<port_or_zero>()->default_value(port_or_zero{0})->value_name("PORT"),
          "TCP port for implicit TLS (RFC 8314, usually 995); 0 = off")
         ("password", po::value<std::string>()->value_name("TEXT"),
@@ -188,7 +190,7 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     std::shared_ptr<user_directory> users;
     if (const auto bad = install_credentials(o, log, hooks, users, err)) return *bad;
     std::string error_text;
-    auto made = store::make_store(inv.store, error_text);
+    auto made = open_store(inv.store, log, error_text);
     if (!made) {
         err << "izypop3: serverpop3: " << error_text << "\n";
         return exit_code::failure;

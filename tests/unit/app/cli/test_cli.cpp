@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include <sstream>
@@ -79,10 +81,14 @@ TEST(cli, unknown_key_suggests_the_nearest_key) {
     // Nothing close: no suggestion.
     expect_usage_error({"method", "serverpop3", "zzzzzz", "1"},
                        "izypop3: serverpop3: unknown key 'zzzzzz'; " + server_hint);
-    // A key of another method is unknown here.
+    // A key of another method is refused here, saying whose it is.
     expect_usage_error({"method", "querystore", "password", "x"},
-                       "izypop3: querystore: unknown key 'password'; run 'izypop3 method "
-                       "querystore help' for the list");
+                       "izypop3: querystore: key 'password' belongs to serverpop3, not to "
+                       "querystore; run 'izypop3 method querystore help' for the list");
+    expect_usage_error({"method", "serverpop3", "verbose.clientLog", "true"},
+                       "izypop3: serverpop3: key 'verbose.clientLog' belongs to clientpop3, "
+                       "test, not to serverpop3; " +
+                           server_hint);
 }
 
 TEST(cli, key_written_with_an_equals_sign_gets_the_right_spelling) {
@@ -586,6 +592,32 @@ TEST(cli, logger_follows_loglevel_and_verbose_keys) {
     log = app::logger_for(inv, sink);
     EXPECT_EQ(log.level(), izypop3::transport::log_level::error);
     EXPECT_TRUE(log.transcript_client());
+    EXPECT_FALSE(log.wait_time());
+
+    lines.clear();
+    inv = parse("clientpop3", {"verbose.waitTime", "yes"});
+    log = app::logger_for(inv, sink);
+    EXPECT_TRUE(log.wait_time());
+    EXPECT_FALSE(log.transcript_client());
+    log.client_wait("the greeting", std::chrono::microseconds(12345));
+    log.server_wait("a command", std::chrono::milliseconds(2));
+    EXPECT_EQ(lines, (std::vector<std::string>{"[CLIENT] waited 12.3 ms for the greeting",
+                                               "[SERVER] waited 2.0 ms for a command"}));
+}
+
+TEST(cli, each_method_offers_the_logging_keys_that_do_something_in_it) {
+    auto keys_of = [](std::string_view method) {
+        std::vector<std::string> keys;
+        const auto table = app::logging_options(*app::find_method(method));
+        for (const auto& o : table.options()) keys.push_back(o->long_name());
+        return keys;
+    };
+    using keys = std::vector<std::string>;
+    EXPECT_EQ(keys_of("serverpop3"), (keys{"verbose.serverLog", "verbose.waitTime", "loglevel"}));
+    EXPECT_EQ(keys_of("clientpop3"), (keys{"verbose.clientLog", "verbose.waitTime", "loglevel"}));
+    EXPECT_EQ(keys_of("test"),
+              (keys{"verbose.serverLog", "verbose.clientLog", "verbose.waitTime", "loglevel"}));
+    EXPECT_EQ(keys_of("querystore"), (keys{"loglevel"}));
 }
 
 }  // namespace
