@@ -1,15 +1,14 @@
 #include "postgres_maildrop.hpp"
 
+#include "maildrop_uids.hpp"
 #include "postgres_lock_key.hpp"
 #include "postgres_source.hpp"
 #include "postgres_state.hpp"
-#include "sha256.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <mutex>
-#include <unordered_set>
 
 namespace izypop3::store::detail {
 namespace {
@@ -82,20 +81,9 @@ boost::system::result<std::unique_ptr<pg_maildrop>> pg_maildrop::open(
     const int rows = PQntuples(res);
     md->ids_.reserve(static_cast<std::size_t>(rows));
     md->infos_.reserve(static_cast<std::size_t>(rows));
-    // Guids are unique in a mailbox, but a derived UID could in theory equal a real guid;
-    // RFC 1939 section 7 wants UIDs unique within the maildrop, so repeats get another one.
-    std::unordered_set<std::string> seen;
+    maildrop_uids uids;
     for (int row = 0; row < rows; ++row) {
-        item it;
-        it.guid = std::string(field(res, row, 1));
-        it.mailbox = mailbox;
-        std::string uid = make_uid(it);
-        for (unsigned n = 1; !seen.insert(uid).second; ++n) {
-            std::string material = mailbox;
-            material.append(1, '\n').append(it.guid).append(1, '\n').append(std::to_string(n));
-            uid = "x";
-            uid.append(sha256_hex(material), 0, 40);
-        }
+        std::string uid = uids.next(mailbox, field(res, row, 1));
         md->ids_.push_back(text_int(res, row, 0));
         md->infos_.push_back(
             core::message_info{static_cast<std::uint64_t>(text_int(res, row, 2)), std::move(uid)});
@@ -117,10 +105,11 @@ pg_maildrop::~pg_maildrop() {
     }
 }
 
-const std::vector<core::message_info>& pg_maildrop::messages() const noexcept { return infos_; }
+const std::vector<core::message_info>& pg_maildrop::messages() const noexcept {
+    return infos_;
+}
 
-boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(
-    std::size_t index) {
+boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(std::size_t index) {
     assert(index < ids_.size());
     if (index >= ids_.size()) return errc::not_found;
     const std::int64_t id = ids_[index];

@@ -18,7 +18,7 @@
 namespace izypop3::store::detail {
 
 class pg_payload_source final : public core::message_source {
-public:
+  public:
     /// Fetches `length` octets of row `id`'s payload from `offset` (1-based), as a
     /// one-column binary result; no row when the item is gone.
     using fetch_fn = std::function<boost::system::result<pg_result>(
@@ -32,13 +32,15 @@ public:
     /// Errors: not_found (the item was removed while being read), corrupt (the stored
     /// payload is shorter than its recorded size), io_error.
     boost::system::result<std::size_t> read(std::span<char> buf) override;
+    /// The rest of the piece fetched last: read() hands it over without a round trip.
+    std::size_t buffered() const noexcept override { return unread_.size(); }
 
-private:
+  private:
     std::int64_t id_;
     std::uint64_t size_;
     std::uint64_t delivered_ = 0;  // octets handed to the caller so far
     pg_result chunk_;
-    std::string_view unread_;      // the part of chunk_ not yet handed over
+    std::string_view unread_;  // the part of chunk_ not yet handed over
     fetch_fn fetch_;
 };
 
