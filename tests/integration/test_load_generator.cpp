@@ -3,8 +3,8 @@
 // four threads is the case that once hung: a thread whose context had no session yet
 // returned at once, and the next session, placed on that context, never ran.
 
-#include "load_generator.hpp"
-#include "selftest_server.hpp"
+#include "selftest/load_generator.hpp"
+#include "selftest/selftest_server.hpp"
 
 #include <izypop3/store/fake_store.hpp>
 #include <izypop3/transport/logger.hpp>

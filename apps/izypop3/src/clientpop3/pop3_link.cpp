@@ -1,0 +1,135 @@
+// The blocking pump between a client_stream and a client_session.
+
+#include "clientpop3/pop3_link.hpp"
+
+#include <izypop3/core/errc.hpp>
+
+#include <array>
+#include <variant>
+
+namespace izypop3::app {
+
+namespace ca = core::client_action;
+
+namespace {
+
+// A refused login is the user's to fix (exit 4); anything else before login is the
+// connection's (exit 3), e.g. STLS required but not offered.
+link_failure classify(boost::system::error_code ec, bool logged_in) {
+    if (logged_in) return link_failure::protocol;
+    using core::errc;
+    for (errc e : {errc::authentication_failed, errc::sasl_bad_message, errc::sasl_cancelled,
+                   errc::sasl_server_not_verified, errc::mechanism_unavailable}) {
+        if (ec == e) return link_failure::authentication;
+    }
+    return link_failure::connection;
+}
+
+}  // namespace
+
+pop3_link::pop3_link(transport::client_stream_options stream, core::client_config session)
+    : stream_(std::move(stream)), session_(std::move(session)) {}
+
+bool pop3_link::fail(link_failure why, std::string text) {
+    if (failure_ == link_failure::none) {
+        failure_ = why;
+        error_ = std::move(text);
+    }
+    stream_.close();
+    return false;
+}
+
+bool pop3_link::open() {
+    if (auto ec = stream_.connect()) {
+        return fail(ec == transport::client_errc::interrupted ? link_failure::interrupted
+                                                              : link_failure::connection,
+                    stream_.error_text());
+    }
+    return pump([](const core::client_action_t&) {});
+}
+
+// Handles the I/O actions; false when the connection failed. `done` is set when the session
+// waits for input although nothing is outstanding.
+bool pop3_link::step_io(const core::client_action_t& a, bool& done) {
+    auto io_failure = [this](boost::system::error_code ec) {
+        return fail(ec == transport::client_errc::interrupted ? link_failure::interrupted
+                                                              : link_failure::connection,
+                    stream_.error_text());
+    };
+    if (const auto* s = std::get_if<ca::send>(&a)) {
+        if (auto ec = stream_.write_all(s->bytes)) return io_failure(ec);
+        return true;
+    }
+    if (std::holds_alternative<ca::start_tls>(a)) {
+        const auto ec = stream_.start_tls();
+        session_.complete_tls(!ec);
+        if (ec) return io_failure(ec);
+        return true;
+    }
+    // need_input
+    if (logged_in_ && session_.outstanding() == 0) {
+        done = true;
+        return true;
+    }
+    std::array<char, 64 * 1024> buf{};
+    auto n = stream_.read_some(buf.data(), buf.size());
+    if (!n) {
+        if (n.error() == transport::client_errc::connection_closed) {
+            session_.feed_eof();
+            return true;
+        }
+        return io_failure(n.error());
+    }
+    session_.feed(std::string_view(buf.data(), *n));
+    return true;
+}
+
+bool pop3_link::pump(const event_sink& sink) {
+    if (failure_ != link_failure::none) return false;
+    for (;;) {
+        auto a = session_.next();
+        if (std::holds_alternative<ca::send>(a) || std::holds_alternative<ca::need_input>(a) ||
+            std::holds_alternative<ca::start_tls>(a)) {
+            bool done = false;
+            if (!step_io(a, done)) return false;
+            if (done) return true;
+            continue;
+        }
+        if (const auto* li = std::get_if<ca::logged_in>(&a)) {
+            logged_in_ = true;
+            mechanism_ = std::string(li->mechanism);
+            if (session_.outstanding() == 0) return true;
+            continue;
+        }
+        if (const auto* f = std::get_if<ca::failed>(&a)) {
+            const std::string detail(f->detail);
+            return fail(classify(f->ec, logged_in_), detail.empty() ? f->ec.message() : detail);
+        }
+        if (std::holds_alternative<ca::closed>(a)) {
+            closed_ = true;
+            stream_.close();
+            return true;
+        }
+        sink(a);
+    }
+}
+
+bool pop3_link::quit() {
+    if (failure_ != link_failure::none) return false;
+    core::request q;
+    q.kind = core::request_kind::quit;
+    session_.submit(q);
+    // The session fails on a close before the answer, so a pump that returns true saw one.
+    bool accepted = false;
+    const bool ok = pump([&](const core::client_action_t& a) {
+        const auto* r = std::get_if<ca::response>(&a);
+        if (r == nullptr || r->kind != core::request_kind::quit) return;
+        accepted = r->ok;
+        if (!r->ok)
+            quit_refusal_ = (r->code.empty() ? "" : "[" + std::string(r->code) + "] ") +
+                            std::string(r->text);
+    });
+    return ok && closed_ && accepted;
+}
+
+}  // namespace izypop3::app

@@ -1,0 +1,118 @@
+// method querystore: inspect a message store (what the original left to a dashboard app):
+// each item's guid, size, tags, date, From and Subject.
+
+#include "common/exit_codes.hpp"
+#include "querystore/item_headline.hpp"
+#include "common/json.hpp"
+#include "cli/methods.hpp"
+#include "cli/option_types.hpp"
+#include "querystore/query_report.hpp"
+#include "common/terminal_text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ostream>
+
+namespace izypop3::app {
+
+namespace po = boost::program_options;
+
+po::options_description querystore_options() {
+    po::options_description d("querystore");
+    d.add_options()
+        ("query.tags", po::value<std::vector<std::string>>()->composing()->value_name("TAG,..."),
+         "items must carry every one of these tags; comma-separated or repeated; none = no "
+         "tag filter")
+        ("query.limit", po::value<count_value>()->default_value(count_value{10})->value_name("N"),
+         "list at most this many items (0 = only count them)")
+        ("query.order", po::value<choice<order_names>>()->default_value(choice<order_names>{"asc"})->value_name("asc|desc"),
+         "the store's insertion order, or its reverse")
+        ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
+         "output format");
+    return d;
+}
+
+namespace {
+
+constexpr std::size_t from_columns = 40;
+constexpr std::size_t subject_columns = 60;
+
+std::string joined(const std::vector<std::string>& tags) {
+    std::string out;
+    for (const auto& t : tags) out += (out.empty() ? "" : ",") + terminal_safe(t);
+    return out;
+}
+
+void write_text(std::ostream& out, const query_run& run,
+                const std::vector<item_headline>& heads) {
+    const auto& r = run.result;
+    out << fmt::format("store {}: {} item{} ({} octets); showing {}\n",
+                       terminal_safe(run.store->kind()), r.count, r.count == 1 ? "" : "s",
+                       r.total_size, r.items.size());
+    if (r.items.empty()) return;
+    std::size_t guid_w = 4, size_w = 4, tags_w = 4;
+    for (const auto& it : r.items) {
+        guid_w = std::max(guid_w, terminal_safe(it.guid).size());
+        size_w = std::max(size_w, fmt::formatted_size("{}", it.size));
+        tags_w = std::max(tags_w, joined(it.tags).size());
+    }
+    out << fmt::format("{:<{}}  {:>{}}  {:<20}  {:<{}}  {:<{}}  {}\n", "GUID", guid_w, "SIZE",
+                       size_w, "RECEIVED", "TAGS", tags_w, "FROM", from_columns, "SUBJECT");
+    for (std::size_t i = 0; i < r.items.size(); ++i) {
+        const auto& it = r.items[i];
+        const auto& h = heads[i];
+        // fmt pads by code points, which is what a terminal shows for most mail text.
+        const std::string from = terminal_safe(h.from, from_columns);
+        const std::string subject =
+            h.problem.empty() ? terminal_safe(h.subject, subject_columns) : "(" + h.problem + ")";
+        out << fmt::format("{:<{}}  {:>{}}  {:<20}  {:<{}}  {:<{}}  {}\n",
+                           terminal_safe(it.guid), guid_w, it.size, size_w,
+                           iso8601_utc(it.created), joined(it.tags), tags_w, from, from_columns,
+                           subject);
+    }
+}
+
+void write_json(std::ostream& out, const query_run& run,
+                const std::vector<item_headline>& heads) {
+    const auto& r = run.result;
+    std::string json = fmt::format(
+        R"({{"store":{},"tags":{},"limit":{},"count":{},"totalSize":{},"items":[)",
+        json_quote(run.store->kind()), json_string_array(run.query.tags), run.query.limit,
+        r.count, r.total_size);
+    for (std::size_t i = 0; i < r.items.size(); ++i) {
+        const auto& it = r.items[i];
+        const auto& h = heads[i];
+        if (i != 0) json += ',';
+        json += fmt::format(
+            R"({{"guid":{},"size":{},"tags":{},"sourceId":{},"created":{},"from":{},"subject":{},"date":{})",
+            json_quote(it.guid), it.size, json_string_array(it.tags), json_quote(it.source_id),
+            json_quote(iso8601_utc(it.created)), json_quote(h.from), json_quote(h.subject),
+            json_quote(h.date));
+        if (!h.problem.empty()) json += R"(,"problem":)" + json_quote(h.problem);
+        json += '}';
+    }
+    out << json << "]}\n";
+}
+
+}  // namespace
+
+int run_querystore(const invocation& inv, std::ostream& out, std::ostream& err) {
+    auto run = run_query(inv, err);
+    if (!run) return exit_code::failure;
+    std::vector<item_headline> heads;
+    heads.reserve(run->result.items.size());
+    for (const auto& it : run->result.items) heads.push_back(read_headline(*run->store, it));
+    if (run->json) {
+        write_json(out, *run, heads);
+    } else {
+        write_text(out, *run, heads);
+        if (run->result.count == 0 && !run->query.tags.empty()) {
+            if (auto note = unmatched_tags_note(*run->store, run->query.tags); !note.empty())
+                out << note << '\n';
+        }
+    }
+    return exit_code::ok;
+}
+
+}  // namespace izypop3::app

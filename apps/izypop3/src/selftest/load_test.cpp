@@ -1,0 +1,175 @@
+#include "selftest/load_test.hpp"
+
+#include "common/exit_codes.hpp"
+#include "common/json.hpp"
+#include "selftest/load_generator.hpp"
+#include "cli/option_types.hpp"
+#include "selftest/selftest_server.hpp"
+
+#include <izypop3/store/store_factory.hpp>
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <ostream>
+#include <thread>
+
+namespace izypop3::app {
+namespace {
+
+constexpr std::string_view own_server_user = "load%n";
+
+load_mode mode_of(const std::string& name) {
+    if (name == "retrall") return load_mode::retrall;
+    if (name == "idle") return load_mode::idle;
+    return load_mode::login;
+}
+
+core::starttls_policy starttls_of(const std::string& name) {
+    if (name == "true") return core::starttls_policy::required;
+    if (name == "false") return core::starttls_policy::never;
+    return core::starttls_policy::if_offered;
+}
+
+// The keys as load settings; `why` explains a combination that cannot work.
+std::optional<load_settings> settings_from(const invocation& inv, std::string& why) {
+    const auto& o = inv.options;
+    load_settings s;
+    s.mode = mode_of(o["mode"].as<choice<load_mode_names>>().value);
+    s.clients = static_cast<unsigned>(o["clients"].as<count_value>().value);
+    s.sessions = o["sessions"].as<count_value>().value;
+    s.duration = std::chrono::seconds(o["duration"].as<seconds_value>().value);
+    s.threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    if (s.clients == 0) {
+        why = "clients must be at least 1";
+        return std::nullopt;
+    }
+    const bool tls = o["tls"].as<flag>().value;
+    s.stream.host = o.count("ip") ? o["ip"].as<std::string>() : "127.0.0.1";
+    const std::uint16_t port = o["port"].as<port_or_zero>().value;
+    s.stream.port = port != 0 ? port : (tls ? 995 : 110);
+    s.stream.implicit_tls = tls;
+    s.stream.tls.verify = o["tls.verify"].as<flag>().value;
+    if (o.count("tls.fingerprint")) s.stream.tls.fingerprint = o["tls.fingerprint"].as<std::string>();
+    s.stream.connect_timeout = std::chrono::seconds(30);
+    s.stream.handshake_timeout = std::chrono::seconds(30);
+    // An idle session must outlive the run; the others may wait as long as the run lasts.
+    s.stream.idle_timeout = s.duration + std::chrono::seconds(30);
+    s.session.user = o.count("user") ? o["user"].as<std::string>() : std::string(own_server_user);
+    s.password_is_user = !o.count("pass");
+    if (o.count("pass")) s.session.secret = o["pass"].as<std::string>();
+    s.session.tls_active = tls;
+    s.session.starttls = tls ? core::starttls_policy::never
+                             : starttls_of(o["starttls"].as<choice<starttls_names>>().value);
+    s.session.cleartext_without_tls = true;  // a load tool measures what it is pointed at
+    return s;
+}
+
+void print_text(std::ostream& out, const load_settings& s, const load_report& r,
+                const std::optional<process_usage>& before,
+                const std::optional<process_usage>& after) {
+    const double secs = std::max(r.elapsed.count(), 1e-9);
+    out << fmt::format("load: {} clients, mode {}, {}:{} ({})\n", s.clients,
+                       s.mode == load_mode::login ? "login"
+                       : s.mode == load_mode::retrall ? "retrall" : "idle",
+                       s.stream.host, s.stream.port,
+                       s.stream.implicit_tls ? "implicit TLS"
+                       : s.session.starttls == core::starttls_policy::never ? "plain" : "STLS when offered");
+    out << fmt::format("sessions: {} completed, {} failed, {} cut short by the end of the run, "
+                       "in {:.2f} s: {:.1f} sessions/s\n",
+                       r.completed, r.error_count(), r.cut_short, secs,
+                       static_cast<double>(r.completed) / secs);
+    out << fmt::format("latency ms: p50 {:.2f}  p90 {:.2f}  p99 {:.2f}  max {:.2f}\n",
+                       r.latency_quantile(0.5), r.latency_quantile(0.9),
+                       r.latency_quantile(0.99), r.latency_quantile(1.0));
+    out << fmt::format("data: {} octets received, {:.1f} MB/s\n", r.octets,
+                       static_cast<double>(r.octets) / 1e6 / secs);
+    if (s.mode == load_mode::idle) out << fmt::format("idle: {} connections held at once\n", r.held_peak);
+    if (r.errors.empty()) {
+        out << "errors: none\n";
+    } else {
+        std::string kinds;
+        for (const auto& e : r.errors) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", e.first, e.second);
+        out << "errors: " << kinds << "; first: " << r.first_error << '\n';
+    }
+    if (after) {
+        out << fmt::format("server: VmRSS {:.1f} MB, peak {:.1f} MB, CPU {:.2f} s during the run\n",
+                           after->rss_mb, after->peak_rss_mb,
+                           after->cpu_seconds - (before ? before->cpu_seconds : 0.0));
+    }
+}
+
+void print_json(std::ostream& out, const load_settings& s, const load_report& r,
+                const std::optional<process_usage>& before,
+                const std::optional<process_usage>& after) {
+    const double secs = std::max(r.elapsed.count(), 1e-9);
+    std::string errors;
+    for (const auto& e : r.errors)
+        errors += fmt::format("{}{}: {}", errors.empty() ? "" : ", ", json_quote(e.first), e.second);
+    out << fmt::format(
+        "{{\"clients\": {}, \"completed\": {}, \"failed\": {}, \"cutShort\": {}, "
+        "\"seconds\": {:.3f}, \"sessionsPerSecond\": {:.2f}, \"latencyMs\": {{\"p50\": {:.3f}, "
+        "\"p90\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, \"octets\": {}, "
+        "\"megabytesPerSecond\": {:.2f}, \"heldPeak\": {}, \"errors\": {{{}}}, \"firstError\": {}",
+        s.clients, r.completed, r.error_count(), r.cut_short, secs,
+        static_cast<double>(r.completed) / secs, r.latency_quantile(0.5),
+        r.latency_quantile(0.9), r.latency_quantile(0.99), r.latency_quantile(1.0), r.octets,
+        static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors, json_quote(r.first_error));
+    if (after) {
+        out << fmt::format(", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
+                           "\"cpuSeconds\": {:.3f}}}",
+                           after->rss_mb, after->peak_rss_mb,
+                           after->cpu_seconds - (before ? before->cpu_seconds : 0.0));
+    }
+    out << "}\n";
+}
+
+}  // namespace
+
+int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
+    std::string why;
+    auto settings = settings_from(inv, why);
+    if (!settings) {
+        err << "izypop3: test: " << why << "; run 'izypop3 method test help' for the keys\n";
+        return exit_code::usage;
+    }
+    // Without ip: our own server on the named store, in this process, on a free port.
+    std::unique_ptr<server_under_test> own;
+    long pid = inv.options.count("serverpid") ? static_cast<long>(inv.options["serverpid"].as<count_value>().value) : 0;
+    if (!inv.options.count("ip")) {
+        auto made = store::make_store(inv.store, why);
+        if (!made) {
+            err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
+            return exit_code::failure;
+        }
+        transport::server_options opt;
+        opt.host = "127.0.0.1";
+        opt.pick_free_ports = true;
+        opt.port = 1;
+        opt.tls_port = 1;
+        opt.threads = settings->threads;
+        opt.max_connections = std::max<std::size_t>(opt.max_connections, settings->clients + 16);
+        opt.max_connections_per_ip = opt.max_connections;  // every client is on 127.0.0.1
+        auto log = logger_for(inv);
+        own = std::make_unique<server_under_test>(opt, own_name_passwords(std::move(*made)), log);
+        if (own->start(why)) {
+            err << "izypop3: test: the server did not start: " << why << '\n';
+            return exit_code::failure;
+        }
+        settings->stream.port = settings->stream.implicit_tls ? own->get().tls_port() : own->get().port();
+        settings->stream.tls.fingerprint = own->get().tls_fingerprint();
+        if (pid == 0) pid = static_cast<long>(::getpid());
+    }
+    const auto before = pid ? read_process_usage(pid) : std::nullopt;
+    const load_report report = run_load(*settings);
+    const auto after = pid ? read_process_usage(pid) : std::nullopt;
+    if (own) own->stop();
+    if (inv.options["format"].as<choice<format_names>>().value == "json") {
+        print_json(out, *settings, report, before, after);
+    } else {
+        print_text(out, *settings, report, before, after);
+    }
+    return report.error_count() == 0 ? exit_code::ok : exit_code::failure;
+}
+
+}  // namespace izypop3::app

@@ -1,0 +1,159 @@
+// method serverpop3: serve a message store over POP3 (RFC 1939, 2449, 2595, 8314).
+
+#include "common/exit_codes.hpp"
+#include "cli/methods.hpp"
+#include "cli/option_types.hpp"
+#include "serverpop3/user_directory.hpp"
+
+#include <izypop3/store/store_factory.hpp>
+#include <izypop3/store/store_maildrop.hpp>
+#include <izypop3/transport/server.hpp>
+
+#include <unistd.h>
+
+#include <ostream>
+
+namespace izypop3::app {
+
+namespace po = boost::program_options;
+
+po::options_description serverpop3_options() {
+    po::options_description d("serverpop3");
+    d.add_options()
+        ("host", po::value<std::string>()->default_value("::")->value_name("ADDRESS"),
+         "address to listen on; '::' means every interface, IPv4 and IPv6")
+        ("port", po::value<port_number>()->default_value(port_number{110})->value_name("PORT"),
+         "TCP port for plain POP3 with STLS (RFC 2595)")
+        ("tlsport", po::value<port_or_zero>()->default_value(port_or_zero{0})->value_name("PORT"),
+         "TCP port for implicit TLS (RFC 8314, usually 995); 0 = off")
+        ("password", po::value<std::string>()->value_name("TEXT"),
+         "demo mode: any user name is accepted with this one password")
+        ("users", po::value<std::string>()->value_name("PATH"),
+         "Dovecot passwd-file of users (user:{SCHEME}secret per line; PLAIN, SHA512-CRYPT, "
+         "SHA256-CRYPT, BLF-CRYPT, SCRAM-SHA-256, SCRAM-SHA-1), instead of password; re-read "
+         "when it changes and on SIGHUP")
+        ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+         "allow USER/PASS and AUTH PLAIN without TLS from non-loopback peers")
+        ("threads", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
+         "I/O threads; 0 = one per CPU core")
+        ("timeout", po::value<seconds_value>()->default_value(seconds_value{600})->value_name("SECONDS"),
+         "close a session idle this long, without deleting anything (RFC 1939 section 3)")
+        ("maxconnections", po::value<count_value>()->default_value(count_value{10000})->value_name("N"),
+         "sessions open at once; more are refused")
+        ("maxperip", po::value<count_value>()->default_value(count_value{50})->value_name("N"),
+         "sessions open at once from one client address")
+        ("tls.cert", po::value<std::string>()->value_name("PATH"),
+         "PEM certificate chain for STLS and tlsport")
+        ("tls.key", po::value<std::string>()->value_name("PATH"),
+         "PEM private key of tls.cert")
+        ("hostname", po::value<std::string>()->default_value("", "<machine name>")->value_name("NAME"),
+         "name in the greeting's APOP timestamp <...@NAME>");
+    return d;
+}
+
+namespace {
+
+std::string machine_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+    return buf;
+}
+
+// The seed's demo mode: any user name, one shared password. The secret is known in the
+// clear, so every mechanism (APOP, CRAM-MD5, SCRAM) can be served.
+void use_demo_password(transport::server_hooks& hooks, std::string password) {
+    auto secret = std::make_shared<const std::string>(std::move(password));
+    hooks.verify_password = [secret](std::string_view, std::string_view given) {
+        return given == *secret ? core::auth_outcome::accepted : core::auth_outcome::rejected;
+    };
+    hooks.lookup_secret = [secret](std::string_view) {
+        core::sasl::stored_secret s;
+        s.plaintext = *secret;
+        return std::optional(s);
+    };
+    hooks.secret_forms.plaintext = true;
+}
+
+}  // namespace
+
+int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) {
+    const auto& o = inv.options;
+    if (o.count("users") && o.count("password")) {
+        err << "izypop3: serverpop3: 'password' and 'users' exclude each other; give 'users "
+               "FILE' for real accounts or 'password TEXT' for the demo mode, not both\n";
+        return exit_code::usage;
+    }
+    if (!o.count("password") && !o.count("users")) {
+        err << "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file) "
+               "or 'password TEXT' (any user name, one password), e.g. password 12345\n";
+        return exit_code::usage;
+    }
+    auto log = logger_for(inv);
+    transport::server_hooks hooks;
+    std::shared_ptr<user_directory> users;
+    std::string error_text;
+    if (o.count("users")) {
+        // Before the store and the listeners: a bad users file is a command-line mistake.
+        users = user_directory::open(o["users"].as<std::string>(), log, error_text);
+        if (!users) {
+            err << "izypop3: serverpop3: " << error_text << "\n";
+            return exit_code::usage;
+        }
+        install_user_directory(users, hooks);
+    } else {
+        use_demo_password(hooks, o["password"].as<std::string>());
+    }
+    auto made = store::make_store(inv.store, error_text);
+    if (!made) {
+        err << "izypop3: serverpop3: " << error_text << "\n";
+        return exit_code::failure;
+    }
+    std::shared_ptr<store::mime_store> data = std::move(*made);
+
+    transport::server_options opt;
+    opt.host = o["host"].as<std::string>();
+    opt.port = o["port"].as<port_number>().value;
+    opt.tls_port = o["tlsport"].as<port_or_zero>().value;
+    opt.allow_cleartext = o["allowplaintext"].as<flag>().value;
+    opt.threads = static_cast<unsigned>(o["threads"].as<count_value>().value);
+    opt.idle_timeout = std::chrono::seconds(o["timeout"].as<seconds_value>().value);
+    opt.max_connections = o["maxconnections"].as<count_value>().value;
+    opt.max_connections_per_ip = o["maxperip"].as<count_value>().value;
+    if (o.count("tls.cert") != o.count("tls.key")) {
+        err << "izypop3: serverpop3: tls.cert and tls.key go together; give both or neither\n";
+        return exit_code::usage;
+    }
+    if (o.count("tls.cert")) {
+        opt.cert_file = o["tls.cert"].as<std::string>();
+        opt.key_file = o["tls.key"].as<std::string>();
+    }
+    const auto host_name = o["hostname"].as<std::string>();
+    opt.host_name = host_name.empty() ? machine_name() : host_name;
+
+    hooks.open_maildrop = [data](std::string_view user)
+        -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
+        auto md = data->open_maildrop(user);
+        if (!md) return store::to_maildrop_failure(md.error());
+        return std::move(*md);
+    };
+
+    transport::server srv(opt, hooks, log);
+    if (srv.start(error_text)) {
+        err << "izypop3: serverpop3: " << error_text << "\n";
+        return exit_code::failure;
+    }
+    out << "izypop3 serverpop3: store " << data->kind();
+    if (srv.port()) out << ", POP3 on port " << srv.port() << " (STLS " << (opt.tls_port || !opt.cert_file.empty() ? "on" : "off") << ")";
+    if (srv.tls_port()) out << ", POP3S on port " << srv.tls_port();
+    if (users) out << ", " << users->table()->size() << " users from " << users->path();
+    out << "\n";
+    if (!srv.tls_fingerprint().empty())
+        out << "TLS certificate SHA-256 fingerprint: " << srv.tls_fingerprint()
+            << (opt.cert_file.empty() ? " (self-signed, made at start-up)" : "") << "\n";
+    out.flush();
+    srv.run(true);
+    out << "izypop3 serverpop3: stopped\n";
+    return exit_code::ok;
+}
+
+}  // namespace izypop3::app
