@@ -178,8 +178,20 @@ load_report run_load(const load_settings& settings) {
     timer.join();
     load_report rep = std::move(st.report);
     rep.elapsed = clock::now() - st.started;
+    rep.generator_cpu = st.pool.cpu_used();
+    rep.generator_threads = po.threads;
     std::sort(rep.latencies_ms.begin(), rep.latencies_ms.end());
     return rep;
+}
+
+double load_report::generator_ms_per_session() const {
+    const auto sessions = completed + error_count();
+    return sessions ? generator_cpu.count() * 1000.0 / static_cast<double>(sessions) : 0.0;
+}
+
+double load_report::generator_busy_percent() const {
+    const double available = elapsed.count() * generator_threads;
+    return available > 0 ? 100.0 * generator_cpu.count() / available : 0.0;
 }
 
 std::optional<process_usage> read_process_usage(long pid) {

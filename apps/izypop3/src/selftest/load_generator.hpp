@@ -45,10 +45,18 @@ struct load_report {
     std::uint64_t octets = 0;     ///< message octets received
     std::vector<double> latencies_ms;  ///< of completed sessions, sorted
     std::chrono::duration<double> elapsed{};
+    /// CPU (user + system) the generator's own threads used: next to the server's, it
+    /// shows whether the generator or the server was the limit.
+    std::chrono::duration<double> generator_cpu{};
+    unsigned generator_threads = 1;
 
     std::uint64_t error_count() const;
     /// The q-quantile (0..1) of the latencies, nearest rank; 0 when there are none.
     double latency_quantile(double q) const;
+    /// Milliseconds of generator CPU per session that ended (completed or failed).
+    double generator_ms_per_session() const;
+    /// The generator's CPU as a share of what its threads could have used, in percent.
+    double generator_busy_percent() const;
 };
 
 /// Runs the load; returns when it is over (count reached, duration over, or Ctrl-C).
