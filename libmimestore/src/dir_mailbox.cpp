@@ -443,7 +443,11 @@ error_code dir_mailbox::snapshot_for_maildrop(std::vector<located_item>& out) {
         // Only a cache, so never waited for: a server's I/O thread runs this, and a writer
         // in another process may hold the lock across fsyncs. Lines not written are
         // counted again (the maildrop counts sizes the log lacks); not fsynced either.
-        if (auto write_lock = take_write_lock(false)) (void)log_.append(lines, false);
+        // The layout's own folders (localfs keeps its log in .izypop3/) may not exist yet
+        // in a directory only other programs wrote to.
+        if (ensure_root() == 0) {
+            if (auto write_lock = take_write_lock(false)) (void)log_.append(lines, false);
+        }
     }
     out.reserve(files_.size());
     for (const auto& f : files_) out.push_back(describe(f));
@@ -455,12 +459,15 @@ void dir_mailbox::forget_cache() {
     // A mailbox in the middle of a call is in use, not idle: it keeps its cache.
     std::unique_lock lock(mu_, std::try_to_lock);
     if (!lock.owns_lock()) return;
+    // Items committed under group commit wait for flush(), which needs the log open.
+    if (!unpublished_.empty() || !unsynced_dirs_.empty()) return;
     files_.clear();
     files_.shrink_to_fit();
     by_name_.clear();
     by_name_.rehash(0);
     scanned_ = false;
     log_.forget();
+    write_lock_fd_.reset();  // no write holds it: writes run under mu_
 }
 
 std::string dir_mailbox::find_same_content(const finished_file& nf) {

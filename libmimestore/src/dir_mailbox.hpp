@@ -82,7 +82,7 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     boost::system::error_code snapshot_for_maildrop(std::vector<located_item>& out);
     /// Drops what the mailbox remembers of its folders and log (read again by the next call
     /// that needs it), so that a server with many users keeps memory only for the busy
-    /// ones. Items committed and not yet flushed stay pending.
+    /// ones. A mailbox with items committed and not yet flushed keeps everything.
     void forget_cache();
 
     boost::system::result<std::unique_ptr<core::message_source>> open_item(const item& it);
@@ -91,8 +91,9 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     boost::system::error_code mark(const item& it, std::string_view t);
     boost::system::error_code remove(const item& it);
 
-    /// Takes the POP3 maildrop lock (flock on the layout's lock file, held as long as the
-    /// returned descriptor is open). in_use when another session anywhere holds it.
+    /// Takes the POP3 maildrop lock on the mailbox's own lock file (flock, held as long as
+    /// the returned descriptor is open): what maildrop_locks falls back to when the store's
+    /// lock file cannot be written. in_use when another session anywhere holds it.
     boost::system::result<unique_fd> lock_maildrop();
 
     /// Called by the writer: publishes the finished temporary file as an item.

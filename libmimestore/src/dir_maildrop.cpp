@@ -37,13 +37,13 @@ bool served(const item& it) {
 
 }  // namespace
 
-dir_maildrop::dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box, unique_fd lock,
-                           commit_mode mode)
+dir_maildrop::dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box,
+                           maildrop_locks::hold lock, commit_mode mode)
     : store_(store), box_(std::move(box)), lock_(std::move(lock)), mode_(mode) {}
 
 boost::system::result<std::unique_ptr<dir_maildrop>> dir_maildrop::make(
-    mime_store& store, std::shared_ptr<dir_mailbox> box, unique_fd lock, commit_mode mode,
-    std::span<const located_item> snapshot) {
+    mime_store& store, std::shared_ptr<dir_mailbox> box, maildrop_locks::hold lock,
+    commit_mode mode, std::span<const located_item> snapshot) {
     std::unique_ptr<dir_maildrop> md(new dir_maildrop(store, box, std::move(lock), mode));
     const auto count = static_cast<std::size_t>(std::count_if(
         snapshot.begin(), snapshot.end(), [](const located_item& li) { return served(li.it); }));

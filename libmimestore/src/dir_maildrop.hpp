@@ -7,7 +7,7 @@
 // again through the store by its guid. UPDATE goes through the store's remove() or
 // mark("archive"), which take the write lock.
 
-#include "fs_ops.hpp"
+#include "maildrop_locks.hpp"
 
 #include <izypop3/core/maildrop.hpp>
 #include <izypop3/store/item.hpp>
@@ -32,8 +32,8 @@ class dir_maildrop final : public core::maildrop {
     /// the maildrop lock, held until the maildrop is destroyed. `store` (the mailbox's)
     /// and `box` must outlive it.
     static boost::system::result<std::unique_ptr<dir_maildrop>> make(
-        mime_store& store, std::shared_ptr<dir_mailbox> box, unique_fd lock, commit_mode mode,
-        std::span<const located_item> snapshot);
+        mime_store& store, std::shared_ptr<dir_mailbox> box, maildrop_locks::hold lock,
+        commit_mode mode, std::span<const located_item> snapshot);
 
     bool served_locally() const noexcept override { return true; }
     const std::vector<core::message_info>& messages() const noexcept override { return infos_; }
@@ -56,7 +56,7 @@ class dir_maildrop final : public core::maildrop {
         bool wire_form = false;
     };
 
-    dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box, unique_fd lock,
+    dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box, maildrop_locks::hold lock,
                  commit_mode mode);
     std::string_view text(std::uint32_t at, std::size_t len) const {
         return std::string_view(text_).substr(at, len);
@@ -66,7 +66,7 @@ class dir_maildrop final : public core::maildrop {
 
     mime_store& store_;
     std::shared_ptr<dir_mailbox> box_;
-    unique_fd lock_;
+    maildrop_locks::hold lock_;
     commit_mode mode_;
     std::vector<core::message_info> infos_;
     std::vector<entry> entries_;

@@ -42,7 +42,11 @@ struct mailbox_item {
 
 dir_store_engine::dir_store_engine(std::unique_ptr<dir_layout> layout, path_template tpl,
                                    const dir_store_options& opts)
-    : layout_(std::move(layout)), template_(std::move(tpl)), options_(opts) {}
+    : layout_(std::move(layout)),
+      template_(std::move(tpl)),
+      options_(opts),
+      locks_(std::make_shared<maildrop_locks>(
+          join_path(template_.base(), ".izypop3-maildrops.lock"))) {}
 
 std::string dir_store_engine::last_error() const {
     std::shared_ptr<dir_mailbox> box;
@@ -202,12 +206,12 @@ result<std::unique_ptr<core::maildrop>> dir_store_engine::open_maildrop(mime_sto
     if (!box) return errc::no_such_mailbox;
     // A user without a mailbox directory has an empty maildrop: nothing to lock, nothing to
     // delete, and nothing is created for a name that merely logged in.
-    unique_fd lock;
+    maildrop_locks::hold lock;
     std::vector<located_item> snapshot;
     if (box->exists()) {
-        auto fd = box->lock_maildrop();
-        if (!fd) return note(fd.error(), *box);
-        lock = std::move(*fd);
+        auto held = locks_->acquire(*box);
+        if (!held) return note(held.error(), *box);
+        lock = std::move(*held);
         if (auto ec = box->snapshot_for_maildrop(snapshot)) return note(ec, *box);
     }
     auto md = dir_maildrop::make(self, box, std::move(lock), options_.commitmode, snapshot);

@@ -5,6 +5,7 @@
 
 #include "dir_layout.hpp"
 #include "dir_mailbox.hpp"
+#include "maildrop_locks.hpp"
 #include "path_template.hpp"
 
 #include <izypop3/store/dir_store.hpp>
@@ -45,6 +46,7 @@ class dir_store_engine {
     std::unique_ptr<dir_layout> layout_;
     path_template template_;
     dir_store_options options_;
+    std::shared_ptr<maildrop_locks> locks_;
 
     // Beyond cached_mailboxes recently used mailboxes, the least recently used ones, which
     // should drop their caches (a server with many users keeps memory for the busy ones).

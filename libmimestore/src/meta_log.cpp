@@ -259,6 +259,15 @@ void meta_log::reset_state() {
     by_fingerprint_.clear();
 }
 
+void meta_log::forget() {
+    reset_state();
+    if (append_fd_ >= 0) {
+        ::close(append_fd_);
+        append_fd_ = -1;
+        append_ino_ = 0;
+    }
+}
+
 int meta_log::refresh() {
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0) {

@@ -123,8 +123,9 @@ class meta_log {
     /// Lines that failed their check or did not parse, since the log was last read whole.
     std::uint64_t bad_lines() const noexcept { return bad_lines_; }
 
-    /// Forgets what was read (memory); the next refresh() reads the file from the start.
-    void forget() { reset_state(); }
+    /// Forgets what was read (memory) and closes the file; the next refresh() reads it from
+    /// the start. Not while lines appended without `durable` wait for sync().
+    void forget();
 
   private:
     void reset_state();

@@ -131,7 +131,8 @@ struct client_pool::impl::run_state {
         while (!bytes.empty()) {
             auto lf = bytes.find('\n');
             if (partial_line.size() < max_logged_line)
-                partial_line.append(bytes.substr(0, std::min(lf, max_logged_line - partial_line.size())));
+                partial_line.append(
+                    bytes.substr(0, std::min(lf, max_logged_line - partial_line.size())));
             if (lf == std::string_view::npos) break;
             if (!partial_line.empty() && partial_line.back() == '\r') partial_line.pop_back();
             handler->on_wire_line('<', partial_line);
@@ -171,7 +172,8 @@ asio::awaitable<void> client_pool::impl::drive(std::shared_ptr<run_state> run) {
         auto action = session.next();
         if (auto* s = std::get_if<core::client_action::send>(&action)) {
             r.report_sent(s->bytes);
-            if (auto ec = co_await r.conn.write_all(asio::buffer(s->bytes.data(), s->bytes.size()))) {
+            if (auto ec =
+                    co_await r.conn.write_all(asio::buffer(s->bytes.data(), s->bytes.size()))) {
                 end(outcome_of(ec), ec, r.conn.error_text());
                 co_return;
             }
@@ -282,9 +284,8 @@ void client_pool::spawn(client_stream_options stream, core::client_config sessio
         d.live.insert(run);
         ++d.active;
     }
-    asio::co_spawn(ctx, d.drive(run), [self = impl_, run](std::exception_ptr e) {
-        self->finished(run, e);
-    });
+    asio::co_spawn(ctx, d.drive(run),
+                   [self = impl_, run](std::exception_ptr e) { self->finished(run, e); });
 }
 
 void client_pool::run() {
@@ -328,8 +329,12 @@ void client_pool::stop() noexcept {
     impl_->interrupt_all();
 }
 
-bool client_pool::stopped() const noexcept { return impl_->stopping; }
-int client_pool::stop_signal() const noexcept { return impl_->signal_number; }
+bool client_pool::stopped() const noexcept {
+    return impl_->stopping;
+}
+int client_pool::stop_signal() const noexcept {
+    return impl_->signal_number;
+}
 
 std::chrono::duration<double> client_pool::cpu_used() const noexcept {
     return std::chrono::duration<double>(static_cast<double>(impl_->cpu_us.load()) / 1e6);

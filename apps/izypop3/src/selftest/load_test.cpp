@@ -1,9 +1,9 @@
 #include "selftest/load_test.hpp"
 
+#include "cli/option_types.hpp"
 #include "common/exit_codes.hpp"
 #include "common/json.hpp"
 #include "selftest/load_generator.hpp"
-#include "cli/option_types.hpp"
 #include "selftest/selftest_server.hpp"
 
 #include <izypop3/store/store_factory.hpp>
@@ -52,7 +52,8 @@ std::optional<load_settings> settings_from(const invocation& inv, std::string& w
     s.stream.port = port != 0 ? port : (tls ? 995 : 110);
     s.stream.implicit_tls = tls;
     s.stream.tls.verify = o["tls.verify"].as<flag>().value;
-    if (o.count("tls.fingerprint")) s.stream.tls.fingerprint = o["tls.fingerprint"].as<std::string>();
+    if (o.count("tls.fingerprint"))
+        s.stream.tls.fingerprint = o["tls.fingerprint"].as<std::string>();
     s.stream.connect_timeout = std::chrono::seconds(30);
     s.stream.handshake_timeout = std::chrono::seconds(30);
     // An idle session must outlive the run; the others may wait as long as the run lasts.
@@ -75,34 +76,38 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
                 const std::optional<process_usage>& after) {
     const double secs = std::max(r.elapsed.count(), 1e-9);
     out << fmt::format("load: {} clients, mode {}, {}:{} ({})\n", s.clients,
-                       s.mode == load_mode::login ? "login"
-                       : s.mode == load_mode::retrall ? "retrall" : "idle",
+                       s.mode == load_mode::login     ? "login"
+                       : s.mode == load_mode::retrall ? "retrall"
+                                                      : "idle",
                        s.stream.host, s.stream.port,
-                       s.stream.implicit_tls ? "implicit TLS"
-                       : s.session.starttls == core::starttls_policy::never ? "plain" : "STLS when offered");
-    out << fmt::format("sessions: {} completed, {} failed, {} cut short by the end of the run, "
-                       "in {:.2f} s: {:.1f} sessions/s\n",
-                       r.completed, r.error_count(), r.cut_short, secs,
-                       static_cast<double>(r.completed) / secs);
+                       s.stream.implicit_tls                                ? "implicit TLS"
+                       : s.session.starttls == core::starttls_policy::never ? "plain"
+                                                                            : "STLS when offered");
+    out << fmt::format(
+        "sessions: {} completed, {} failed, {} cut short by the end of the run, "
+        "in {:.2f} s: {:.1f} sessions/s\n",
+        r.completed, r.error_count(), r.cut_short, secs, static_cast<double>(r.completed) / secs);
     out << fmt::format("latency ms: p50 {:.2f}  p90 {:.2f}  p99 {:.2f}  max {:.2f}\n",
-                       r.latency_quantile(0.5), r.latency_quantile(0.9),
-                       r.latency_quantile(0.99), r.latency_quantile(1.0));
+                       r.latency_quantile(0.5), r.latency_quantile(0.9), r.latency_quantile(0.99),
+                       r.latency_quantile(1.0));
     out << fmt::format("data: {} octets received, {:.1f} MB/s\n", r.octets,
                        static_cast<double>(r.octets) / 1e6 / secs);
-    if (s.mode == load_mode::idle) out << fmt::format("idle: {} connections held at once\n", r.held_peak);
+    if (s.mode == load_mode::idle)
+        out << fmt::format("idle: {} connections held at once\n", r.held_peak);
     if (r.errors.empty()) {
         out << "errors: none\n";
     } else {
         std::string kinds;
-        for (const auto& e : r.errors) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", e.first, e.second);
+        for (const auto& e : r.errors)
+            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", e.first, e.second);
         out << "errors: " << kinds << "; first: " << r.first_error << '\n';
     }
-    out << fmt::format("load generator: CPU {:.2f} s, {:.3f} ms a session, busy {:.0f}% of its {} "
-                       "thread{}{}\n",
-                       r.generator_cpu.count(), r.generator_ms_per_session(),
-                       r.generator_busy_percent(), r.generator_threads,
-                       r.generator_threads == 1 ? "" : "s",
-                       r.generator_busy_percent() >= 90 ? " (the generator, not the server, was the limit)" : "");
+    out << fmt::format(
+        "load generator: CPU {:.2f} s, {:.3f} ms a session, busy {:.0f}% of its {} "
+        "thread{}{}\n",
+        r.generator_cpu.count(), r.generator_ms_per_session(), r.generator_busy_percent(),
+        r.generator_threads, r.generator_threads == 1 ? "" : "s",
+        r.generator_busy_percent() >= 90 ? " (the generator, not the server, was the limit)" : "");
     if (after) {
         out << fmt::format("server: VmRSS {:.1f} MB, peak {:.1f} MB, CPU {:.2f} s during the run\n",
                            after->rss_mb, after->peak_rss_mb,
@@ -116,7 +121,8 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
     const double secs = std::max(r.elapsed.count(), 1e-9);
     std::string errors;
     for (const auto& e : r.errors)
-        errors += fmt::format("{}{}: {}", errors.empty() ? "" : ", ", json_quote(e.first), e.second);
+        errors +=
+            fmt::format("{}{}: {}", errors.empty() ? "" : ", ", json_quote(e.first), e.second);
     out << fmt::format(
         "{{\"clients\": {}, \"completed\": {}, \"failed\": {}, \"cutShort\": {}, "
         "\"seconds\": {:.3f}, \"sessionsPerSecond\": {:.2f}, \"latencyMs\": {{\"p50\": {:.3f}, "
@@ -125,16 +131,17 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
         "\"generator\": {{\"threads\": {}, \"cpuSeconds\": {:.3f}, \"cpuMsPerSession\": {:.3f}, "
         "\"busyPercent\": {:.1f}}}",
         s.clients, r.completed, r.error_count(), r.cut_short, secs,
-        static_cast<double>(r.completed) / secs, r.latency_quantile(0.5),
-        r.latency_quantile(0.9), r.latency_quantile(0.99), r.latency_quantile(1.0), r.octets,
+        static_cast<double>(r.completed) / secs, r.latency_quantile(0.5), r.latency_quantile(0.9),
+        r.latency_quantile(0.99), r.latency_quantile(1.0), r.octets,
         static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors, json_quote(r.first_error),
         r.generator_threads, r.generator_cpu.count(), r.generator_ms_per_session(),
         r.generator_busy_percent());
     if (after) {
-        out << fmt::format(", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
-                           "\"cpuSeconds\": {:.3f}}}",
-                           after->rss_mb, after->peak_rss_mb,
-                           after->cpu_seconds - (before ? before->cpu_seconds : 0.0));
+        out << fmt::format(
+            ", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
+            "\"cpuSeconds\": {:.3f}}}",
+            after->rss_mb, after->peak_rss_mb,
+            after->cpu_seconds - (before ? before->cpu_seconds : 0.0));
     }
     out << "}\n";
 }
@@ -150,11 +157,14 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
     }
     // Without ip: our own server on the named store, in this process, on a free port.
     std::unique_ptr<server_under_test> own;
-    long pid = inv.options.count("serverpid") ? static_cast<long>(inv.options["serverpid"].as<count_value>().value) : 0;
+    long pid = inv.options.count("serverpid")
+                   ? static_cast<long>(inv.options["serverpid"].as<count_value>().value)
+                   : 0;
     if (!inv.options.count("ip")) {
         auto made = store::make_store(inv.store, why);
         if (!made) {
-            err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
+            err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
+                << '\n';
             return exit_code::failure;
         }
         transport::server_options opt;
@@ -171,7 +181,8 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
             err << "izypop3: test: the server did not start: " << why << '\n';
             return exit_code::failure;
         }
-        settings->stream.port = settings->stream.implicit_tls ? own->get().tls_port() : own->get().port();
+        settings->stream.port =
+            settings->stream.implicit_tls ? own->get().tls_port() : own->get().port();
         settings->stream.tls.fingerprint = own->get().tls_fingerprint();
         if (pid == 0) pid = static_cast<long>(::getpid());
     }
