@@ -55,7 +55,8 @@ timeout 120 "$bin" method test testtype load clients 60 sessions 0 duration 2 mo
     format json >"$work/idle.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "idle run: exit code $code: $(tail -3 "$work/err")"
-json_check "$work/idle.json" 'assert r["heldPeak"] == 60 and r["cutShort"] == 60 and r["failed"] == 0, r'
+json_check "$work/idle.json" 'assert r["heldPeak"] == 60 and r["cutShort"] == 60 and r["failed"] == 0, r
+assert 0 < r["allLoggedInSeconds"] < r["seconds"], r'
 
 # 2. The text report has every line a person reads.
 timeout 120 "$bin" method test testtype load clients 2 sessions 4 >"$work/text" 2>"$work/err"

@@ -12,7 +12,9 @@
 #   private_dovecot.sh stop DIR                  stops it (also safe when not running)
 #
 # PRIVATE_DOVECOT_EXTRA, when set at start, is appended to the configuration (benchmarks
-# raise process limits with it).
+# raise process limits with it). PRIVATE_DOVECOT_USERS, when set at start, names a
+# passwd-file (user:{SCHEME}secret lines) that Dovecot reads as its passdb instead of the
+# one-user file it writes (benchmarks give both servers the same users file).
 set -euo pipefail
 
 die() { echo "private_dovecot: $*" >&2; exit 1; }
@@ -66,7 +68,7 @@ service anvil {
 }
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN $dir/passwd
+  args = scheme=PLAIN ${PRIVATE_DOVECOT_USERS:-$dir/passwd}
 }
 userdb {
   driver = static
@@ -92,8 +94,9 @@ start() {
   pop3=$(free_port); pop3s=$(free_port)
   [ "$pop3" != "$pop3s" ] || pop3s=$(free_port)
   write_config "$dir" "$pop3" "$pop3s"
-  runuser -u dovecot -- test -r "$dir/passwd" ||
-    die "Dovecot's auth process (user dovecot) cannot read $dir/passwd: every directory above $dir needs o+x (mktemp -d makes 0700 ones)"
+  local users=${PRIVATE_DOVECOT_USERS:-$dir/passwd}
+  runuser -u dovecot -- test -r "$users" ||
+    die "Dovecot's auth process (user dovecot) cannot read $users: it needs o+r and every directory above it o+x (mktemp -d makes 0700 ones)"
   dovecot -c "$dir/dovecot.conf" || die "dovecot did not start; see $dir/dovecot.log"
   for _ in $(seq 1 100); do
     python3 - "$pop3" <<'PY' && break

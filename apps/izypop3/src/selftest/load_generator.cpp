@@ -106,6 +106,9 @@ class load_session final : public transport::session_handler {
             holding_ = true;
             ++st_.held;
             st_.report.held_peak = std::max(st_.report.held_peak, st_.held);
+            if (st_.held == st_.settings.clients && !st_.report.all_held_seconds)
+                st_.report.all_held_seconds =
+                    std::chrono::duration<double>(clock::now() - st_.started).count();
             return;
         }
         s.submit({core::request_kind::stat});

@@ -42,6 +42,9 @@ struct load_report {
     std::string first_error;                      ///< one example line, for the user
     std::uint64_t cut_short = 0;                  ///< sessions the end of the duration interrupted
     std::uint64_t held_peak = 0;       ///< idle: logged-in connections open at once, at most
+    /// idle: seconds from the start until all `clients` were logged in at once; nullopt
+    /// when that never happened.
+    std::optional<double> all_held_seconds;
     std::uint64_t octets = 0;          ///< message octets received
     std::vector<double> latencies_ms;  ///< of completed sessions, sorted
     std::chrono::duration<double> elapsed{};

@@ -93,7 +93,10 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
     out << fmt::format("data: {} octets received, {:.1f} MB/s\n", r.octets,
                        static_cast<double>(r.octets) / 1e6 / secs);
     if (s.mode == load_mode::idle)
-        out << fmt::format("idle: {} connections held at once\n", r.held_peak);
+        out << fmt::format("idle: {} connections held at once{}\n", r.held_peak,
+                           r.all_held_seconds ? fmt::format(", all {} logged in after {:.2f} s",
+                                                            s.clients, *r.all_held_seconds)
+                                              : std::string());
     if (r.errors.empty()) {
         out << "errors: none\n";
     } else {
@@ -136,6 +139,7 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
         static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors, json_quote(r.first_error),
         r.generator_threads, r.generator_cpu.count(), r.generator_ms_per_session(),
         r.generator_busy_percent());
+    if (r.all_held_seconds) out << fmt::format(", \"allLoggedInSeconds\": {:.3f}", *r.all_held_seconds);
     if (after) {
         out << fmt::format(
             ", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
