@@ -3,6 +3,7 @@
 # Usage: .ci/deps.sh [build|test]   (test adds the tools the test suite drives)
 set -euo pipefail
 want=(cmake ninja-build g++ pkg-config ccache libboost1.81-dev libboost-program-options1.81-dev
+      libboost-json1.81-dev
       libssl-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev openssl
       libcrypt-dev libpq-dev)
 if [ "${1:-build}" = test ]; then

@@ -87,5 +87,19 @@ std::unique_ptr<dir_layout> make_maildir_layout();
 
 /// The status tags that have a folder of their own: every status tag but "unread".
 std::vector<std::string_view> folder_statuses();
+/// The statuses a mailbox is scanned by: "" (the root, no status folder) first, then
+/// folder_statuses().
+std::vector<std::string_view> mailbox_statuses();
+
+/// A layout's item name for a message file name; empty when the file is not a message.
+using item_name_of = std::string (*)(std::string_view file_name);
+
+/// Appends the message files of directory `rel_dir` (relative to `root`, in folder
+/// `status`) to `out`: regular files whose names do not start with '.' and that `name_of`
+/// names. A file gone or replaced since the directory was read is passed over. Returns 0 or
+/// the errno; `failed_path` names the directory that could not be read.
+int scan_message_files(const std::string& root, const std::string& rel_dir, std::string_view status,
+                       item_name_of name_of, std::vector<stored_file>& out,
+                       std::string& failed_path);
 
 }  // namespace izypop3::store::detail

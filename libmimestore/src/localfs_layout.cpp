@@ -60,6 +60,12 @@ bool ends_with_eml(std::string_view name) {
 
 std::string folder_of(std::string_view status) { return std::string(status); }
 
+// "x.eml" names item "x"; other files are not messages.
+std::string item_name(std::string_view file_name) {
+    if (!ends_with_eml(file_name)) return {};
+    return std::string(file_name.substr(0, file_name.size() - extension.size()));
+}
+
 int ensure_folder(const std::string& root, std::string_view status) {
     if (status.empty()) return 0;
     std::string dir = join_path(root, folder_of(status));
@@ -84,30 +90,10 @@ public:
     int scan(const std::string& root, std::vector<stored_file>& out,
              std::string& failed_path) const override {
         out.clear();
-        std::vector<dir_entry> entries;
-        std::vector<std::string> statuses{""};
-        for (auto s : folder_statuses()) statuses.emplace_back(s);
-        for (const auto& status : statuses) {
-            std::string folder = folder_of(status);
-            std::string dir = join_path(root, folder);
-            if (int err = list_dir(dir, entries)) {
-                failed_path = dir;
+        for (const auto status : mailbox_statuses()) {
+            if (int err = scan_message_files(root, folder_of(status), status, item_name, out,
+                                             failed_path))
                 return err;
-            }
-            for (const auto& e : entries) {
-                if (!e.is_regular || e.name.front() == '.' || !ends_with_eml(e.name)) continue;
-                stored_file f;
-                f.rel_path = join_path(folder, e.name);
-                file_facts facts;
-                if (probe(join_path(root, f.rel_path), facts) != 0 || !facts.is_regular)
-                    continue;  // gone or replaced since readdir
-                f.name = e.name.substr(0, e.name.size() - extension.size());
-                f.status = status;
-                f.size = facts.size;
-                f.mtime_ns = facts.mtime_ns;
-                f.ino = facts.ino;
-                out.push_back(std::move(f));
-            }
         }
         return 0;
     }
@@ -172,12 +158,5 @@ public:
 }  // namespace
 
 std::unique_ptr<dir_layout> make_localfs_layout() { return std::make_unique<localfs_layout>(); }
-
-std::vector<std::string_view> folder_statuses() {
-    std::vector<std::string_view> out;
-    for (auto s : status_tags())
-        if (s != tag::unread) out.push_back(s);
-    return out;
-}
 
 }  // namespace izypop3::store::detail

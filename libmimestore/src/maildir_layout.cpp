@@ -68,34 +68,12 @@ public:
     int scan(const std::string& root, std::vector<stored_file>& out,
              std::string& failed_path) const override {
         out.clear();
-        std::vector<dir_entry> entries;
-        std::vector<std::string> statuses{""};
-        for (auto s : folder_statuses()) statuses.emplace_back(s);
-        for (const auto& status : statuses) {
+        for (const auto status : mailbox_statuses()) {
             std::string folder = folder_of(status);
             for (std::string_view sub : {"new", "cur"}) {
-                std::string rel_dir = join_path(folder, sub);
-                std::string dir = join_path(root, rel_dir);
-                if (int err = list_dir(dir, entries)) {
-                    failed_path = dir;
+                if (int err = scan_message_files(root, join_path(folder, sub), status, base_of, out,
+                                                 failed_path))
                     return err;
-                }
-                for (const auto& e : entries) {
-                    // Dot-files are never messages (Maildir readers skip them too).
-                    if (!e.is_regular || e.name.front() == '.') continue;
-                    stored_file f;
-                    f.rel_path = join_path(rel_dir, e.name);
-                    file_facts facts;
-                    if (probe(join_path(root, f.rel_path), facts) != 0 || !facts.is_regular)
-                        continue;
-                    f.name = base_of(e.name);
-                    if (f.name.empty()) continue;
-                    f.status = status;
-                    f.size = facts.size;
-                    f.mtime_ns = facts.mtime_ns;
-                    f.ino = facts.ino;
-                    out.push_back(std::move(f));
-                }
             }
         }
         return 0;

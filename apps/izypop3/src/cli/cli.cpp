@@ -82,6 +82,34 @@ std::string lost_value_hint(const std::vector<key_value>& pairs,
 
 /// Splits the tokens into key/value pairs; nullopt when one asks for help. `keys` are the
 /// method's keys, for hints.
+// `--key value` or `--key=value` at tokens[i]; `used` gets the number of tokens it took.
+key_value gnu_pair(const method_entry& m, std::span<const std::string> tokens, std::size_t i,
+                   std::size_t& used) {
+    key_value kv;
+    const std::string_view body = std::string_view(tokens[i]).substr(2);
+    if (const std::size_t eq = body.find('='); eq != std::string_view::npos) {
+        kv.key = body.substr(0, eq);
+        kv.value = body.substr(eq + 1);
+        used = 1;
+        return kv;
+    }
+    kv.key = body;
+    if (i + 1 >= tokens.size()) {
+        fail(m, fmt::format("key {} has no value; write '--{} VALUE' or '--{}=VALUE'",
+                            quoted(kv.key), kv.key, kv.key));
+    }
+    // "--tls --port 995": the user forgot a value; "--pass=--x" is the way to give a value
+    // that starts with "--".
+    if (tokens[i + 1].starts_with("--")) {
+        fail(m, fmt::format("key {} has no value (the next token, {}, is a key); "
+                            "write '--{} VALUE' or '--{}=VALUE'",
+                            quoted(kv.key), quoted(tokens[i + 1]), kv.key, kv.key));
+    }
+    kv.value = tokens[i + 1];
+    used = 2;
+    return kv;
+}
+
 std::optional<std::vector<key_value>> pair_up(const method_entry& m,
                                               std::span<const std::string> tokens,
                                               const std::vector<std::string>& keys) {
@@ -90,28 +118,9 @@ std::optional<std::vector<key_value>> pair_up(const method_entry& m,
         const std::string& token = tokens[i];
         if (is_help_word(token)) return std::nullopt;
         key_value kv;
+        std::size_t used = 2;
         if (token.starts_with("--")) {
-            const std::string_view body = std::string_view(token).substr(2);
-            if (const std::size_t eq = body.find('='); eq != std::string_view::npos) {
-                kv.key = body.substr(0, eq);
-                kv.value = body.substr(eq + 1);
-                i += 1;
-            } else {
-                kv.key = body;
-                if (i + 1 >= tokens.size()) {
-                    fail(m, fmt::format("key {} has no value; write '--{} VALUE' or '--{}=VALUE'",
-                                        quoted(kv.key), kv.key, kv.key));
-                }
-                // "--tls --port 995": the user forgot a value; "--pass=--x" is the way to
-                // give a value that starts with "--".
-                if (tokens[i + 1].starts_with("--")) {
-                    fail(m, fmt::format("key {} has no value (the next token, {}, is a key); "
-                                        "write '--{} VALUE' or '--{}=VALUE'",
-                                        quoted(kv.key), quoted(tokens[i + 1]), kv.key, kv.key));
-                }
-                kv.value = tokens[i + 1];
-                i += 2;
-            }
+            kv = gnu_pair(m, tokens, i, used);
         } else {
             kv.key = token;
             if (i + 1 >= tokens.size()) {
@@ -121,8 +130,8 @@ std::optional<std::vector<key_value>> pair_up(const method_entry& m,
                                     lost_value_hint(pairs, keys)));
             }
             kv.value = tokens[i + 1];
-            i += 2;
         }
+        i += used;
         if (kv.key.empty()) {
             fail(m, fmt::format("empty key name before value {}; {}", quoted(kv.value),
                                 help_hint(m)));
@@ -198,51 +207,47 @@ void write_unknown_method(std::ostream& err, std::string_view name) {
     write_usage(err);
 }
 
-int dispatch(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
-    if (args.empty()) {
-        write_usage(err);
-        return exit_code::usage;
-    }
-    const std::string& first = args[0];
-    if (is_help_word(first)) {
-        if (args.size() == 1) {
-            write_usage(out);
-            return exit_code::ok;
-        }
-        if (args.size() > 2) {
-            err << "izypop3: help takes one topic; write 'izypop3 help', 'izypop3 help "
-                   "markdown' or 'izypop3 help NAME'\n";
-            return exit_code::usage;
-        }
-        if (args[1] == "markdown") {
-            write_markdown(out);
-            return exit_code::ok;
-        }
-        if (const method_entry* m = find_method(args[1]); m != nullptr) {
-            write_method_help(out, *m);
-            return exit_code::ok;
-        }
-        std::vector<std::string> topics{"markdown"};
-        for (const method_entry& m : method_table()) topics.emplace_back(m.name);
-        err << "izypop3: help: unknown topic " << quoted(args[1]) << did_you_mean(args[1], topics)
-            << "; write 'izypop3 help', 'izypop3 help markdown' or 'izypop3 help NAME'\n";
-        return exit_code::usage;
-    }
-    if (first == "--version" || first == "version") {
-        out << "izypop3 " << version << '\n';
+// `izypop3 help [NAME | markdown]`.
+int run_help(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+    if (args.size() == 1) {
+        write_usage(out);
         return exit_code::ok;
     }
-    if (first != "method") {
-        if (find_method(first) != nullptr) {
-            err << "izypop3: the method name follows the word 'method': write 'izypop3 method "
-                << first << " ...'\n";
-        } else {
-            err << "izypop3: unknown command " << quoted(first)
-                << did_you_mean(first, {"method", "help", "--version"})
-                << "; run 'izypop3 help' for usage\n";
-        }
+    if (args.size() > 2) {
+        err << "izypop3: help takes one topic; write 'izypop3 help', 'izypop3 help "
+               "markdown' or 'izypop3 help NAME'\n";
         return exit_code::usage;
     }
+    if (args[1] == "markdown") {
+        write_markdown(out);
+        return exit_code::ok;
+    }
+    if (const method_entry* m = find_method(args[1]); m != nullptr) {
+        write_method_help(out, *m);
+        return exit_code::ok;
+    }
+    std::vector<std::string> topics{"markdown"};
+    for (const method_entry& m : method_table()) topics.emplace_back(m.name);
+    err << "izypop3: help: unknown topic " << quoted(args[1]) << did_you_mean(args[1], topics)
+        << "; write 'izypop3 help', 'izypop3 help markdown' or 'izypop3 help NAME'\n";
+    return exit_code::usage;
+}
+
+// A first word that is neither help, version nor method.
+int refuse_command(const std::string& first, std::ostream& err) {
+    if (find_method(first) != nullptr) {
+        err << "izypop3: the method name follows the word 'method': write 'izypop3 method " << first
+            << " ...'\n";
+    } else {
+        err << "izypop3: unknown command " << quoted(first)
+            << did_you_mean(first, {"method", "help", "--version"})
+            << "; run 'izypop3 help' for usage\n";
+    }
+    return exit_code::usage;
+}
+
+// `izypop3 method NAME key value ...`.
+int run_method(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
     if (args.size() < 2) {
         err << "izypop3: missing method name after 'method'; the methods are listed below\n\n";
         write_usage(err);
@@ -261,6 +266,76 @@ int dispatch(std::span<const std::string> args, std::ostream& out, std::ostream&
     return m->run(*inv, out, err);
 }
 
+int dispatch(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+    if (args.empty()) {
+        write_usage(err);
+        return exit_code::usage;
+    }
+    const std::string& first = args[0];
+    if (is_help_word(first)) return run_help(args, out, err);
+    if (first == "--version" || first == "version") {
+        out << "izypop3 " << version << '\n';
+        return exit_code::ok;
+    }
+    if (first != "method") return refuse_command(first, err);
+    return run_method(args, out, err);
+}
+
+// The store is named before its keys are checked, wherever mimestore.modhandler sits.
+std::string modhandler_of(const std::vector<key_value>& pairs) {
+    for (const key_value& kv : pairs) {
+        if (kv.key == "mimestore.modhandler") return kv.value;
+    }
+    return "fake";
+}
+
+// A key that is neither in the method's tables nor a mimestore.* key: say what was meant.
+[[noreturn]] void fail_unknown_key(const method_entry& m, const po::options_description& desc,
+                                   const key_value& kv,
+                                   const std::vector<std::string>& candidates) {
+    // "port=110" written without the leading "--".
+    if (const std::size_t eq = kv.key.find('=');
+        eq != std::string::npos && desc.find_nothrow(kv.key.substr(0, eq), false) != nullptr) {
+        const std::string key = kv.key.substr(0, eq);
+        fail(m, fmt::format("unknown key {}; write '{} {}' or '--{}'", quoted(kv.key), key,
+                            transport::sanitize_for_log(kv.key.substr(eq + 1), 80),
+                            transport::sanitize_for_log(kv.key, 80)));
+    }
+    fail(m, fmt::format("unknown key {}{}; {}", quoted(kv.key), did_you_mean(kv.key, candidates),
+                        help_hint(m)));
+}
+
+// The pairs split into the method's options and the store's keys, each checked: known,
+// given once (unless the key composes), a valid value.
+struct sorted_pairs {
+    std::vector<key_value> options;
+    std::vector<key_value> store;
+};
+sorted_pairs sort_pairs(const method_entry& m, const po::options_description& desc,
+                        const std::vector<key_value>& pairs,
+                        const std::vector<std::string>& candidates) {
+    std::map<std::string, std::string, std::less<>> seen;
+    sorted_pairs out;
+    for (const key_value& kv : pairs) {
+        const po::option_description* d = desc.find_nothrow(kv.key, false);
+        const bool store_key =
+            d == nullptr && kv.key.starts_with(store::store_config::key_prefix);
+        if (d == nullptr && !store_key) fail_unknown_key(m, desc, kv, candidates);
+        if (auto [it, inserted] = seen.emplace(kv.key, kv.value);
+            !inserted && !(d != nullptr && d->semantic()->is_composing())) {
+            fail(m, fmt::format("key {} is given twice ({} and {}); give it once",
+                                quoted(kv.key), quoted(it->second), quoted(kv.value)));
+        }
+        if (store_key) {
+            out.store.push_back(kv);
+            continue;
+        }
+        check_value(m, desc, kv);
+        out.options.push_back(kv);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::optional<invocation> parse_method_args(const method_entry& m,
@@ -271,53 +346,13 @@ std::optional<invocation> parse_method_args(const method_entry& m,
 
     std::optional<std::vector<key_value>> pairs = pair_up(m, tokens, candidates);
     if (!pairs) return std::nullopt;
-
-    // The store is named before its keys are checked, wherever mimestore.modhandler sits.
-    std::string modhandler = "fake";
-    for (const key_value& kv : *pairs) {
-        if (kv.key == "mimestore.modhandler") {
-            modhandler = kv.value;
-            break;
-        }
-    }
-    for (std::string& k : store_keys_of(modhandler)) candidates.push_back(std::move(k));
-
-    std::map<std::string, std::string, std::less<>> seen;
-    std::vector<key_value> option_pairs;
-    std::vector<key_value> store_pairs;
-    for (const key_value& kv : *pairs) {
-        const po::option_description* d = desc.find_nothrow(kv.key, false);
-        const bool store_key =
-            d == nullptr && kv.key.starts_with(store::store_config::key_prefix);
-        if (d == nullptr && !store_key) {
-            // "port=110" written without the leading "--".
-            if (const std::size_t eq = kv.key.find('='); eq != std::string::npos &&
-                desc.find_nothrow(kv.key.substr(0, eq), false) != nullptr) {
-                const std::string key = kv.key.substr(0, eq);
-                fail(m, fmt::format("unknown key {}; write '{} {}' or '--{}'", quoted(kv.key),
-                                    key, transport::sanitize_for_log(kv.key.substr(eq + 1), 80),
-                                    transport::sanitize_for_log(kv.key, 80)));
-            }
-            fail(m, fmt::format("unknown key {}{}; {}", quoted(kv.key),
-                                did_you_mean(kv.key, candidates), help_hint(m)));
-        }
-        if (auto [it, inserted] = seen.emplace(kv.key, kv.value);
-            !inserted && !(d != nullptr && d->semantic()->is_composing())) {
-            fail(m, fmt::format("key {} is given twice ({} and {}); give it once",
-                                quoted(kv.key), quoted(it->second), quoted(kv.value)));
-        }
-        if (store_key) {
-            store_pairs.push_back(kv);
-            continue;
-        }
-        check_value(m, desc, kv);
-        option_pairs.push_back(kv);
-    }
+    for (std::string& k : store_keys_of(modhandler_of(*pairs))) candidates.push_back(std::move(k));
+    const sorted_pairs sorted = sort_pairs(m, desc, *pairs, candidates);
 
     invocation inv;
     inv.method = m.name;
     try {
-        po::store(to_parsed(option_pairs, desc), inv.options);
+        po::store(to_parsed(sorted.options, desc), inv.options);
         po::notify(inv.options);
     } catch (const std::exception& e) {
         // Every value was checked on its own above; this is a table mistake.
@@ -325,8 +360,8 @@ std::optional<invocation> parse_method_args(const method_entry& m,
              exit_code::failure);
     }
     inv.store.modhandler = inv.options["mimestore.modhandler"].as<std::string>();
-    for (const key_value& kv : store_pairs) store::apply_key(inv.store, kv.key, kv.value);
-    check_store(m, inv.store, store_pairs);
+    for (const key_value& kv : sorted.store) store::apply_key(inv.store, kv.key, kv.value);
+    check_store(m, inv.store, sorted.store);
     return inv;
 }
 

@@ -247,6 +247,60 @@ private:
     sync_pool pool_;  // last: its threads stop before the jobs they may be syncing go
 };
 
+// The messages a run fetches, in server order, with their total size for the progress
+// meter. Counts what it passes over; sends DELE for what an earlier run stored already.
+struct chosen_messages {
+    std::vector<std::pair<std::uint32_t, const server_message*>> list;
+    std::uint64_t octets = 0;
+};
+
+void delete_on_server(pop3_link& link, std::uint32_t number) {
+    core::request d;
+    d.kind = core::request_kind::dele;
+    d.number = number;
+    link.session().submit(d);
+}
+
+chosen_messages choose(pop3_link& link, const std::map<std::uint32_t, server_message>& messages,
+                       const std::set<std::string>& known, const backup_settings& settings,
+                       backup_summary& sum) {
+    chosen_messages chosen;
+    for (const auto& [number, m] : messages) {
+        if (!settings.selection.contains(number)) continue;
+        if (known.contains(m.uid)) {
+            ++sum.already_stored;
+            // Stored by an earlier run whose deletions never took effect (it was killed, or
+            // the server refused its QUIT): durable in the store, so it may go now.
+            if (settings.delete_stored) delete_on_server(link, number);
+            continue;
+        }
+        if (settings.max_size != 0 && m.size > settings.max_size) {
+            ++sum.skipped_large;
+            continue;
+        }
+        if (settings.limit != 0 && chosen.list.size() >= settings.limit) break;
+        chosen.list.emplace_back(number, &m);
+        chosen.octets += m.size;
+    }
+    return chosen;
+}
+
+// QUIT makes the DELEs take effect; without its +OK the server deleted nothing.
+void quit_after_backup(pop3_link& link, const backup_settings& settings, backup_summary& sum,
+                       std::ostream& progress) {
+    sum.quit_ok = link.quit();
+    if (sum.quit_ok) return;
+    // The next run sends DELE again.
+    if (settings.delete_stored && link.failure() == link_failure::none) {
+        progress << fmt::format(
+            "izypop3: the server refused QUIT ({}): it deleted "
+            "nothing; every message is in the store, and the next run "
+            "with delete true deletes them\n",
+            terminal_safe(link.quit_refusal()));
+    }
+    sum.deleted = 0;
+}
+
 }  // namespace
 
 backup_summary run_backup(pop3_link& link, store::mime_store& store,
@@ -254,53 +308,21 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
     backup_summary sum;
     const auto messages = list_maildrop(link);
     if (link.failure() != link_failure::none) return sum;
-    const auto known = settings.selection.only_new ? stored_uids(store, settings)
-                                                   : std::set<std::string>{};
-    std::vector<std::pair<std::uint32_t, const server_message*>> chosen;
-    for (const auto& [number, m] : messages) {
-        if (!settings.selection.contains(number)) continue;
-        if (known.contains(m.uid)) {
-            ++sum.already_stored;
-            // Stored by an earlier run whose deletions never took effect (it was killed, or
-            // the server refused its QUIT): durable in the store, so it may go now.
-            if (settings.delete_stored) {
-                core::request d;
-                d.kind = core::request_kind::dele;
-                d.number = number;
-                link.session().submit(d);
-            }
-            continue;
-        }
-        if (settings.max_size != 0 && m.size > settings.max_size) {
-            ++sum.skipped_large;
-            continue;
-        }
-        if (settings.limit != 0 && chosen.size() >= settings.limit) break;
-        chosen.emplace_back(number, &m);
-    }
-    std::uint64_t octets = 0;
-    for (const auto& c : chosen) octets += c.second->size;
-    progress_meter meter(progress, settings.progress_on_terminal, chosen.size(), octets);
+    const auto known =
+        settings.selection.only_new ? stored_uids(store, settings) : std::set<std::string>{};
+    const chosen_messages chosen = choose(link, messages, known, settings, sum);
+    progress_meter meter(progress, settings.progress_on_terminal, chosen.list.size(),
+                         chosen.octets);
     store.set_group_commit(true);
     retrieval r(link, store, settings, sum, meter);
-    for (const auto& c : chosen) r.fetch(c.first, *c.second);
+    for (const auto& [number, m] : chosen.list) r.fetch(number, *m);
     const auto sink = [&r](const core::client_action_t& a) { r.on_event(a); };
     link.pump(sink);
     // Whatever happened to the link, what was received is committed and made durable.
     if (r.finish(link.failure() == link_failure::none)) link.pump(sink);
     meter.finish();
     if (link.failure() != link_failure::none) return sum;
-    sum.quit_ok = link.quit();
-    if (!sum.quit_ok) {
-        // Without a +OK to QUIT the server deletes nothing; the next run sends DELE again.
-        if (settings.delete_stored && link.failure() == link_failure::none) {
-            progress << fmt::format("izypop3: the server refused QUIT ({}): it deleted "
-                                    "nothing; every message is in the store, and the next run "
-                                    "with delete true deletes them\n",
-                                    terminal_safe(link.quit_refusal()));
-        }
-        sum.deleted = 0;
-    }
+    quit_after_backup(link, settings, sum, progress);
     return sum;
 }
 

@@ -14,15 +14,19 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <ostream>
 #include <thread>
-#include <unistd.h>
 #include <variant>
 
 namespace izypop3::app {
@@ -187,39 +191,27 @@ struct settings {
     bool remove = false;
 };
 
-std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
-    const auto& vm = inv.options;
-    settings s;
-    if (!vm.count("ip") || !vm.count("cmd")) {
-        err << "izypop3: method clientpop3 needs ip HOST and cmd capa|stat|list|uidl|top|retr|dele; "
-               "see izypop3 help clientpop3\n";
-        return std::nullopt;
-    }
-    s.cmd = vm["cmd"].as<choice<cmd_names>>().value;
+// query, narrowed to one message by query.id.
+std::optional<message_selection> selection_of(const po::variables_map& vm, std::ostream& err) {
     std::string error;
     auto sel = parse_selection(vm["query"].as<std::string>(), error);
     if (!sel) {
         err << "izypop3: " << error << '\n';
         return std::nullopt;
     }
-    s.selection = *sel;
     if (vm.count("query.id")) {
         const auto id = static_cast<std::uint32_t>(vm["query.id"].as<count_value>().value);
         if (id == 0) {
             err << "izypop3: query.id: message numbers start at 1\n";
             return std::nullopt;
         }
-        s.selection.ranges = {{id, id}};
+        sel->ranges = {{id, id}};
     }
-    s.limit = vm["limit"].as<count_value>().value;
-    s.max_size = vm["maxsize"].as<size_value>().value;
-    s.lines = vm["lines"].as<count_value>().value;
-    s.json = vm["format"].as<choice<format_names>>().value == "json";
-    s.remove = vm["delete"].as<flag>().value;
-    auto pass = password_of(vm, err);
-    if (!pass) return std::nullopt;
+    return sel;
+}
 
-    auto& st = s.stream;
+transport::client_stream_options stream_options_of(const po::variables_map& vm, std::ostream& err) {
+    transport::client_stream_options st;
     st.host = vm["ip"].as<std::string>();
     st.port = vm["port"].as<port_number>().value;
     st.implicit_tls = vm["tls"].as<flag>().value;
@@ -232,10 +224,15 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     }
     const auto timeout = std::chrono::seconds(vm["timeout"].as<seconds_value>().value);
     st.connect_timeout = st.handshake_timeout = st.idle_timeout = timeout;
+    return st;
+}
 
-    auto& c = s.session;
+core::client_config session_config_of(const po::variables_map& vm,
+                                      const transport::client_stream_options& st,
+                                      std::string password) {
+    core::client_config c;
     c.user = vm.count("user") ? vm["user"].as<std::string>() : std::string{};
-    c.secret = *pass;
+    c.secret = std::move(password);
     c.mechanism = vm["auth"].as<choice<auth_names>>().value;
     c.host = st.host;
     c.port = st.port;
@@ -247,97 +244,234 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
                                    : core::starttls_policy::if_offered;
     c.cleartext_without_tls = c.mechanism != "auto";
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
+    return c;
+}
+
+std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
+    const auto& vm = inv.options;
+    settings s;
+    if (!vm.count("ip") || !vm.count("cmd")) {
+        err << "izypop3: method clientpop3 needs ip HOST and cmd "
+               "capa|stat|list|uidl|top|retr|dele; "
+               "see izypop3 help clientpop3\n";
+        return std::nullopt;
+    }
+    s.cmd = vm["cmd"].as<choice<cmd_names>>().value;
+    auto sel = selection_of(vm, err);
+    if (!sel) return std::nullopt;
+    s.selection = *sel;
+    s.limit = vm["limit"].as<count_value>().value;
+    s.max_size = vm["maxsize"].as<size_value>().value;
+    s.lines = vm["lines"].as<count_value>().value;
+    s.json = vm["format"].as<choice<format_names>>().value == "json";
+    s.remove = vm["delete"].as<flag>().value;
+    auto pass = password_of(vm, err);
+    if (!pass) return std::nullopt;
+    s.stream = stream_options_of(vm, err);
+    s.session = session_config_of(vm, s.stream, std::move(*pass));
     return s;
+}
+
+// What capa, stat, list, uidl, top and dele print: one JSON value or one text line per row,
+// in the order the server answered.
+class listing_rows {
+  public:
+    explicit listing_rows(bool json) : json_(json) {}
+
+    /// Adds `as_json()` in JSON, `as_text()` otherwise; only the one asked for is built.
+    template <class Json, class Text>
+    void add(Json&& as_json, Text&& as_text) {
+        if (json_)
+            values_.emplace_back(as_json());
+        else
+            lines_.emplace_back(as_text());
+    }
+    std::size_t size() const noexcept { return json_ ? values_.size() : lines_.size(); }
+
+    /// JSON: one array on one line. Text: a line each; `raw` bodies (top) carry their own.
+    void print(std::ostream& out, bool raw) const {
+        if (json_) return write_json_line(out, values_);
+        for (const auto& line : lines_) out << line << (raw ? "" : "\n");
+    }
+
+  private:
+    bool json_;
+    boost::json::array values_;
+    std::vector<std::string> lines_;
+};
+
+// The request each listing command sends: once, or once per selected message.
+struct listing_command {
+    std::string_view name;
+    core::request_kind kind;
+    bool per_message;
+};
+constexpr std::array<listing_command, 5> listing_commands{{
+    {"stat", core::request_kind::stat, false},
+    {"list", core::request_kind::list, false},
+    {"uidl", core::request_kind::uidl, false},
+    {"top", core::request_kind::top, true},
+    {"dele", core::request_kind::dele, true},
+}};
+
+// The numbers of the selected messages (query, query.id, limit), from a LIST.
+std::vector<std::uint32_t> selected_numbers(pop3_link& link, const settings& s) {
+    std::vector<std::uint32_t> numbers;
+    core::request r;
+    r.kind = core::request_kind::list;
+    link.session().submit(r);
+    link.pump([&](const core::client_action_t& a) {
+        const auto* e = std::get_if<ca::listing_entry>(&a);
+        if (e && s.selection.contains(e->number) && (s.limit == 0 || numbers.size() < s.limit))
+            numbers.push_back(e->number);
+    });
+    return numbers;
+}
+
+// Submits what `s.cmd` asks for; capa needs no request (the login already asked).
+void submit_listing(pop3_link& link, const settings& s, listing_rows& rows) {
+    if (s.cmd == "capa") {
+        for (const auto& c : link.session().capabilities())
+            rows.add([&] { return json_string(c); }, [&] { return terminal_safe(c); });
+        return;
+    }
+    const auto cmd = std::find_if(listing_commands.begin(), listing_commands.end(),
+                                  [&](const listing_command& c) { return c.name == s.cmd; });
+    core::request r;
+    r.kind = cmd->kind;
+    r.lines = s.lines;
+    if (!cmd->per_message) {
+        link.session().submit(r);
+        return;
+    }
+    for (const auto n : selected_numbers(link, s)) {
+        r.number = n;
+        link.session().submit(r);
+    }
+}
+
+// Turns the session's events into rows; counts the requests the server refused.
+class listing_reader {
+  public:
+    listing_reader(const settings& s, listing_rows& rows, std::ostream& err)
+        : s_(s), rows_(rows), err_(err) {}
+
+    void operator()(const core::client_action_t& a) {
+        if (const auto* r = std::get_if<ca::response>(&a))
+            on_response(*r);
+        else if (const auto* e = std::get_if<ca::listing_entry>(&a))
+            on_entry(*e);
+        else if (const auto* b = std::get_if<ca::body>(&a))
+            body_.append(b->data);
+        else if (std::holds_alternative<ca::body_end>(a))
+            on_body_end();
+    }
+    std::uint64_t refused() const noexcept { return refused_; }
+
+  private:
+    void on_response(const ca::response& r) {
+        if (!r.ok) {
+            ++refused_;
+            err_ << fmt::format("izypop3: the server refused: -ERR {}\n",
+                                terminal_safe(std::string(r.text)));
+        } else if (r.kind == core::request_kind::stat) {
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"count", r.a}, {"octets", r.b}};
+                },
+                [&] { return fmt::format("{} messages, {} octets", r.a, r.b); });
+        } else if (r.kind == core::request_kind::dele) {
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"deleted", r.a}};
+                },
+                [&] { return terminal_safe(std::string(r.text)); });
+        }
+    }
+
+    void on_entry(const ca::listing_entry& e) {
+        if (!s_.selection.contains(e.number)) return;
+        if (s_.limit != 0 && rows_.size() >= s_.limit) return;
+        if (s_.cmd == "list") {
+            rows_.add(
+                [&] {
+                    return boost::json::object{{"number", e.number}, {"size", e.size}};
+                },
+                [&] { return fmt::format("{} {}", e.number, e.size); });
+            return;
+        }
+        rows_.add(
+            [&] {
+                return boost::json::object{{"number", e.number}, {"uid", json_string(e.uid)}};
+            },
+            [&] { return fmt::format("{} {}", e.number, terminal_safe(e.uid)); });
+    }
+
+    void on_body_end() {
+        rows_.add([&] { return json_string(body_); }, [&] { return body_; });
+        body_.clear();
+    }
+
+    const settings& s_;
+    listing_rows& rows_;
+    std::ostream& err_;
+    std::string body_;
+    std::uint64_t refused_ = 0;
+};
+
+// QUIT after a listing; a failure's exit code, or nothing when the session ended well.
+std::optional<int> quit_listing(pop3_link& link, std::ostream& err) {
+    if (link.failure() != link_failure::none) return exit_for(link, err);
+    if (link.quit()) return std::nullopt;
+    if (link.failure() != link_failure::none) return exit_for(link, err);
+    err << fmt::format(
+        "izypop3: the server answered QUIT with -ERR ({}); no DELE of this "
+        "session took effect\n",
+        terminal_safe(link.quit_refusal()));
+    return exit_some_failed;
 }
 
 // capa, stat, list, uidl, top, dele: print what the server says.
 int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostream& err) {
-    auto& session = link.session();
-    std::vector<std::string> rows;  // JSON objects or text lines
-    std::uint64_t refused = 0;
-    auto submit = [&](core::request_kind k, std::uint32_t n = 0) {
-        core::request r;
-        r.kind = k;
-        r.number = n;
-        r.lines = s.lines;
-        session.submit(r);
-    };
-    std::vector<std::uint32_t> numbers;  // for top and dele: the selected messages
-    if (s.cmd == "top" || s.cmd == "dele") {
-        core::request r;
-        r.kind = core::request_kind::list;
-        session.submit(r);
-        link.pump([&](const core::client_action_t& a) {
-            if (const auto* e = std::get_if<ca::listing_entry>(&a)) {
-                if (s.selection.contains(e->number) &&
-                    (s.limit == 0 || numbers.size() < s.limit)) {
-                    numbers.push_back(e->number);
-                }
-            }
-        });
+    listing_rows rows(s.json);
+    submit_listing(link, s, rows);
+    listing_reader reader(s, rows, err);
+    link.pump(std::ref(reader));
+    if (const auto failed = quit_listing(link, err)) return *failed;
+    rows.print(out, s.cmd == "top");
+    return reader.refused() == 0 ? exit_code::ok : exit_some_failed;
+}
+
+void print_summary(std::ostream& out, const backup_summary& sum, double secs, bool json) {
+    if (json) {
+        write_json_line(out, boost::json::object{{"fetched", sum.fetched},
+                                                 {"alreadyStored", sum.already_stored},
+                                                 {"duplicates", sum.duplicates},
+                                                 {"deleted", sum.deleted},
+                                                 {"failed", sum.failed},
+                                                 {"skippedLarge", sum.skipped_large},
+                                                 {"bytes", sum.bytes},
+                                                 {"seconds", json_rounded(secs, 3)}});
+        return;
     }
-    if (s.cmd == "capa") {
-        for (const auto& c : session.capabilities()) {
-            rows.push_back(s.json ? json_quote(c) : terminal_safe(c));
-        }
-    } else if (s.cmd == "stat") {
-        submit(core::request_kind::stat);
-    } else if (s.cmd == "list") {
-        submit(core::request_kind::list);
-    } else if (s.cmd == "uidl") {
-        submit(core::request_kind::uidl);
-    } else if (s.cmd == "top") {
-        for (auto n : numbers) submit(core::request_kind::top, n);
-    } else {
-        for (auto n : numbers) submit(core::request_kind::dele, n);
-    }
-    std::string body;
-    link.pump([&](const core::client_action_t& a) {
-        if (const auto* r = std::get_if<ca::response>(&a)) {
-            if (!r->ok) {
-                ++refused;
-                err << fmt::format("izypop3: the server refused: -ERR {}\n",
-                                   terminal_safe(std::string(r->text)));
-            } else if (r->kind == core::request_kind::stat) {
-                rows.push_back(s.json ? fmt::format(R"({{"count":{},"octets":{}}})", r->a, r->b)
-                                      : fmt::format("{} messages, {} octets", r->a, r->b));
-            } else if (r->kind == core::request_kind::dele) {
-                rows.push_back(s.json ? fmt::format(R"({{"deleted":{}}})", r->a)
-                                      : terminal_safe(std::string(r->text)));
-            }
-        } else if (const auto* e = std::get_if<ca::listing_entry>(&a)) {
-            if (!s.selection.contains(e->number)) return;
-            if (s.limit != 0 && rows.size() >= s.limit) return;
-            if (s.cmd == "list") {
-                rows.push_back(s.json ? fmt::format(R"({{"number":{},"size":{}}})", e->number, e->size)
-                                      : fmt::format("{} {}", e->number, e->size));
-            } else {
-                const std::string uid(e->uid);
-                rows.push_back(s.json ? fmt::format(R"({{"number":{},"uid":{}}})", e->number, json_quote(uid))
-                                      : fmt::format("{} {}", e->number, terminal_safe(uid)));
-            }
-        } else if (const auto* b = std::get_if<ca::body>(&a)) {
-            body.append(b->data);
-        } else if (std::holds_alternative<ca::body_end>(a)) {
-            rows.push_back(s.json ? json_quote(body) : body);
-            body.clear();
-        }
-    });
-    if (link.failure() != link_failure::none) return exit_for(link, err);
-    if (!link.quit()) {
-        if (link.failure() != link_failure::none) return exit_for(link, err);
-        err << fmt::format("izypop3: the server answered QUIT with -ERR ({}); no DELE of this session took effect\n",
-                           terminal_safe(link.quit_refusal()));
-        return exit_some_failed;
-    }
-    if (s.json) {
-        out << '[';
-        for (std::size_t i = 0; i < rows.size(); ++i) out << (i ? "," : "") << rows[i];
-        out << "]\n";
-    } else {
-        for (const auto& r : rows) out << r << (s.cmd == "top" ? "" : "\n");
-    }
-    return refused == 0 ? exit_code::ok : exit_some_failed;
+    out << fmt::format(
+        "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
+        "{}, {} octets in {:.1f} s\n",
+        sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed, sum.skipped_large,
+        sum.bytes, secs);
+}
+
+backup_settings backup_settings_of(const settings& s, std::string source_id,
+                                   const std::ostream& err) {
+    backup_settings b;
+    b.selection = s.selection;
+    b.limit = s.limit;
+    b.max_size = s.max_size;
+    b.delete_stored = s.remove;
+    b.source_id = std::move(source_id);
+    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
+    b.mailbox = s.session.user;
+    return b;
 }
 
 int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ostream& out,
@@ -355,31 +489,12 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
         return exit_code::failure;
     }
     if (!link.open()) return exit_for(link, err);
-    backup_settings b;
-    b.selection = s.selection;
-    b.limit = s.limit;
-    b.max_size = s.max_size;
-    b.delete_stored = s.remove;
-    b.source_id = source_id;
-    b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
-    b.mailbox = s.session.user;
+    const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (s.json) {
-        out << fmt::format(
-            R"({{"fetched":{},"alreadyStored":{},"duplicates":{},"deleted":{},"failed":{},"skippedLarge":{},"bytes":{},"seconds":{:.3f}}})"
-            "\n",
-            sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
-            sum.skipped_large, sum.bytes, secs);
-    } else {
-        out << fmt::format(
-            "fetched {}, already stored {}, duplicates {}, deleted {}, failed {}, skipped (maxsize) "
-            "{}, {} octets in {:.1f} s\n",
-            sum.fetched, sum.already_stored, sum.duplicates, sum.deleted, sum.failed,
-            sum.skipped_large, sum.bytes, secs);
-    }
+    print_summary(out, sum,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  s.json);
     if (link.failure() != link_failure::none) return exit_for(link, err);
     // Deletions asked for and refused at QUIT: the run did not do all it was told.
     const bool commit_refused = b.delete_stored && !sum.quit_ok;

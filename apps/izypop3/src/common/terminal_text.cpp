@@ -1,6 +1,7 @@
 #include "common/terminal_text.hpp"
 
 #include <fmt/format.h>
+#include <boost/locale/utf.hpp>
 
 #include <cstdint>
 #include <vector>
@@ -9,32 +10,12 @@ namespace izypop3::app {
 namespace {
 
 // Length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0.
+// surrogates, nothing above U+10FFFF, as Boost.Locale decodes it) and its code point, or 0.
 std::size_t utf8_length(std::string_view s, std::uint32_t& cp) noexcept {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    std::size_t n = 0;
-    std::uint32_t min = 0;
-    if (b0 < 0x80) {
-        cp = b0;
-        return 1;
-    }
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        n = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        n = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        n = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (s.size() < n) return 0;
-    for (std::size_t i = 1; i < n; ++i) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if ((b & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
+    auto next = s.begin();
+    cp = boost::locale::utf::utf_traits<char>::decode(next, s.end());
+    if (cp == boost::locale::utf::illegal || cp == boost::locale::utf::incomplete) return 0;
+    return static_cast<std::size_t>(next - s.begin());
 }
 
 bool is_control(std::uint32_t cp) noexcept { return cp < 0x20 || (cp >= 0x7F && cp < 0xA0); }

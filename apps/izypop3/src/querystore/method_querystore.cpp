@@ -76,23 +76,18 @@ void write_text(std::ostream& out, const query_run& run,
 void write_json(std::ostream& out, const query_run& run,
                 const std::vector<item_headline>& heads) {
     const auto& r = run.result;
-    std::string json = fmt::format(
-        R"({{"store":{},"tags":{},"limit":{},"count":{},"totalSize":{},"items":[)",
-        json_quote(run.store->kind()), json_string_array(run.query.tags), run.query.limit,
-        r.count, r.total_size);
+    boost::json::array items;
     for (std::size_t i = 0; i < r.items.size(); ++i) {
-        const auto& it = r.items[i];
-        const auto& h = heads[i];
-        if (i != 0) json += ',';
-        json += fmt::format(
-            R"({{"guid":{},"size":{},"tags":{},"sourceId":{},"created":{},"from":{},"subject":{},"date":{})",
-            json_quote(it.guid), it.size, json_string_array(it.tags), json_quote(it.source_id),
-            json_quote(iso8601_utc(it.created)), json_quote(h.from), json_quote(h.subject),
-            json_quote(h.date));
-        if (!h.problem.empty()) json += R"(,"problem":)" + json_quote(h.problem);
-        json += '}';
+        boost::json::object item = query_item_json(r.items[i]);
+        const item_headline& h = heads[i];
+        item["from"] = json_string(h.from);
+        item["subject"] = json_string(h.subject);
+        item["date"] = json_string(h.date);
+        if (!h.problem.empty()) item["problem"] = json_string(h.problem);
+        items.emplace_back(std::move(item));
     }
-    out << json << "]}\n";
+    write_json_line(
+        out, query_json(run.store->kind(), run.query.tags, run.query.limit, r, std::move(items)));
 }
 
 }  // namespace

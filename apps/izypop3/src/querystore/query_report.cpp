@@ -7,7 +7,10 @@
 #include <izypop3/store/store_factory.hpp>
 #include <izypop3/transport/logger.hpp>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <boost/algorithm/string/split.hpp>
+#include <boost/algorithm/string/trim.hpp>
 
 #include <algorithm>
 #include <ctime>
@@ -34,18 +37,13 @@ std::string tag_list(const std::vector<std::string>& tags) {
 
 std::vector<std::string> split_tags(const std::vector<std::string>& values) {
     std::vector<std::string> tags;
+    std::vector<std::string> pieces;
     for (const std::string& value : values) {
-        std::string_view rest = value;
-        while (true) {
-            const std::size_t comma = rest.find(',');
-            std::string_view piece = rest.substr(0, comma);
-            while (!piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
-            while (!piece.empty() && piece.back() == ' ') piece.remove_suffix(1);
-            if (!piece.empty() && std::find(tags.begin(), tags.end(), piece) == tags.end()) {
-                tags.emplace_back(piece);
-            }
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
+        boost::algorithm::split(pieces, value, [](char c) { return c == ','; });
+        for (std::string& piece : pieces) {
+            boost::algorithm::trim_if(piece, [](char c) { return c == ' '; });
+            if (!piece.empty() && std::find(tags.begin(), tags.end(), piece) == tags.end())
+                tags.push_back(std::move(piece));
         }
     }
     return tags;
@@ -54,10 +52,7 @@ std::vector<std::string> split_tags(const std::vector<std::string>& values) {
 std::string iso8601_utc(std::chrono::system_clock::time_point t) {
     const std::time_t seconds =
         std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", utc.tm_year + 1900,
-                       utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(seconds));
 }
 
 void write_query_text(std::ostream& out, std::string_view store_kind,
@@ -89,21 +84,31 @@ void write_query_text(std::ostream& out, std::string_view store_kind,
     }
 }
 
+boost::json::object query_item_json(const store::item& it) {
+    return {{"guid", json_string(it.guid)},
+            {"size", it.size},
+            {"tags", json_strings(it.tags)},
+            {"sourceId", json_string(it.source_id)},
+            {"created", iso8601_utc(it.created)}};
+}
+
+boost::json::object query_json(std::string_view store_kind, const std::vector<std::string>& tags,
+                               std::size_t limit, const store::query_result& r,
+                               boost::json::array items) {
+    return {{"store", json_string(store_kind)},
+            {"tags", json_strings(tags)},
+            {"limit", limit},
+            {"count", r.count},
+            {"totalSize", r.total_size},
+            {"items", std::move(items)}};
+}
+
 void write_query_json(std::ostream& out, std::string_view store_kind,
                       const std::vector<std::string>& tags, std::size_t limit,
                       const store::query_result& r) {
-    std::string json = fmt::format(R"({{"store":{},"tags":{},"limit":{},"count":{},"totalSize":{},"items":[)",
-                                   json_quote(store_kind), json_string_array(tags), limit, r.count,
-                                   r.total_size);
-    for (std::size_t i = 0; i < r.items.size(); ++i) {
-        const store::item& it = r.items[i];
-        if (i != 0) json += ',';
-        json += fmt::format(R"({{"guid":{},"size":{},"tags":{},"sourceId":{},"created":{}}})",
-                            json_quote(it.guid), it.size, json_string_array(it.tags),
-                            json_quote(it.source_id), json_quote(iso8601_utc(it.created)));
-    }
-    json += "]}\n";
-    out << json;
+    boost::json::array items;
+    for (const store::item& it : r.items) items.emplace_back(query_item_json(it));
+    write_json_line(out, query_json(store_kind, tags, limit, r, std::move(items)));
 }
 
 std::string unmatched_tags_note(store::mime_store& s, const std::vector<std::string>& tags,

@@ -7,6 +7,9 @@
 
 #include <izypop3/store/store.hpp>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <iosfwd>
 #include <memory>
@@ -29,8 +32,15 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t);
 void write_query_text(std::ostream& out, std::string_view store_kind,
                       const std::vector<std::string>& tags, const store::query_result& r);
 
-/// {"store":..,"tags":[..],"limit":N,"count":N,"totalSize":N,"items":[{"guid":..,"size":N,
-/// "tags":[..],"sourceId":..,"created":"ISO-8601"}]} on one line.
+/// {"guid":..,"size":N,"tags":[..],"sourceId":..,"created":"ISO-8601"}: one item of a query.
+boost::json::object query_item_json(const store::item& it);
+
+/// {"store":..,"tags":[..],"limit":N,"count":N,"totalSize":N,"items":`items`}.
+boost::json::object query_json(std::string_view store_kind, const std::vector<std::string>& tags,
+                               std::size_t limit, const store::query_result& r,
+                               boost::json::array items);
+
+/// query_json() with query_item_json() for each item, on one line.
 void write_query_json(std::ostream& out, std::string_view store_kind,
                       const std::vector<std::string>& tags, std::size_t limit,
                       const store::query_result& r);

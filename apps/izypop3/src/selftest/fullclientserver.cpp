@@ -16,6 +16,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -113,11 +114,17 @@ verdict badlogin(const context& ctx) {
     return expect_status(c, "QUIT", "+OK");
 }
 
-verdict listandquit(const context& ctx) {
-    scripted_client c(ctx.plain(), ctx.log);
-    if (auto v = connect_and_login(c, "listuser")) return v;
-    if (auto v = expect_body(c, "LIST", ctx.ref.list_text())) return v;
+// Log in as `user`, send `command` and expect the multi-line `body`, QUIT.
+verdict listing_session(const context& ctx, const transport::client_stream_options& where,
+                        std::string_view user, std::string_view command, const std::string& body) {
+    scripted_client c(where, ctx.log);
+    if (auto v = connect_and_login(c, user)) return v;
+    if (auto v = expect_body(c, command, body)) return v;
     return expect_status(c, "QUIT", "+OK");
+}
+
+verdict listandquit(const context& ctx) {
+    return listing_session(ctx, ctx.plain(), "listuser", "LIST", ctx.ref.list_text());
 }
 
 verdict pop3failed(const context& ctx) {
@@ -154,10 +161,7 @@ verdict stls_session(const context& ctx) {
 }
 
 verdict implicit_tls_session(const context& ctx) {
-    scripted_client c(ctx.tls(), ctx.log);
-    if (auto v = connect_and_login(c, "tlsuser")) return v;
-    if (auto v = expect_body(c, "UIDL", ctx.ref.uidl_text())) return v;
-    return expect_status(c, "QUIT", "+OK");
+    return listing_session(ctx, ctx.tls(), "tlsuser", "UIDL", ctx.ref.uidl_text());
 }
 
 verdict maildrop_is_empty(const context& ctx, std::string_view user) {
@@ -170,49 +174,24 @@ verdict maildrop_is_empty(const context& ctx, std::string_view user) {
     return expect_status(c, "QUIT", "+OK");
 }
 
-}  // namespace
-
-int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream& err) {
-    std::string why;
-    auto made = store::make_store(inv.store, why);
-    if (!made) {
-        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why << '\n';
-        return exit_code::failure;
-    }
-    std::shared_ptr<store::mime_store> data = std::move(*made);
-    auto ref = maildrop_reference::open(data, "fullclientserver-reference");
-    if (!ref) {
-        err << "izypop3: test: cannot read the " << data->kind()
-            << " store's maildrop: " << ref.error().message() << '\n';
-        return exit_code::failure;
-    }
-
+// port 0: free ports for both listeners; port P: plain POP3 on P, implicit TLS on P+1.
+std::optional<transport::server_options> listeners_of(const invocation& inv, std::ostream& err) {
     transport::server_options opt;
     opt.host = "127.0.0.1";
-    // port 0: free ports for both listeners; port P: plain POP3 on P, implicit TLS on P+1.
     const std::uint16_t port = inv.options["port"].as<port_or_zero>().value;
     if (port == 65535) {
         err << "izypop3: test: port 65535 leaves no room for the TLS listener on port+1; "
                "give a lower port or 0\n";
-        return exit_code::usage;
+        return std::nullopt;
     }
     opt.pick_free_ports = port == 0;
     opt.port = port;
     opt.tls_port = port == 0 ? 1 : static_cast<std::uint16_t>(port + 1);  // 1: "on"
     opt.threads = 2;
-    auto log = logger_for(inv);
-    server_under_test server(opt, own_name_passwords(data), log);
-    if (server.start(why)) {
-        err << "izypop3: test: the server did not start: " << why << '\n';
-        return exit_code::failure;
-    }
-    out << fmt::format("fullclientserver: {} store, {} messages; POP3 on 127.0.0.1:{}, POP3S on "
-                       "127.0.0.1:{}\n",
-                       data->kind(), ref->messages().size(), server.get().port(),
-                       server.get().tls_port());
+    return opt;
+}
 
-    check_list checks(out);
-    const context ctx{*ref, server.get(), log};
+void run_scripts(const context& ctx, check_list& checks) {
     using script = verdict (*)(const context&);
     static constexpr std::array<std::pair<std::string_view, script>, 6> scripts{{
         {"badlogin", badlogin},
@@ -223,17 +202,55 @@ int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream&
         {"implicittls", implicit_tls_session},
     }};
     for (const auto& [name, run] : scripts) checks.record(name, run(ctx));
+}
 
+void run_backups(const invocation& inv, const context& ctx, std::string_view store_kind,
+                 check_list& checks, std::ostream& err) {
     backup_target target;
-    target.port = server.get().port();
-    target.tls_port = server.get().tls_port();
-    target.fingerprint = server.get().tls_fingerprint();
-    target.ref = &*ref;
+    target.port = ctx.srv.port();
+    target.tls_port = ctx.srv.tls_port();
+    target.fingerprint = ctx.srv.tls_fingerprint();
+    target.ref = &ctx.ref;
     // Only the fake store is ours to empty; a store the user named keeps its messages.
-    target.may_delete = data->kind() == "fake";
+    target.may_delete = store_kind == "fake";
     target.maildrop_empty = [&ctx] { return maildrop_is_empty(ctx, "backupuser"); };
     if (inv.options["verbose.clientLog"].as<flag>().value) target.client_log = &err;
     run_backup_checks(target, checks);
+}
+
+}  // namespace
+
+int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream& err) {
+    std::string why;
+    auto made = store::make_store(inv.store, why);
+    if (!made) {
+        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
+            << '\n';
+        return exit_code::failure;
+    }
+    std::shared_ptr<store::mime_store> data = std::move(*made);
+    auto ref = maildrop_reference::open(data, "fullclientserver-reference");
+    if (!ref) {
+        err << "izypop3: test: cannot read the " << data->kind()
+            << " store's maildrop: " << ref.error().message() << '\n';
+        return exit_code::failure;
+    }
+    const auto opt = listeners_of(inv, err);
+    if (!opt) return exit_code::usage;
+    auto log = logger_for(inv);
+    server_under_test server(*opt, own_name_passwords(data), log);
+    if (server.start(why)) {
+        err << "izypop3: test: the server did not start: " << why << '\n';
+        return exit_code::failure;
+    }
+    out << fmt::format(
+        "fullclientserver: {} store, {} messages; POP3 on 127.0.0.1:{}, POP3S on "
+        "127.0.0.1:{}\n",
+        data->kind(), ref->messages().size(), server.get().port(), server.get().tls_port());
+    check_list checks(out);
+    const context ctx{*ref, server.get(), log};
+    run_scripts(ctx, checks);
+    run_backups(inv, ctx, data->kind(), checks, err);
     server.stop();
     return checks.finish();
 }

@@ -1,9 +1,9 @@
 #include "selftest/load_test.hpp"
 
-#include "cli/option_types.hpp"
 #include "common/exit_codes.hpp"
 #include "common/json.hpp"
 #include "selftest/load_generator.hpp"
+#include "cli/option_types.hpp"
 #include "selftest/selftest_server.hpp"
 
 #include <izypop3/store/store_factory.hpp>
@@ -52,8 +52,7 @@ std::optional<load_settings> settings_from(const invocation& inv, std::string& w
     s.stream.port = port != 0 ? port : (tls ? 995 : 110);
     s.stream.implicit_tls = tls;
     s.stream.tls.verify = o["tls.verify"].as<flag>().value;
-    if (o.count("tls.fingerprint"))
-        s.stream.tls.fingerprint = o["tls.fingerprint"].as<std::string>();
+    if (o.count("tls.fingerprint")) s.stream.tls.fingerprint = o["tls.fingerprint"].as<std::string>();
     s.stream.connect_timeout = std::chrono::seconds(30);
     s.stream.handshake_timeout = std::chrono::seconds(30);
     // An idle session must outlive the run; the others may wait as long as the run lasts.
@@ -76,20 +75,18 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
                 const std::optional<process_usage>& after) {
     const double secs = std::max(r.elapsed.count(), 1e-9);
     out << fmt::format("load: {} clients, mode {}, {}:{} ({})\n", s.clients,
-                       s.mode == load_mode::login     ? "login"
-                       : s.mode == load_mode::retrall ? "retrall"
-                                                      : "idle",
+                       s.mode == load_mode::login ? "login"
+                       : s.mode == load_mode::retrall ? "retrall" : "idle",
                        s.stream.host, s.stream.port,
-                       s.stream.implicit_tls                                ? "implicit TLS"
-                       : s.session.starttls == core::starttls_policy::never ? "plain"
-                                                                            : "STLS when offered");
-    out << fmt::format(
-        "sessions: {} completed, {} failed, {} cut short by the end of the run, "
-        "in {:.2f} s: {:.1f} sessions/s\n",
-        r.completed, r.error_count(), r.cut_short, secs, static_cast<double>(r.completed) / secs);
+                       s.stream.implicit_tls ? "implicit TLS"
+                       : s.session.starttls == core::starttls_policy::never ? "plain" : "STLS when offered");
+    out << fmt::format("sessions: {} completed, {} failed, {} cut short by the end of the run, "
+                       "in {:.2f} s: {:.1f} sessions/s\n",
+                       r.completed, r.error_count(), r.cut_short, secs,
+                       static_cast<double>(r.completed) / secs);
     out << fmt::format("latency ms: p50 {:.2f}  p90 {:.2f}  p99 {:.2f}  max {:.2f}\n",
-                       r.latency_quantile(0.5), r.latency_quantile(0.9), r.latency_quantile(0.99),
-                       r.latency_quantile(1.0));
+                       r.latency_quantile(0.5), r.latency_quantile(0.9),
+                       r.latency_quantile(0.99), r.latency_quantile(1.0));
     out << fmt::format("data: {} octets received, {:.1f} MB/s\n", r.octets,
                        static_cast<double>(r.octets) / 1e6 / secs);
     if (s.mode == load_mode::idle)
@@ -101,16 +98,17 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
         out << "errors: none\n";
     } else {
         std::string kinds;
-        for (const auto& e : r.errors)
-            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", e.first, e.second);
+        for (const auto& e : r.errors) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", e.first, e.second);
         out << "errors: " << kinds << "; first: " << r.first_error << '\n';
     }
-    out << fmt::format(
-        "load generator: CPU {:.2f} s, {:.3f} ms a session, busy {:.0f}% of its {} "
-        "thread{}{}\n",
-        r.generator_cpu.count(), r.generator_ms_per_session(), r.generator_busy_percent(),
-        r.generator_threads, r.generator_threads == 1 ? "" : "s",
-        r.generator_busy_percent() >= 90 ? " (the generator, not the server, was the limit)" : "");
+    out << fmt::format("load generator: CPU {:.2f} s, {:.3f} ms a session, busy {:.0f}% of its {} "
+                       "thread{}{}\n",
+                       r.generator_cpu.count(), r.generator_ms_per_session(),
+                       r.generator_busy_percent(), r.generator_threads,
+                       r.generator_threads == 1 ? "" : "s",
+                       r.generator_busy_percent() >= 90
+                           ? " (the generator, not the server, was the limit)"
+                           : "");
     if (after) {
         out << fmt::format("server: VmRSS {:.1f} MB, peak {:.1f} MB, CPU {:.2f} s during the run\n",
                            after->rss_mb, after->peak_rss_mb,
@@ -118,36 +116,78 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
     }
 }
 
+boost::json::object latency_json(const load_report& r) {
+    return {{"p50", json_rounded(r.latency_quantile(0.5), 3)},
+            {"p90", json_rounded(r.latency_quantile(0.9), 3)},
+            {"p99", json_rounded(r.latency_quantile(0.99), 3)},
+            {"max", json_rounded(r.latency_quantile(1.0), 3)}};
+}
+
+// Numbers keep the decimals the text report shows.
 void print_json(std::ostream& out, const load_settings& s, const load_report& r,
                 const std::optional<process_usage>& before,
                 const std::optional<process_usage>& after) {
     const double secs = std::max(r.elapsed.count(), 1e-9);
-    std::string errors;
-    for (const auto& e : r.errors)
-        errors +=
-            fmt::format("{}{}: {}", errors.empty() ? "" : ", ", json_quote(e.first), e.second);
-    out << fmt::format(
-        "{{\"clients\": {}, \"completed\": {}, \"failed\": {}, \"cutShort\": {}, "
-        "\"seconds\": {:.3f}, \"sessionsPerSecond\": {:.2f}, \"latencyMs\": {{\"p50\": {:.3f}, "
-        "\"p90\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}, \"octets\": {}, "
-        "\"megabytesPerSecond\": {:.2f}, \"heldPeak\": {}, \"errors\": {{{}}}, \"firstError\": {}, "
-        "\"generator\": {{\"threads\": {}, \"cpuSeconds\": {:.3f}, \"cpuMsPerSession\": {:.3f}, "
-        "\"busyPercent\": {:.1f}}}",
-        s.clients, r.completed, r.error_count(), r.cut_short, secs,
-        static_cast<double>(r.completed) / secs, r.latency_quantile(0.5), r.latency_quantile(0.9),
-        r.latency_quantile(0.99), r.latency_quantile(1.0), r.octets,
-        static_cast<double>(r.octets) / 1e6 / secs, r.held_peak, errors, json_quote(r.first_error),
-        r.generator_threads, r.generator_cpu.count(), r.generator_ms_per_session(),
-        r.generator_busy_percent());
-    if (r.all_held_seconds) out << fmt::format(", \"allLoggedInSeconds\": {:.3f}", *r.all_held_seconds);
+    boost::json::object errors;
+    for (const auto& [kind, count] : r.errors) errors[json_string(kind)] = count;
+    boost::json::object o{
+        {"clients", s.clients},
+        {"completed", r.completed},
+        {"failed", r.error_count()},
+        {"cutShort", r.cut_short},
+        {"seconds", json_rounded(secs, 3)},
+        {"sessionsPerSecond", json_rounded(static_cast<double>(r.completed) / secs, 2)},
+        {"latencyMs", latency_json(r)},
+        {"octets", r.octets},
+        {"megabytesPerSecond", json_rounded(static_cast<double>(r.octets) / 1e6 / secs, 2)},
+        {"heldPeak", r.held_peak},
+        {"errors", std::move(errors)},
+        {"firstError", json_string(r.first_error)},
+        {"generator",
+         {{"threads", r.generator_threads},
+          {"cpuSeconds", json_rounded(r.generator_cpu.count(), 3)},
+          {"cpuMsPerSession", json_rounded(r.generator_ms_per_session(), 3)},
+          {"busyPercent", json_rounded(r.generator_busy_percent(), 1)}}}};
+    if (r.all_held_seconds) o["allLoggedInSeconds"] = json_rounded(*r.all_held_seconds, 3);
     if (after) {
-        out << fmt::format(
-            ", \"server\": {{\"rssMb\": {:.2f}, \"peakRssMb\": {:.2f}, "
-            "\"cpuSeconds\": {:.3f}}}",
-            after->rss_mb, after->peak_rss_mb,
-            after->cpu_seconds - (before ? before->cpu_seconds : 0.0));
+        const double cpu = after->cpu_seconds - (before ? before->cpu_seconds : 0.0);
+        o["server"] = {{"rssMb", json_rounded(after->rss_mb, 2)},
+                       {"peakRssMb", json_rounded(after->peak_rss_mb, 2)},
+                       {"cpuSeconds", json_rounded(cpu, 3)}};
     }
-    out << "}\n";
+    write_json_line(out, o);
+}
+
+// Without ip: our own server on the named store, in this process, on a free port; the
+// settings then point at it. Nothing after a message on `err` (`code` says which exit).
+std::unique_ptr<server_under_test> start_own_server(const invocation& inv, load_settings& settings,
+                                                    int& code, std::ostream& err) {
+    std::string why;
+    auto made = store::make_store(inv.store, why);
+    if (!made) {
+        err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
+            << '\n';
+        code = exit_code::failure;
+        return nullptr;
+    }
+    transport::server_options opt;
+    opt.host = "127.0.0.1";
+    opt.pick_free_ports = true;
+    opt.port = 1;
+    opt.tls_port = 1;
+    opt.threads = settings.threads;
+    opt.max_connections = std::max<std::size_t>(opt.max_connections, settings.clients + 16);
+    opt.max_connections_per_ip = opt.max_connections;  // every client is on 127.0.0.1
+    auto own = std::make_unique<server_under_test>(opt, own_name_passwords(std::move(*made)),
+                                                   logger_for(inv));
+    if (own->start(why)) {
+        err << "izypop3: test: the server did not start: " << why << '\n';
+        code = exit_code::failure;
+        return nullptr;
+    }
+    settings.stream.port = settings.stream.implicit_tls ? own->get().tls_port() : own->get().port();
+    settings.stream.tls.fingerprint = own->get().tls_fingerprint();
+    return own;
 }
 
 }  // namespace
@@ -159,35 +199,12 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
         err << "izypop3: test: " << why << "; run 'izypop3 method test help' for the keys\n";
         return exit_code::usage;
     }
-    // Without ip: our own server on the named store, in this process, on a free port.
     std::unique_ptr<server_under_test> own;
-    long pid = inv.options.count("serverpid")
-                   ? static_cast<long>(inv.options["serverpid"].as<count_value>().value)
-                   : 0;
+    long pid = inv.options.count("serverpid") ? static_cast<long>(inv.options["serverpid"].as<count_value>().value) : 0;
     if (!inv.options.count("ip")) {
-        auto made = store::make_store(inv.store, why);
-        if (!made) {
-            err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
-                << '\n';
-            return exit_code::failure;
-        }
-        transport::server_options opt;
-        opt.host = "127.0.0.1";
-        opt.pick_free_ports = true;
-        opt.port = 1;
-        opt.tls_port = 1;
-        opt.threads = settings->threads;
-        opt.max_connections = std::max<std::size_t>(opt.max_connections, settings->clients + 16);
-        opt.max_connections_per_ip = opt.max_connections;  // every client is on 127.0.0.1
-        auto log = logger_for(inv);
-        own = std::make_unique<server_under_test>(opt, own_name_passwords(std::move(*made)), log);
-        if (own->start(why)) {
-            err << "izypop3: test: the server did not start: " << why << '\n';
-            return exit_code::failure;
-        }
-        settings->stream.port =
-            settings->stream.implicit_tls ? own->get().tls_port() : own->get().port();
-        settings->stream.tls.fingerprint = own->get().tls_fingerprint();
+        int code = exit_code::ok;
+        own = start_own_server(inv, *settings, code, err);
+        if (!own) return code;
         if (pid == 0) pid = static_cast<long>(::getpid());
     }
     const auto before = pid ? read_process_usage(pid) : std::nullopt;

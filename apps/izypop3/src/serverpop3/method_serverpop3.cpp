@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <memory>
+#include <optional>
 #include <ostream>
 
 namespace izypop3::app {
@@ -74,10 +76,8 @@ void use_demo_password(transport::server_hooks& hooks, std::string password) {
     hooks.secret_forms.plaintext = true;
 }
 
-}  // namespace
-
-int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) {
-    const auto& o = inv.options;
+// users FILE or password TEXT, exactly one; nothing when they are right, else the exit code.
+std::optional<int> check_credential_keys(const po::variables_map& o, std::ostream& err) {
     if (o.count("users") && o.count("password")) {
         err << "izypop3: serverpop3: 'password' and 'users' exclude each other; give 'users "
                "FILE' for real accounts or 'password TEXT' for the demo mode, not both\n";
@@ -88,28 +88,31 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
                "or 'password TEXT' (any user name, one password), e.g. password 12345\n";
         return exit_code::usage;
     }
-    auto log = logger_for(inv);
-    transport::server_hooks hooks;
-    std::shared_ptr<user_directory> users;
-    std::string error_text;
-    if (o.count("users")) {
-        // Before the store and the listeners: a bad users file is a command-line mistake.
-        users = user_directory::open(o["users"].as<std::string>(), log, error_text);
-        if (!users) {
-            err << "izypop3: serverpop3: " << error_text << "\n";
-            return exit_code::usage;
-        }
-        install_user_directory(users, hooks);
-    } else {
-        use_demo_password(hooks, o["password"].as<std::string>());
-    }
-    auto made = store::make_store(inv.store, error_text);
-    if (!made) {
-        err << "izypop3: serverpop3: " << error_text << "\n";
-        return exit_code::failure;
-    }
-    std::shared_ptr<store::mime_store> data = std::move(*made);
+    return std::nullopt;
+}
 
+// The credential hooks: the users file (returned, for the banner) or the demo password.
+// A bad users file is a command-line mistake, found before the store and the listeners.
+std::optional<int> install_credentials(const po::variables_map& o, transport::logger& log,
+                                       transport::server_hooks& hooks,
+                                       std::shared_ptr<user_directory>& users, std::ostream& err) {
+    if (!o.count("users")) {
+        use_demo_password(hooks, o["password"].as<std::string>());
+        return std::nullopt;
+    }
+    std::string error_text;
+    users = user_directory::open(o["users"].as<std::string>(), log, error_text);
+    if (!users) {
+        err << "izypop3: serverpop3: " << error_text << "\n";
+        return exit_code::usage;
+    }
+    install_user_directory(users, hooks);
+    return std::nullopt;
+}
+
+// The listeners' settings from the keys; nothing after a message on `err`.
+std::optional<transport::server_options> server_options_of(const po::variables_map& o,
+                                                           std::ostream& err) {
     transport::server_options opt;
     opt.host = o["host"].as<std::string>();
     opt.port = o["port"].as<port_number>().value;
@@ -121,7 +124,7 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     opt.max_connections_per_ip = o["maxperip"].as<count_value>().value;
     if (o.count("tls.cert") != o.count("tls.key")) {
         err << "izypop3: serverpop3: tls.cert and tls.key go together; give both or neither\n";
-        return exit_code::usage;
+        return std::nullopt;
     }
     if (o.count("tls.cert")) {
         opt.cert_file = o["tls.cert"].as<std::string>();
@@ -129,20 +132,23 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     }
     const auto host_name = o["hostname"].as<std::string>();
     opt.host_name = host_name.empty() ? machine_name() : host_name;
+    return opt;
+}
 
-    hooks.open_maildrop = [data](std::string_view user)
+void serve_maildrops_from(std::shared_ptr<store::mime_store> data, transport::server_hooks& hooks) {
+    hooks.open_maildrop = [data = std::move(data)](std::string_view user)
         -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
         auto md = data->open_maildrop(user);
         if (!md) return store::to_maildrop_failure(md.error());
         return std::move(*md);
     };
+}
 
-    transport::server srv(opt, hooks, log);
-    if (srv.start(error_text)) {
-        err << "izypop3: serverpop3: " << error_text << "\n";
-        return exit_code::failure;
-    }
-    out << "izypop3 serverpop3: store " << data->kind();
+// What a script waits for: the ports, and the fingerprint of the certificate in use.
+void print_listening(std::ostream& out, const transport::server& srv,
+                     const transport::server_options& opt, std::string_view store_kind,
+                     const user_directory* users) {
+    out << "izypop3 serverpop3: store " << store_kind;
     if (srv.port()) out << ", POP3 on port " << srv.port() << " (STLS " << (opt.tls_port || !opt.cert_file.empty() ? "on" : "off") << ")";
     if (srv.tls_port()) out << ", POP3S on port " << srv.tls_port();
     if (users) out << ", " << users->table()->size() << " users from " << users->path();
@@ -151,6 +157,34 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
         out << "TLS certificate SHA-256 fingerprint: " << srv.tls_fingerprint()
             << (opt.cert_file.empty() ? " (self-signed, made at start-up)" : "") << "\n";
     out.flush();
+}
+
+}  // namespace
+
+int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) {
+    const auto& o = inv.options;
+    if (const auto bad = check_credential_keys(o, err)) return *bad;
+    auto log = logger_for(inv);
+    transport::server_hooks hooks;
+    std::shared_ptr<user_directory> users;
+    if (const auto bad = install_credentials(o, log, hooks, users, err)) return *bad;
+    std::string error_text;
+    auto made = store::make_store(inv.store, error_text);
+    if (!made) {
+        err << "izypop3: serverpop3: " << error_text << "\n";
+        return exit_code::failure;
+    }
+    std::shared_ptr<store::mime_store> data = std::move(*made);
+    const auto opt = server_options_of(o, err);
+    if (!opt) return exit_code::usage;
+    serve_maildrops_from(data, hooks);
+
+    transport::server srv(*opt, hooks, log);
+    if (srv.start(error_text)) {
+        err << "izypop3: serverpop3: " << error_text << "\n";
+        return exit_code::failure;
+    }
+    print_listening(out, srv, *opt, data->kind(), users.get());
     srv.run(true);
     out << "izypop3 serverpop3: stopped\n";
     return exit_code::ok;

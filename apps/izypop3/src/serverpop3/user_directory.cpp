@@ -34,6 +34,32 @@ struct file_version {
     std::string error;
 };
 
+// Why the file opened as `fd` is not read at all, or nothing.
+std::optional<std::string> refuse_file(const std::string& path, const struct stat& st,
+                                       std::uint64_t max_size) {
+    if (!S_ISREG(st.st_mode))
+        return "users file " + path + " is not a regular file; give the path of a passwd-file";
+    if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+        return "users file " + path + " has " + std::to_string(st.st_size) +
+               " octets, more than the " + std::to_string(max_size) +
+               " a users file may have; check the path";
+    }
+    return std::nullopt;
+}
+
+// Appends what `fd` holds to `text`, stopping once past `max_size`; false on a read error.
+bool read_all(int fd, std::uint64_t max_size, std::string& text) {
+    std::vector<char> buf(64 * 1024);
+    while (true) {
+        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) return true;
+        text.append(buf.data(), static_cast<std::size_t>(n));
+        if (text.size() > max_size) return true;  // grew while being read; the stamps differ
+    }
+}
+
 file_version read_version(const std::string& path, std::uint64_t max_size) {
     file_version v;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -45,30 +71,12 @@ file_version read_version(const std::string& path, std::uint64_t max_size) {
     struct stat before {};
     struct stat after {};
     bool ok = ::fstat(fd, &before) == 0;
-    if (ok && !S_ISREG(before.st_mode)) {
-        v.error = "users file " + path + " is not a regular file; give the path of a passwd-file";
+    if (auto refused = ok ? refuse_file(path, before, max_size) : std::nullopt) {
+        v.error = std::move(*refused);
         ::close(fd);
         return v;
     }
-    if (ok && static_cast<std::uint64_t>(before.st_size) > max_size) {
-        v.error = "users file " + path + " has " + std::to_string(before.st_size) +
-                  " octets, more than the " + std::to_string(max_size) +
-                  " a users file may have; check the path";
-        ::close(fd);
-        return v;
-    }
-    std::vector<char> buf(64 * 1024);
-    while (ok) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ok = false;
-            break;
-        }
-        if (n == 0) break;
-        v.text.append(buf.data(), static_cast<std::size_t>(n));
-        if (v.text.size() > max_size) break;  // grew while being read; the stamps differ
-    }
+    ok = ok && read_all(fd, max_size, v.text);
     const int read_errno = errno;
     ok = ok && ::fstat(fd, &after) == 0;
     ::close(fd);
@@ -82,6 +90,16 @@ file_version read_version(const std::string& path, std::uint64_t max_size) {
     v.result = stamp_of(after) == v.stamp && v.text.size() == v.stamp.size
                    ? file_version::status::ok
                    : file_version::status::changing;
+    return v;
+}
+
+// read_version(), tried up to three times while a writer is busy when `retry`.
+file_version read_settled_version(const std::string& path, std::uint64_t max_size, bool retry) {
+    file_version v;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        v = read_version(path, max_size);
+        if (v.result != file_version::status::changing || !retry) break;
+    }
     return v;
 }
 
@@ -127,24 +145,11 @@ bool user_directory::load(trigger t, std::string* error) {
     std::unique_lock lock(reload_mutex_, std::defer_lock);
     if (t == trigger::change) {
         // Another thread is reading the file already: no need to wait for it.
-        if (!lock.try_lock()) return false;
+        if (!lock.try_lock() || !stamp_changed()) return false;
     } else {
         lock.lock();
     }
-    if (t == trigger::change) {
-        struct stat st {};
-        if (::stat(path_.c_str(), &st) != 0) {
-            report(t, "cannot read users file " + path_ + ": " + errno_text(errno) +
-                          "; put it back or send SIGHUP after fixing the path");
-            return false;
-        }
-        if (seen_ && stamp_of(st) == *seen_) return false;
-    }
-    file_version v;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        v = read_version(path_, opt_.max_file_size);
-        if (v.result != file_version::status::changing || t == trigger::change) break;
-    }
+    file_version v = read_settled_version(path_, opt_.max_file_size, t != trigger::change);
     if (v.result == file_version::status::changing) {
         if (t == trigger::start)
             *error = "users file " + path_ + " kept changing while it was read; try again";
@@ -152,31 +157,41 @@ bool user_directory::load(trigger t, std::string* error) {
             log_.info("users file {} is being written; reading it again shortly", path_);
         return false;
     }
-    if (v.result == file_version::status::failed) {
-        if (t == trigger::start) {
-            *error = v.error;
-        } else {
-            report(t, v.error);
-        }
-        return false;
-    }
+    if (v.result == file_version::status::failed) return fail_load(t, v.error, error);
     seen_ = v.stamp;
     auto parsed = core::sasl::passwd_table::parse(v.text, path_);
     // The text may hold {PLAIN} passwords: do not leave it in freed memory.
     std::fill(v.text.begin(), v.text.end(), '\0');
-    if (!parsed) {
-        if (t == trigger::start)
-            *error = parsed.error().text();
-        else
-            report(t, parsed.error().text());
+    if (!parsed) return fail_load(t, parsed.error().text(), error);
+    install(std::move(*parsed), t);
+    return true;
+}
+
+bool user_directory::stamp_changed() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+        report(trigger::change, "cannot read users file " + path_ + ": " + errno_text(errno) +
+                                    "; put it back or send SIGHUP after fixing the path");
         return false;
     }
-    auto fresh = std::make_shared<const core::sasl::passwd_table>(std::move(*parsed));
+    return !seen_ || !(stamp_of(st) == *seen_);
+}
+
+bool user_directory::fail_load(trigger t, const std::string& text, std::string* error) {
+    if (t == trigger::start)
+        *error = text;
+    else
+        report(t, text);
+    return false;
+}
+
+void user_directory::install(core::sasl::passwd_table parsed, trigger t) {
+    auto fresh = std::make_shared<const core::sasl::passwd_table>(std::move(parsed));
     const auto forms = fresh->forms();
     const std::size_t users = fresh->size();
     table_.store(std::move(fresh));
     last_error_.clear();
-    if (t == trigger::start) return true;
+    if (t == trigger::start) return;
     log_.info("users file {} re-read: {} users", path_, users);
     const core::sasl::secret_forms missing{forms.plaintext && !advertised_.plaintext,
                                            forms.scram_sha1 && !advertised_.scram_sha1,
@@ -186,7 +201,6 @@ bool user_directory::load(trigger t, std::string* error) {
             "users file {} now has {}, which the server does not offer until it is "
             "restarted; those users can log in with USER/PASS, PLAIN or LOGIN meanwhile",
             path_, describe_forms(missing));
-    return true;
 }
 
 void user_directory::maybe_recheck() {

@@ -81,6 +81,13 @@ class user_directory {
     // Reads the file if `t` asks for it (or its stamp changed); returns true when a new table
     // was installed. `error` gets the start-up error text.
     bool load(trigger t, std::string* error);
+    // trigger::change: false when the stamp is the one last read, or the file is gone
+    // (reported).
+    bool stamp_changed();
+    // Hands `text` to the caller at start-up, else logs it; returns false for load().
+    bool fail_load(trigger t, const std::string& text, std::string* error);
+    // Puts `parsed` in use; after start-up logs it, and warns of forms not advertised.
+    void install(core::sasl::passwd_table parsed, trigger t);
     void maybe_recheck();
     void report(trigger t, const std::string& text);
 

@@ -1,5 +1,10 @@
 #pragma once
 // Strict base64 (RFC 4648, standard alphabet, padding required) for SASL.
+//
+// Ours rather than OpenSSL's on purpose: the core links libcrypto for digests only and stays
+// free of OpenSSL's BIO layer, and EVP_DecodeBlock is too lenient for peer input (it skips
+// whitespace, does not insist on padding, and counts the padding as zero octets), whereas a
+// SASL exchange must reject anything but canonical base64.
 
 #include <boost/system/result.hpp>
 

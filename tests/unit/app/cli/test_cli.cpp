@@ -8,6 +8,8 @@
 
 #include <izypop3/store/fake_store.hpp>
 
+#include <boost/json/serialize.hpp>
+
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -490,17 +492,43 @@ TEST(cli, mimestore_query_as_json) {
 
 // ---- helpers -----------------------------------------------------------------------------
 
-TEST(json_quote, escapes_what_json_requires) {
-    EXPECT_EQ(app::json_quote("plain"), "\"plain\"");
-    EXPECT_EQ(app::json_quote("a\"b\\c/d"), "\"a\\\"b\\\\c/d\"");
-    EXPECT_EQ(app::json_quote("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
-    EXPECT_EQ(app::json_quote(std::string_view("\0\x1f\x7f", 3)), "\"\\u0000\\u001f\\u007f\"");
-    EXPECT_EQ(app::json_quote("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7"),
-              "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7\"");
+// What `format json` prints for a string: json_string()'s value as Boost.JSON writes it.
+std::string json_text(std::string_view text) {
+    return boost::json::serialize(app::json_string(text));
+}
+
+TEST(json_string, keeps_utf8_and_replaces_each_octet_that_is_not) {
+    EXPECT_EQ(app::json_string("plain"), "plain");
+    EXPECT_EQ(app::json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7"),
+              "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7");
+    EXPECT_EQ(app::json_string(std::string_view("a\0b", 3)), std::string_view("a\0b", 3));
     // Not UTF-8: a Latin-1 byte, an overlong '/', a surrogate, a truncated sequence.
-    EXPECT_EQ(app::json_quote("\xe9t\xc3"), "\"\\ufffdt\\ufffd\"");
-    EXPECT_EQ(app::json_quote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");
-    EXPECT_EQ(app::json_quote("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");
+    EXPECT_EQ(app::json_string("\xe9t\xc3"), "\xef\xbf\xbdt\xef\xbf\xbd");
+    EXPECT_EQ(app::json_string("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");
+    EXPECT_EQ(app::json_string("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    EXPECT_EQ(app::json_string("\xf4\x90\x80\x80"),  // past U+10FFFF
+              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST(json_string, printed_with_the_escapes_json_requires) {
+    EXPECT_EQ(json_text("plain"), "\"plain\"");
+    EXPECT_EQ(json_text("a\"b\\c/d"), "\"a\\\"b\\\\c/d\"");
+    EXPECT_EQ(json_text("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
+    EXPECT_EQ(json_text(std::string_view("\0\x1f", 2)), "\"\\u0000\\u001f\"");
+    EXPECT_EQ(json_text("caf\xc3\xa9 \xe9"), "\"caf\xc3\xa9 \xef\xbf\xbd\"");
+}
+
+TEST(json_strings, an_array_of_json_strings) {
+    EXPECT_EQ(boost::json::serialize(app::json_strings({"a", "b\"", "\xff"})),
+              "[\"a\",\"b\\\"\",\"\xef\xbf\xbd\"]");
+    EXPECT_EQ(boost::json::serialize(app::json_strings({})), "[]");
+}
+
+TEST(json_rounded, keeps_the_decimals_asked_for) {
+    EXPECT_EQ(app::json_rounded(1.23456, 3), 1.235);
+    EXPECT_EQ(app::json_rounded(158.1749, 2), 158.17);
+    EXPECT_EQ(app::json_rounded(0.0004, 3), 0.0);
+    EXPECT_EQ(app::json_rounded(2.0, 2), 2.0);
 }
 
 TEST(iso8601_utc, whole_seconds_in_utc) {
