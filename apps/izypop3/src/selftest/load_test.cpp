@@ -12,7 +12,6 @@
 
 #include <memory>
 #include <ostream>
-#include <thread>
 
 namespace izypop3::app {
 namespace {
