@@ -46,7 +46,9 @@ dir_store_engine::dir_store_engine(std::unique_ptr<dir_layout> layout, path_temp
       template_(std::move(tpl)),
       options_(opts),
       locks_(std::make_shared<maildrop_locks>(
-          join_path(template_.base(), ".izypop3-maildrops.lock"))) {}
+          join_path(template_.base(),
+                    template_.per_user() ? ".izypop3-maildrops" : ".izypop3-maildrops.lock"),
+          template_.per_user())) {}
 
 std::string dir_store_engine::last_error() const {
     std::shared_ptr<dir_mailbox> box;

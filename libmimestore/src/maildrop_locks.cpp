@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace izypop3::store::detail {
 namespace {
@@ -43,6 +44,22 @@ int set_byte_lock(int fd, std::uint64_t key, short type) {
 
 maildrop_locks::~maildrop_locks() = default;
 
+int maildrop_locks::file_for(std::uint64_t key) {
+    unique_fd& fd = fds_[key % files_];
+    if (fd) return fd.get();
+    constexpr int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+    if (files_ == 1) {
+        fd.reset(::open(path_.c_str(), flags, 0600));
+        return fd.get();
+    }
+    char name[8];
+    std::snprintf(name, sizeof name, "%02x", static_cast<unsigned>(key % files_));
+    const std::string file = join_path(path_, name);
+    fd.reset(::open(file.c_str(), flags, 0600));
+    if (!fd && errno == ENOENT && make_dir(path_) == 0) fd.reset(::open(file.c_str(), flags, 0600));
+    return fd.get();
+}
+
 maildrop_locks::hold::hold(hold&& o) noexcept
     : owner_(std::move(o.owner_)), key_(o.key_), fallback_(std::move(o.fallback_)) {}
 
@@ -68,21 +85,21 @@ boost::system::result<maildrop_locks::hold> maildrop_locks::acquire(dir_mailbox&
     }
     const std::uint64_t key = key_of(st);
     std::lock_guard lock(mu_);
-    if (!fd_) fd_.reset(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd_) {
+    const int fd = file_for(key);
+    if (fd < 0) {
         // Read-only: the mailbox's own lock file, which flock can lock through a read-only
         // descriptor.
-        auto fd = box.lock_maildrop();
-        if (!fd) return fd.error();
+        auto own = box.lock_maildrop();
+        if (!own) return own.error();
         hold h;
-        h.fallback_ = std::move(*fd);
+        h.fallback_ = std::move(*own);
         return h;
     }
     if (held_.count(key) != 0) {
         box.note_error(box.root() + " is locked by another session");
         return errc::in_use;
     }
-    if (int err = set_byte_lock(fd_.get(), key, F_WRLCK)) {
+    if (int err = set_byte_lock(fd, key, F_WRLCK)) {
         if (err == EAGAIN || err == EACCES) {
             box.note_error(box.root() + " is locked by a session of another process");
             return errc::in_use;
@@ -99,8 +116,8 @@ boost::system::result<maildrop_locks::hold> maildrop_locks::acquire(dir_mailbox&
 
 void maildrop_locks::release(std::uint64_t key) noexcept {
     std::lock_guard lock(mu_);
-    if (held_.erase(key) == 0 || !fd_) return;
-    (void)set_byte_lock(fd_.get(), key, F_UNLCK);
+    if (held_.erase(key) == 0 || !fds_[key % files_]) return;
+    (void)set_byte_lock(fds_[key % files_].get(), key, F_UNLCK);
 }
 
 }  // namespace izypop3::store::detail

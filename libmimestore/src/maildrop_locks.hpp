@@ -4,20 +4,23 @@
 // store instead of one per session (a server holding 10,000 sessions would otherwise need
 // 10,000 more descriptors than sockets).
 //
-// How: the store's lock file (<base>/.izypop3-maildrops.lock, base being the directory
-// that holds the mailboxes) is opened once, and a session locks one byte of it with an
-// open-file-description lock (F_OFD_SETLK), at an offset made from the mailbox directory's
-// device and inode (so two spellings of one directory meet at the same byte). Such locks
-// conflict between descriptors, also of other processes, and the kernel drops them when a
-// process dies, so a crashed server leaves no mailbox locked. Sessions of this process
-// share the descriptor, so a table here keeps them apart. Where the lock file cannot be
-// opened for writing (a read-only store), the mailbox's own lock file is flocked instead,
-// one descriptor per session, as before.
+// How: the store's lock files (with %u, <base>/.izypop3-maildrops/00 .. 3f, base being the
+// directory that holds the mailboxes; without, the one mailbox's .izypop3-maildrops.lock,
+// a file, since a directory there would look like a Maildir++ folder) are each opened once, and a
+// session locks one byte of one of them with an open-file-description lock (F_OFD_SETLK), at an
+// offset made from the mailbox directory's device and inode (so two spellings of one directory meet
+// at the same byte). Such locks conflict between descriptors, also of other processes, and the
+// kernel drops them when a process dies, so a crashed server leaves no mailbox locked. Sessions of
+// this process share the descriptors, so a table here keeps them apart. There are 64 files because
+// the kernel keeps a file's locks in a list that every new lock walks: 10,000 sessions on one file
+// would cost 10,000 steps a login. Where the lock files cannot be opened for writing (a read-only
+// store), the mailbox's own lock file is flocked instead, one descriptor per session, as before.
 
 #include "fs_ops.hpp"
 
 #include <boost/system/result.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -30,7 +33,12 @@ class dir_mailbox;
 
 class maildrop_locks : public std::enable_shared_from_this<maildrop_locks> {
   public:
-    explicit maildrop_locks(std::string lock_file) : path_(std::move(lock_file)) {}
+    static constexpr std::size_t max_files = 64;
+
+    /// With `sharded`, `path` is a directory (made when first needed) of max_files lock
+    /// files; otherwise it is the one lock file.
+    maildrop_locks(std::string path, bool sharded)
+        : path_(std::move(path)), files_(sharded ? max_files : 1) {}
     ~maildrop_locks();
     maildrop_locks(const maildrop_locks&) = delete;
     maildrop_locks& operator=(const maildrop_locks&) = delete;
@@ -56,10 +64,13 @@ class maildrop_locks : public std::enable_shared_from_this<maildrop_locks> {
 
   private:
     void release(std::uint64_t key) noexcept;
+    // The lock file for `key`, opened (and made) if need be; -1 when it cannot be written.
+    int file_for(std::uint64_t key);
 
     const std::string path_;
+    const std::size_t files_;
     std::mutex mu_;
-    unique_fd fd_;  // the store's lock file, opened at the first acquire that can
+    std::array<unique_fd, max_files> fds_;  // opened at the first acquire that needs each
     std::unordered_set<std::uint64_t> held_;
 };
 

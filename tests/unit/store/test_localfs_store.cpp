@@ -145,8 +145,8 @@ TEST(LocalfsStore, UsersGetTheirOwnMailboxAndNamesCannotEscape) {
     for (const auto& e : std::filesystem::directory_iterator(dir))
         top.push_back(e.path().filename().string());
     std::sort(top.begin(), top.end());
-    // Besides the mailboxes only the store's maildrop lock file (maildrop_locks.hpp).
-    EXPECT_EQ(top, (std::vector<std::string>{".izypop3-maildrops.lock", "alice", "bob"}));
+    // Besides the mailboxes only the store's maildrop lock files (maildrop_locks.hpp).
+    EXPECT_EQ(top, (std::vector<std::string>{".izypop3-maildrops", "alice", "bob"}));
 }
 
 TEST(LocalfsStore, BadPathsAreExplained) {

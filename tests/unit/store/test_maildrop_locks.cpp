@@ -1,5 +1,5 @@
 // The directory stores' maildrop locks (maildrop_locks.hpp): one session per mailbox in any
-// process, one descriptor for the whole store however many sessions are open, and the
+// process, the store's few descriptors however many sessions are open, and the
 // mailbox's own flocked lock file where the store's lock file cannot be written.
 
 #include "dir_store_test_support.hpp"
@@ -42,7 +42,7 @@ int in_child(F body) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
 }
 
-TEST(MaildropLocks, ManySessionsShareOneDescriptor) {
+TEST(MaildropLocks, ManySessionsHoldNoDescriptorOfTheirOwn) {
     const std::string dir = fresh_dir("locks");
     for (int u = 0; u < 300; ++u) make_maildir(dir + "/u" + std::to_string(u));
     auto s = test::open_dir_store<store::maildir_store>(dir + "/%u");
@@ -115,7 +115,7 @@ TEST(MaildropLocks, AReadOnlyStoreLocksEachMailboxItself) {
         if (second || second.error() != errc::in_use) return 14;
         md->reset();
         if (!s->open_maildrop("bob")) return 15;
-        if (std::filesystem::exists(dir + "/.izypop3-maildrops.lock")) return 16;
+        if (std::filesystem::exists(dir + "/.izypop3-maildrops")) return 16;
         if (!std::filesystem::exists(dir + "/bob/.izypop3.lock")) return 17;
         return 0;
     });
