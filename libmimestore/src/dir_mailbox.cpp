@@ -461,10 +461,8 @@ void dir_mailbox::forget_cache() {
     if (!lock.owns_lock()) return;
     // Items committed under group commit wait for flush(), which needs the log open.
     if (!unpublished_.empty() || !unsynced_dirs_.empty()) return;
-    files_.clear();
-    files_.shrink_to_fit();
-    by_name_.clear();
-    by_name_.rehash(0);
+    decltype(files_)().swap(files_);
+    decltype(by_name_)().swap(by_name_);
     scanned_ = false;
     log_.forget();
     write_lock_fd_.reset();  // no write holds it: writes run under mu_

@@ -261,6 +261,10 @@ void meta_log::reset_state() {
 
 void meta_log::forget() {
     reset_state();
+    // clear() keeps a map's bucket array; a forgotten log keeps nothing.
+    decltype(records_)().swap(records_);
+    decltype(by_guid_)().swap(by_guid_);
+    decltype(by_fingerprint_)().swap(by_fingerprint_);
     if (append_fd_ >= 0) {
         ::close(append_fd_);
         append_fd_ = -1;

@@ -97,6 +97,10 @@ asio::awaitable<bool> tls_channel::wait(const next_step& step, error_code& error
         co_return false;
     }
     if (step.wait == asio::ip::tcp::socket::wait_write && before_write_wait_) before_write_wait_();
+    // SSL_MODE_RELEASE_BUFFERS frees a record buffer only once a record in it was used up;
+    // one set up for a read that found nothing would stay for as long as the client is
+    // quiet (17 KiB a connection). Empty buffers go back before the wait.
+    (void)SSL_free_buffers(ssl_);
     auto [ec] = co_await socket_.async_wait(
         static_cast<asio::ip::tcp::socket::wait_type>(step.wait), as_tuple_awaitable);
     error = ec;

@@ -1,12 +1,10 @@
 // watchdog: a passed deadline calls back once; a deadline set earlier than the timer moves
-// it; one set later or cleared costs nothing and fires nothing; stop() ends run(). Only
+// it; one set later or cleared costs nothing and fires nothing; stop() ends the watch. Only
 // lower bounds of time are asserted (a timer never fires early; a busy machine may make it
 // late), and the runs end seconds after the deadlines.
 
 #include "watchdog.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,7 +25,7 @@ TEST(Watchdog, CallsBackWhenADeadlinePassesAndNotOtherwise) {
     watchdog w(io.get_executor());
     std::vector<clock::duration> fired;
     const auto start = clock::now();
-    asio::co_spawn(io, w.run([&] { fired.push_back(clock::now() - start); }), asio::detached);
+    w.start([&] { fired.push_back(clock::now() - start); });
     w.arm_until(start + 10s);   // far off
     w.arm_until(start + 40ms);  // earlier: the timer moves
     asio::steady_timer later(io);
@@ -49,7 +47,7 @@ TEST(Watchdog, ADeadlineLaterThanTheTimerIsKeptAndHonoured) {
     watchdog w(io.get_executor());
     std::vector<clock::duration> fired;
     const auto start = clock::now();
-    asio::co_spawn(io, w.run([&] { fired.push_back(clock::now() - start); }), asio::detached);
+    w.start([&] { fired.push_back(clock::now() - start); });
     w.arm_until(start + 30ms);
     // Before the first deadline passes, the wait moves it on: the timer, set for 30 ms,
     // fires, finds the new deadline and waits again.
