@@ -9,6 +9,8 @@
 #                                                POP3S_PORT=..); mail of USER is in
 #                                                DIR/mail/USER (a Maildir), owned by nobody
 #   private_dovecot.sh deliver DIR USER FILE     delivers FILE with Dovecot's own LDA
+#   private_dovecot.sh restart DIR               stops and starts it again with the same
+#                                                configuration, ports and certificate
 #   private_dovecot.sh stop DIR                  stops it (also safe when not running)
 #
 # PRIVATE_DOVECOT_EXTRA, when set at start, is appended to the configuration (benchmarks
@@ -98,8 +100,14 @@ start() {
   runuser -u dovecot -- test -r "$users" ||
     die "Dovecot's auth process (user dovecot) cannot read $users: it needs o+r and every directory above it o+x (mktemp -d makes 0700 ones)"
   dovecot -c "$dir/dovecot.conf" || die "dovecot did not start; see $dir/dovecot.log"
+  wait_for_greeting "$pop3"
+  printf 'POP3_PORT=%s\nPOP3S_PORT=%s\n' "$pop3" "$pop3s" > "$dir/ports.env"
+  echo "pop3=$pop3 pop3s=$pop3s"
+}
+
+wait_for_greeting() {
   for _ in $(seq 1 100); do
-    python3 - "$pop3" <<'PY' && break
+    python3 - "$1" <<'PY' && break
 import socket, sys
 try:
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
@@ -110,8 +118,18 @@ sys.exit(0 if ok else 1)
 PY
     sleep 0.1
   done
-  printf 'POP3_PORT=%s\nPOP3S_PORT=%s\n' "$pop3" "$pop3s" > "$dir/ports.env"
-  echo "pop3=$pop3 pop3s=$pop3s"
+}
+
+restart() {
+  local dir=$1
+  stop "$dir"
+  for _ in $(seq 1 100); do
+    [ -f "$dir/run/master.pid" ] && kill -0 "$(cat "$dir/run/master.pid")" 2>/dev/null || break
+    sleep 0.1
+  done
+  dovecot -c "$dir/dovecot.conf" || die "dovecot did not start again; see $dir/dovecot.log"
+  . "$dir/ports.env"
+  wait_for_greeting "$POP3_PORT"
 }
 
 deliver() {
@@ -129,6 +147,7 @@ stop() {
 case "${1:-}" in
   start) [ $# -eq 4 ] || die "usage: $0 start DIR USER PASSWORD"; start "$2" "$3" "$4" ;;
   deliver) [ $# -eq 4 ] || die "usage: $0 deliver DIR USER FILE"; deliver "$2" "$3" "$4" ;;
+  restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; restart "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) die "usage: $0 start DIR USER PASSWORD | deliver DIR USER FILE | stop DIR" ;;
+  *) die "usage: $0 start DIR USER PASSWORD | deliver DIR USER FILE | restart DIR | stop DIR" ;;
 esac
