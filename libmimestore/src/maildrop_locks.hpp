@@ -4,14 +4,14 @@
 // store instead of one per session (a server holding 10,000 sessions would otherwise need
 // 10,000 more descriptors than sockets).
 //
-// How: the store's lock files (with %u, <base>/.izypop3-maildrops/00 .. 3f, base being the
+// How: the store's lock files (with %u, <base>/.izypop3-maildrops/00 .. ff, base being the
 // directory that holds the mailboxes; without, the one mailbox's .izypop3-maildrops.lock,
 // a file, since a directory there would look like a Maildir++ folder) are each opened once, and a
 // session locks one byte of one of them with an open-file-description lock (F_OFD_SETLK), at an
 // offset made from the mailbox directory's device and inode (so two spellings of one directory meet
 // at the same byte). Such locks conflict between descriptors, also of other processes, and the
 // kernel drops them when a process dies, so a crashed server leaves no mailbox locked. Sessions of
-// this process share the descriptors, so a table here keeps them apart. There are 64 files because
+// this process share the descriptors, so a table here keeps them apart. There are 256 files because
 // the kernel keeps a file's locks in a list that every new lock walks: 10,000 sessions on one file
 // would cost 10,000 steps a login. Where the lock files cannot be opened for writing (a read-only
 // store), the mailbox's own lock file is flocked instead, one descriptor per session, as before.
@@ -33,7 +33,7 @@ class dir_mailbox;
 
 class maildrop_locks : public std::enable_shared_from_this<maildrop_locks> {
   public:
-    static constexpr std::size_t max_files = 64;
+    static constexpr std::size_t max_files = 256;
 
     /// With `sharded`, `path` is a directory (made when first needed) of max_files lock
     /// files; otherwise it is the one lock file.
