@@ -10,8 +10,11 @@ line ends (what Dovecot's LDA stores), headers first, some lines starting with '
 BASE/<user>/cur under Dovecot's LDA file names (<time>.M<usec>P<pid>.<host>,S=<size>,
 W=<size with CRLF>:2,S). Users uD+1..uN get hard links to the files of u1..uD, so that
 thousands of full maildrops cost no more disk than D. --big adds a user NAME (in the same
-users file) with COUNT messages of SIZE octets, LF or CRLF line ends.
+users file) with COUNT messages of SIZE octets, LF or CRLF line ends: a short text part and
+a base64 attachment, as big mail is (no line starts with '.', so with CRLF line ends the
+stored octets are their own POP3 wire form).
 """
+import base64
 import argparse
 import os
 import random
@@ -33,6 +36,16 @@ def message(rnd, user, n, size):
         lines.append(line)
         length += len(line) + 1
     return (head + "\n".join(lines) + "\n").encode()
+
+
+def attachment_message(rnd, user, size):
+    head = (f"From: Sender <sender@example.org>\nTo: {user}@example.org\nSubject: a big file\n"
+            "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n"
+            "--b1\nContent-Type: text/plain\n\nThe file is attached.\n\n--b1\n"
+            "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n")
+    raw = rnd.randbytes((size - len(head)) * 3 // 4)
+    b64 = base64.encodebytes(raw).decode()  # 76-character lines
+    return (head + b64 + "--b1--\n").encode()
 
 
 def write(directory, stamp, n, data):
@@ -80,11 +93,11 @@ def main():
     for spec in a.big:
         user, count, size, ends = spec.split(":")
         cur = maildir(a.base, user)
-        one = message(rnd, user, 0, int(size))
+        one = attachment_message(rnd, user, int(size))
         if ends == "crlf":
             one = one.replace(b"\n", b"\r\n")
         for m in range(int(count)):
-            write(cur, 1765000000 + m, m, one.replace(b"message 0 for", f"message {m} for".encode(), 1))
+            write(cur, 1765000000 + m, m, one.replace(b"a big file", f"big file {m:04d}".encode(), 1))
 
 
 if __name__ == "__main__":
