@@ -432,9 +432,38 @@ void dir_mailbox::sort_by_arrival(std::vector<located_item>& items) const {
     });
 }
 
-error_code dir_mailbox::snapshot_for_maildrop(std::vector<located_item>& out) {
+maildrop_row dir_mailbox::row_of(const stored_file& f, std::int64_t& arrival_us,
+                                 std::uint64_t& seq) const {
+    maildrop_row row;
+    row.rel_path = f.rel_path;
+    row.status = f.status;
+    row.file_size = f.size;
+    const meta_record* r = log_.find(f.name);
+    if (r != nullptr && r->has_item) {
+        row.guid = r->guid;
+        if (r->size == f.size) {  // as describe(): a file changed by hand loses these
+            row.fingerprint = r->fingerprint;
+            row.wire_size = r->wire_size;
+            if (r->wire_form_mtime_ns == f.mtime_ns) row.wire_form_mtime_ns = f.mtime_ns;
+        }
+        arrival_us = r->stored_us;
+        seq = r->seq;
+    } else {
+        row.guid = f.name;
+        arrival_us = layout_.arrival_ns(f) / 1000;
+        seq = unlogged_seq;
+    }
+    if (!row.wire_size && r != nullptr && r->wire && r->wire->size == f.size &&
+        r->wire->mtime_ns == f.mtime_ns) {
+        row.wire_size = r->wire->wire;
+        if (r->wire->wire_form) row.wire_form_mtime_ns = f.mtime_ns;
+    }
+    return row;
+}
+
+error_code dir_mailbox::snapshot_for_maildrop(
+    const std::function<error_code(const maildrop_row&)>& each) {
     std::lock_guard lock(mu_);
-    out.clear();
     if (!exists()) return {};
     if (int err = rescan()) return fail_errno(err, last_error_);
     if (int err = log_.refresh())
@@ -449,9 +478,31 @@ error_code dir_mailbox::snapshot_for_maildrop(std::vector<located_item>& out) {
             if (auto write_lock = take_write_lock(false)) (void)log_.append(lines, false);
         }
     }
-    out.reserve(files_.size());
-    for (const auto& f : files_) out.push_back(describe(f));
-    sort_by_arrival(out);
+    // The order of arrival, as snapshot() sorts, by index: nothing is copied.
+    struct place {
+        std::int64_t arrival_us;
+        std::uint64_t seq;
+        std::size_t index;
+    };
+    std::vector<place> order;
+    order.reserve(files_.size());
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+        // The folder decides the status: archived and duplicate items are never served.
+        if (files_[i].status == tag::archive || files_[i].status == tag::dup) continue;
+        place p{0, 0, i};
+        (void)row_of(files_[i], p.arrival_us, p.seq);
+        order.push_back(p);
+    }
+    std::sort(order.begin(), order.end(), [this](const place& a, const place& b) {
+        if (a.arrival_us != b.arrival_us) return a.arrival_us < b.arrival_us;
+        if (a.seq != b.seq) return a.seq < b.seq;
+        return files_[a.index].rel_path < files_[b.index].rel_path;
+    });
+    for (const auto& p : order) {
+        std::int64_t arrival = 0;
+        std::uint64_t seq = 0;
+        if (auto ec = each(row_of(files_[p.index], arrival, seq))) return ec;
+    }
     return {};
 }
 
@@ -816,7 +867,9 @@ boost::system::result<unique_fd> dir_mailbox::lock_maildrop() {
 std::string dir_mailbox::count_missing_wire_sizes() {
     std::string lines;
     for (const auto& f : files_) {
-        if (describe(f).it.wire_size) continue;
+        std::int64_t arrival = 0;
+        std::uint64_t seq = 0;
+        if (row_of(f, arrival, seq).wire_size) continue;
         wire_note note{f.size, f.mtime_ns, 0, false};
         if (count_wire(join_path(root_, f.rel_path), note) != 0) continue;
         lines += format_wire(f.name, note);

@@ -27,6 +27,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,18 @@ struct located_item {
     std::uint64_t seq = 0;  ///< position of its "add" line; after all logged ones if none
     /// The file's octets are their own POP3 wire body while it has this mtime (the log
     /// says so for the file's current size and mtime); nullopt when not known.
+    std::optional<std::int64_t> wire_form_mtime_ns;
+};
+
+/// What a POP3 maildrop needs of one message file: views into the mailbox's scan and log,
+/// valid only during the snapshot_for_maildrop callback.
+struct maildrop_row {
+    std::string_view guid;
+    std::string_view rel_path;
+    std::string_view status;       ///< the file's folder: "" (root, INBOX) or a status tag
+    std::string_view fingerprint;  ///< hex SHA-256, empty when unknown
+    std::uint64_t file_size = 0;
+    std::optional<std::uint64_t> wire_size;  ///< nullopt: the caller must count it
     std::optional<std::int64_t> wire_form_mtime_ns;
 };
 
@@ -76,10 +89,13 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
 
     /// Every item, in the order of arrival.
     boost::system::error_code snapshot(std::vector<located_item>& out);
-    /// snapshot() for a POP3 maildrop, with one scan of the folders: files the log has no
-    /// wire size for are read once and their sizes noted in the log, so that LIST is exact
-    /// and the next session does not read them again.
-    boost::system::error_code snapshot_for_maildrop(std::vector<located_item>& out);
+    /// For a POP3 maildrop, with one scan of the folders: every file that is served (not
+    /// in the archive or dup folder) in order of arrival, handed to `each` under the
+    /// mailbox's lock, without building items. Files the log has no wire size for are read
+    /// once and their sizes noted in the log, so that LIST is exact and the next session
+    /// does not read them again. An error `each` returns ends the snapshot with it.
+    boost::system::error_code snapshot_for_maildrop(
+        const std::function<boost::system::error_code(const maildrop_row&)>& each);
     /// Drops what the mailbox remembers of its folders and log (read again by the next call
     /// that needs it), so that a server with many users keeps memory only for the busy
     /// ones. A mailbox with items committed and not yet flushed keeps everything.
@@ -140,6 +156,9 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     boost::system::error_code publish_unpublished();
     // Under mu_: the wire sizes of files the log knows none for, as "wire" lines to append.
     std::string count_missing_wire_sizes();
+    // Under mu_: what the log says of `f`, without copying a string; its place in the
+    // order of arrival in `arrival_us` and `seq`.
+    maildrop_row row_of(const stored_file& f, std::int64_t& arrival_us, std::uint64_t& seq) const;
     void sort_by_arrival(std::vector<located_item>& items) const;
 
     // A committed item waiting for flush() under group commit.

@@ -31,10 +31,6 @@ boost::system::result<std::uint64_t> count_wire_size(const std::string& path, st
     return counter.finish();
 }
 
-bool served(const item& it) {
-    return !has_tag(it, tag::archive) && !has_tag(it, tag::dup);
-}
-
 }  // namespace
 
 dir_maildrop::dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box,
@@ -43,53 +39,52 @@ dir_maildrop::dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box,
 
 boost::system::result<std::unique_ptr<dir_maildrop>> dir_maildrop::make(
     mime_store& store, std::shared_ptr<dir_mailbox> box, maildrop_locks::hold lock,
-    commit_mode mode, std::span<const located_item> snapshot) {
+    commit_mode mode) {
     std::unique_ptr<dir_maildrop> md(new dir_maildrop(store, box, std::move(lock), mode));
-    const auto count = static_cast<std::size_t>(std::count_if(
-        snapshot.begin(), snapshot.end(), [](const located_item& li) { return served(li.it); }));
-    md->infos_.reserve(count);
-    md->entries_.reserve(count);
     maildrop_uids uids;
-    for (const auto& li : snapshot) {
-        const item& it = li.it;
-        if (!served(it)) continue;
-        std::uint64_t wire = 0;
-        if (it.wire_size) {
-            wire = *it.wire_size;
-        } else {
-            auto counted = count_wire_size(join_path(box->root(), li.file.rel_path), it.size);
-            if (!counted) return counted.error();
-            wire = *counted;
-        }
-        std::string uid = uids.next(box->mailbox_name(), it.guid);
-        const std::string_view guid = it.guid == uid ? std::string_view() : it.guid;
-        const auto& path = li.file.rel_path;
-        const auto& status = li.file.status;
-        // The lengths fit their fields: paths and guids are bounded by the file system
-        // (255 octets a name) and by the store (1,000 octets a guid).
-        if (path.size() > std::numeric_limits<std::uint16_t>::max() ||
-            guid.size() > std::numeric_limits<std::uint16_t>::max() || status.size() > 255 ||
-            it.fingerprint.size() > 255 ||
-            md->text_.size() > std::numeric_limits<std::uint32_t>::max() / 2)
-            return errc::corrupt;
-        entry e;
-        e.file_size = it.size;
-        e.wire_form = li.wire_form_mtime_ns.has_value();
-        e.wire_form_mtime_ns = li.wire_form_mtime_ns.value_or(0);
-        e.text_at = static_cast<std::uint32_t>(md->text_.size());
-        e.path_len = static_cast<std::uint16_t>(path.size());
-        e.guid_len = static_cast<std::uint16_t>(guid.size());
-        e.fingerprint_len = static_cast<std::uint8_t>(it.fingerprint.size());
-        e.status_len = static_cast<std::uint8_t>(status.size());
-        md->text_.append(path).append(guid);
-        for (char c : it.fingerprint)  // compared with a lower-case digest when read
-            md->text_.push_back(c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c);
-        md->text_.append(status);
-        md->entries_.push_back(e);
-        md->infos_.push_back(core::message_info{wire, std::move(uid)});
-    }
+    if (auto ec =
+            box->snapshot_for_maildrop([&](const maildrop_row& row) { return md->add(row, uids); }))
+        return ec;
     md->text_.shrink_to_fit();
+    md->infos_.shrink_to_fit();
+    md->entries_.shrink_to_fit();
     return md;
+}
+
+boost::system::error_code dir_maildrop::add(const maildrop_row& row, maildrop_uids& uids) {
+    std::uint64_t wire = 0;
+    if (row.wire_size) {
+        wire = *row.wire_size;
+    } else {
+        auto counted = count_wire_size(join_path(box_->root(), row.rel_path), row.file_size);
+        if (!counted) return counted.error();
+        wire = *counted;
+    }
+    std::string uid = uids.next(box_->mailbox_name(), row.guid);
+    const std::string_view guid = row.guid == uid ? std::string_view() : row.guid;
+    // The lengths fit their fields: paths and guids are bounded by the file system (255
+    // octets a name) and by the store (1,000 octets a guid).
+    if (row.rel_path.size() > std::numeric_limits<std::uint16_t>::max() ||
+        guid.size() > std::numeric_limits<std::uint16_t>::max() || row.status.size() > 255 ||
+        row.fingerprint.size() > 255 ||
+        text_.size() > std::numeric_limits<std::uint32_t>::max() / 2)
+        return errc::corrupt;
+    entry e;
+    e.file_size = row.file_size;
+    e.wire_form = row.wire_form_mtime_ns.has_value();
+    e.wire_form_mtime_ns = row.wire_form_mtime_ns.value_or(0);
+    e.text_at = static_cast<std::uint32_t>(text_.size());
+    e.path_len = static_cast<std::uint16_t>(row.rel_path.size());
+    e.guid_len = static_cast<std::uint16_t>(guid.size());
+    e.fingerprint_len = static_cast<std::uint8_t>(row.fingerprint.size());
+    e.status_len = static_cast<std::uint8_t>(row.status.size());
+    text_.append(row.rel_path).append(guid);
+    for (char c : row.fingerprint)  // compared with a lower-case digest when read
+        text_.push_back(c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c);
+    text_.append(row.status);
+    entries_.push_back(e);
+    infos_.push_back(core::message_info{wire, std::move(uid)});
+    return {};
 }
 
 item dir_maildrop::item_of(std::size_t index) const {

@@ -24,16 +24,17 @@
 namespace izypop3::store::detail {
 
 class dir_mailbox;
-struct located_item;
+class maildrop_uids;
+struct maildrop_row;
 
 class dir_maildrop final : public core::maildrop {
   public:
-    /// Serves the items of `snapshot` not tagged archive or dup, in its order. `lock` is
-    /// the maildrop lock, held until the maildrop is destroyed. `store` (the mailbox's)
-    /// and `box` must outlive it.
+    /// Serves what `box` holds now (dir_mailbox::snapshot_for_maildrop). `lock` is the
+    /// maildrop lock, held until the maildrop is destroyed. `store` (the mailbox's) and
+    /// `box` must outlive it.
     static boost::system::result<std::unique_ptr<dir_maildrop>> make(
         mime_store& store, std::shared_ptr<dir_mailbox> box, maildrop_locks::hold lock,
-        commit_mode mode, std::span<const located_item> snapshot);
+        commit_mode mode);
 
     bool served_locally() const noexcept override { return true; }
     const std::vector<core::message_info>& messages() const noexcept override { return infos_; }
@@ -58,6 +59,7 @@ class dir_maildrop final : public core::maildrop {
 
     dir_maildrop(mime_store& store, std::shared_ptr<dir_mailbox> box, maildrop_locks::hold lock,
                  commit_mode mode);
+    boost::system::error_code add(const maildrop_row& row, maildrop_uids& uids);
     std::string_view text(std::uint32_t at, std::size_t len) const {
         return std::string_view(text_).substr(at, len);
     }

@@ -209,14 +209,12 @@ result<std::unique_ptr<core::maildrop>> dir_store_engine::open_maildrop(mime_sto
     // A user without a mailbox directory has an empty maildrop: nothing to lock, nothing to
     // delete, and nothing is created for a name that merely logged in.
     maildrop_locks::hold lock;
-    std::vector<located_item> snapshot;
     if (box->exists()) {
         auto held = locks_->acquire(*box);
         if (!held) return note(held.error(), *box);
         lock = std::move(*held);
-        if (auto ec = box->snapshot_for_maildrop(snapshot)) return note(ec, *box);
     }
-    auto md = dir_maildrop::make(self, box, std::move(lock), options_.commitmode, snapshot);
+    auto md = dir_maildrop::make(self, box, std::move(lock), options_.commitmode);
     if (!md) return note(md.error(), *box);
     return std::unique_ptr<core::maildrop>(std::move(*md));
 }
