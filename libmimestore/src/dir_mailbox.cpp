@@ -687,6 +687,10 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
         if (int err = rescan()) return fail_errno(err, last_error_);
     }
 
+    auto held = clear_failure_records(meta.guid);
+    if (!held) return held.error();
+    if (*held && has_tag(meta, tag::pop3failed)) return add_outcome::already_present;
+
     // The same guid: already stored (the same octets) or a copy under "<guid>.dup<n>",
     // as the original's "....dup.eml".
     std::string guid = meta.guid;
@@ -821,27 +825,53 @@ error_code dir_mailbox::remove(const item& it) {
     if (!write_lock) return write_lock.error();
     stored_file* f = locate(it, true);
     if (f == nullptr) return errc::not_found;
-    const std::string path = join_path(root_, f->rel_path);
+    return remove_file(*f);
+}
+
+error_code dir_mailbox::remove_file(stored_file& f) {
+    const std::string path = join_path(root_, f.rel_path);
     if (::unlink(path.c_str()) != 0) {
         int err = errno;
         if (err == ENOENT) return errc::not_found;
         return fail_errno(err, fmt::format("cannot remove {}", path));
     }
-    if (int err = fsync_dir(join_path(root_, dir_of(f->rel_path))))
+    if (int err = fsync_dir(join_path(root_, dir_of(f.rel_path))))
         return fail_errno(err,
-                          fmt::format("cannot fsync {}", join_path(root_, dir_of(f->rel_path))));
-    const std::string name = f->name;
+                          fmt::format("cannot fsync {}", join_path(root_, dir_of(f.rel_path))));
+    const std::string name = f.name;
     auto range = by_name_.equal_range(name);
     for (auto i = range.first; i != range.second; ++i) {
-        if (&files_[i->second] == f) {
+        if (&files_[i->second] == &f) {
             by_name_.erase(i);
             break;
         }
     }
-    f->name.clear();
+    f.name.clear();
     // The log forgets the name unless a copy of the file (made by hand) is still there.
     if (by_name_.count(name) == 0) (void)log_.append(format_gone(name), false);
     return {};
+}
+
+// A record of a failed fetch (pop3failed) gives way to whatever is added under its guid, and
+// never stands in for a stored message (mime_store::begin_add). True when a message with
+// that guid is stored.
+boost::system::result<bool> dir_mailbox::clear_failure_records(const std::string& guid) {
+    bool stored = false;
+    for (const auto& li : find_live(guid)) {
+        if (!has_tag(li.it, tag::pop3failed)) {
+            stored = true;
+            continue;
+        }
+        auto range = by_name_.equal_range(li.file.name);
+        for (auto i = range.first; i != range.second; ++i) {
+            stored_file& f = files_[i->second];
+            if (f.rel_path != li.file.rel_path) continue;
+            if (auto ec = remove_file(f); ec && ec != errc::not_found)
+                return boost::system::result<bool>(boost::system::in_place_error, ec);
+            break;
+        }
+    }
+    return stored;
 }
 
 boost::system::result<unique_fd> dir_mailbox::lock_maildrop() {

@@ -152,6 +152,8 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     std::string find_same_content(const finished_file& nf);
     stored_file* locate(const item& it, bool rescan_on_miss);
     bool same_octets(const stored_file& f, const finished_file& nf) const;
+    boost::system::error_code remove_file(stored_file& f);
+    boost::system::result<bool> clear_failure_records(const std::string& guid);
     void remember_file(const std::string& name, const std::string& rel, const std::string& status);
     boost::system::error_code publish_unpublished();
     // Under mu_: the wire sizes of files the log knows none for, as "wire" lines to append.

@@ -68,6 +68,13 @@ struct fake_store::state {
         return k == by_key.end() ? nullptr : &entries.at(k->second);
     }
 
+    void erase(const item& it) {
+        auto k = by_key.find(key_type(it.mailbox, it.guid));
+        if (k == by_key.end()) return;
+        entries.erase(k->second);
+        by_key.erase(k);
+    }
+
     void insert(entry e) {
         auto seq = next_seq++;
         by_key.emplace(key_type(e.meta.mailbox, e.meta.guid), seq);
@@ -121,6 +128,20 @@ public:
         auto payload = std::make_shared<const std::string>(std::move(data_));
 
         std::lock_guard lock(state_->mu);
+        {
+            // A record of a failed fetch gives way to whatever comes under its guid, and
+            // never stands in for a stored message.
+            item probe;
+            probe.mailbox = meta_.mailbox;
+            probe.guid = meta_.guid;
+            if (const entry* e = state_->find(probe)) {
+                if (has_tag(e->meta, tag::pop3failed)) {
+                    state_->erase(probe);
+                } else if (has_tag(meta_, tag::pop3failed)) {
+                    return add_outcome::already_present;
+                }
+            }
+        }
         // The original's localfs stores a second copy under "<name>.dup"; a retry of the
         // same octets (a backup run killed between store and DELE) must not add another.
         std::string guid = meta_.guid;
@@ -221,10 +242,8 @@ error_code fake_store::mark(const item& it, std::string_view t) {
 
 error_code fake_store::remove(const item& it) {
     std::lock_guard lock(state_->mu);
-    auto k = state_->by_key.find(key_type(it.mailbox, it.guid));
-    if (k == state_->by_key.end()) return errc::not_found;
-    state_->entries.erase(k->second);
-    state_->by_key.erase(k);
+    if (state_->find(it) == nullptr) return errc::not_found;
+    state_->erase(it);
     return {};
 }
 

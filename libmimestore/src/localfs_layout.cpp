@@ -24,13 +24,18 @@ constexpr std::string_view extension = ".eml";
 // percent-encoded multi-octet character that must not be split.
 constexpr std::size_t max_stem = 180;
 
+// Upper-case letters are not safe: on a file system that folds case (macOS, Windows shares,
+// vfat) "ABC" and "abc" would be one file. Escaped, they cannot meet: every '%' starts an
+// escape and escapes are always written with upper-case hex, so two different values never
+// give names that differ only in case (issue 12, item 4).
 bool safe_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '@' || c == '+' || c == '=';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '@' || c == '+' || c == '=';
 }
 
 // Percent-encodes every octet that some file system, shell or tool would trip over
-// ('/', control characters, spaces, '%', non-ASCII ...).
+// ('/', control characters, spaces, '%', upper case, non-ASCII ...). The result never
+// contains '/', so a UID cannot name another directory.
 std::string safe_part(std::string_view v) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;

@@ -213,9 +213,12 @@ boost::system::error_code migrate(pg_connection& conn, const pg_table& t, std::s
 pg_statements::pg_statements(const pg_table& t)
     : query_asc(query_statement(t.quoted, "ASC")),
       query_desc(query_statement(t.quoted, "DESC")),
-      probe(fmt::format("SELECT uidl, fingerprint, size FROM {} WHERE mailbox = $1 AND "
-                        "uidl = ANY($2::text[])",
+      probe(fmt::format("SELECT uidl, fingerprint, size, 'pop3failed' = ANY (tags) FROM {} "
+                        "WHERE mailbox = $1 AND uidl = ANY($2::text[])",
                         t.quoted)),
+      remove_failure_record(fmt::format("DELETE FROM {} WHERE mailbox = $1 AND uidl = $2 AND "
+                                        "'pop3failed' = ANY (tags)",
+                                        t.quoted)),
       insert(insert_statement(t.quoted, "$10::bytea")),
       insert_from_large_object(insert_statement(t.quoted, "lo_get($10::oid)")),
       open_by_uidl(fmt::format("SELECT id, size, substring(payload FROM 1 FOR $3::integer) "
@@ -233,7 +236,7 @@ pg_statements::pg_statements(const pg_table& t)
                        t.quoted, fmt::format(fmt::runtime(tags_without), "$3"))),
       remove(fmt::format("DELETE FROM {} WHERE mailbox = $1 AND uidl = $2", t.quoted)),
       snapshot(fmt::format("SELECT id, uidl, wire_size FROM {} WHERE mailbox = $1 AND NOT "
-                           "(tags && ARRAY['archive', 'dup']::text[]) ORDER BY id",
+                           "(tags && ARRAY['archive', 'dup', 'pop3failed']::text[]) ORDER BY id",
                            t.quoted)),
       delete_ids(fmt::format("DELETE FROM {} WHERE id = ANY ($1::bigint[])", t.quoted)),
       archive_ids(fmt::format("UPDATE {} AS t SET tags = array_append({}, 'archive') "

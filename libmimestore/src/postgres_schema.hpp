@@ -43,8 +43,11 @@ struct pg_statements {
     // $4 limit (NULL = none). Columns: see postgres_store.cpp (query_columns).
     std::string query_asc;
     std::string query_desc;
-    // $1 mailbox, $2 candidate uidls (text[]). Columns: uidl, fingerprint, size.
+    // $1 mailbox, $2 candidate uidls (text[]). Columns: uidl, fingerprint, size, and whether
+    // the row only records a failed fetch (tagged pop3failed).
     std::string probe;
+    // $1 mailbox, $2 uidl: removes the row if it only records a failed fetch.
+    std::string remove_failure_record;
     // $1 mailbox, $2 uidl, $3 source_id, $4 fingerprint, $5 size, $6 wire_size, $7 tags,
     // $8 message_time (µs since 1970, NULL = unknown), $9 created (µs), $10 payload (bytea).
     // RETURNING id; no row when (mailbox, uidl) exists.
@@ -61,7 +64,8 @@ struct pg_statements {
     std::string mark;
     // $1 mailbox, $2 uidl.
     std::string remove;
-    // $1 mailbox. Columns: id, uidl, wire_size; every servable item, oldest first.
+    // $1 mailbox. Columns: id, uidl, wire_size; every servable item (not archive, dup or
+    // pop3failed), oldest first.
     std::string snapshot;
     // $1 ids (bigint[]).
     std::string delete_ids;

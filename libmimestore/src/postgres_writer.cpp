@@ -156,6 +156,18 @@ result<add_outcome> pg_item_writer::store_once(pg_connection& c) {
         for (unsigned n = base; n < base + dup_batch; ++n) names.push_back(copy_name(meta_.guid, n));
         auto probe = c.exec(st_->sql.probe, pg_params().text(meta_.mailbox).text_array(names));
         if (!probe) return probe.error();
+        if (base == 0) {
+            // A record of a failed fetch gives way to whatever comes under its guid, and
+            // never stands in for a stored message (mime_store::begin_add).
+            const int row = find_row(probe->get(), 0, names[0]);
+            if (row >= 0 && field(probe->get(), row, 3) == "t") {
+                auto gone = c.exec(st_->sql.remove_failure_record,
+                                   pg_params().text(meta_.mailbox).text(meta_.guid));
+                if (!gone) return gone.error();
+                continue;  // look again: another node may have added the message meanwhile
+            }
+            if (row >= 0 && has_tag(meta_, tag::pop3failed)) return add_outcome::already_present;
+        }
         std::optional<unsigned> free;
         for (unsigned i = 0; i < names.size() && !free; ++i) {
             const int row = find_row(probe->get(), 0, names[i]);

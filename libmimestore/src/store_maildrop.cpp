@@ -65,7 +65,8 @@ boost::system::result<std::unique_ptr<store_maildrop>> store_maildrop::open(
     std::unique_ptr<store_maildrop> md(new store_maildrop(store, mode, std::move(release)));
 
     query_options q;
-    q.exclude_tags = {std::string(tag::archive), std::string(tag::dup)};
+    q.exclude_tags = {std::string(tag::archive), std::string(tag::dup),
+                      std::string(tag::pop3failed)};
     q.limit = query_options::unlimited;
     q.mailbox = std::move(mailbox);
     auto res = store.query(q);

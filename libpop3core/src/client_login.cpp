@@ -33,6 +33,16 @@ constexpr std::array<std::string_view, 7> auto_order{
 
 constexpr std::size_t rfc5034_max_line = 255;  // octets including CRLF
 
+// Mechanisms that put the password, or a bearer token that is as good as one, on the wire
+// as it is: without TLS anyone on the path can read it.
+bool reveals_secret(std::string_view m) noexcept {
+    return m == "user" || m == "plain" || m == "login" || m == "xoauth2" || m == "oauthbearer";
+}
+
+constexpr std::string_view cleartext_hint =
+    "use TLS (tls true on port 995, or starttls true), or send it in clear anyway with "
+    "allowplaintext true (or starttls false)";
+
 // A CR, LF or NUL in text that goes into a command line would end the line early and let
 // the rest be read as a second command (a password "x\r\nDELE 1" would delete mail).
 bool safe_in_command(std::string_view s) noexcept {
@@ -42,7 +52,7 @@ bool safe_in_command(std::string_view s) noexcept {
 }  // namespace
 
 bool client_session::cleartext_ok() const noexcept {
-    return config_.tls_active || config_.cleartext_without_tls;
+    return config_.tls_active || config_.allow_plaintext || config_.tls_declined;
 }
 
 void client_session::on_greeting(std::string_view l) {
@@ -81,7 +91,8 @@ void client_session::on_greeting(std::string_view l) {
 void client_session::on_capa_status(std::string_view l) {
     auto st = parse_status_line(l);
     if (!st || st->kind == status_kind::continuation) {
-        fail(make_error_code(errc::malformed_status), "malformed reply to CAPA: " + printable(l, 120));
+        fail(make_error_code(errc::malformed_status),
+             "malformed reply to CAPA: " + printable(l, 120));
         return;
     }
     caps_.clear();
@@ -129,9 +140,9 @@ void client_session::on_stls_reply(std::string_view l) {
         return;
     }
     if (config_.starttls == starttls_policy::required) {
-        fail(make_error_code(errc::tls_required),
-             "STLS is required but the server refused it (" + printable(l, 120) +
-                 "); no credentials were sent");
+        fail(make_error_code(errc::tls_required), "STLS is required but the server refused it (" +
+                                                      printable(l, 120) +
+                                                      "); no credentials were sent");
         return;
     }
     stls_done_ = true;
@@ -150,14 +161,19 @@ void client_session::complete_tls(bool ok) {
     }
     config_.tls_active = true;
     stls_done_ = true;
-    // RFC 2595 section 4: what the server said before TLS may have been forged.
+    // RFC 2595 section 4: what the server said before TLS may have been forged, the greeting
+    // and its APOP timestamp included (a timestamp chosen by a man in the middle makes APOP
+    // an offline dictionary attack, CVE-2007-1558).
     caps_.clear();
     capa_ok_ = false;
+    greeting_.clear();
+    apop_timestamp_.clear();
     write_command("CAPA");
     phase_ = phase::capa;
 }
 
-std::string client_session::choose_mechanism(std::string& why_not) const {
+std::string client_session::choose_mechanism(boost::system::error_code& ec,
+                                             std::string& why_not) const {
     std::vector<std::string> sasl;
     for (const auto& c : caps_) {
         if (upper(std::string_view(c).substr(0, 5)) != "SASL ") continue;
@@ -176,11 +192,21 @@ std::string client_session::choose_mechanism(std::string& why_not) const {
             if (s == m) return true;
         return false;
     };
+    ec = make_error_code(errc::mechanism_unavailable);
     const std::string wanted = lower(config_.mechanism);
     if (wanted != "auto") {
-        // An explicitly named mechanism is used even without TLS: the user asked for it.
+        if (reveals_secret(wanted) && !cleartext_ok()) {
+            // Naming a mechanism is no consent to send the password in clear (issue 12).
+            ec = make_error_code(errc::cleartext_refused);
+            why_not = "not sending the password in clear: " + upper(wanted) +
+                      " on a connection without TLS; " + std::string(cleartext_hint);
+            return {};
+        }
         if (wanted == "apop" && apop_timestamp_.empty()) {
-            why_not = "APOP was asked for but the server's greeting has no APOP timestamp";
+            why_not = stls_done_ && config_.tls_active
+                          ? "APOP was asked for, but after STLS there is no greeting to take its "
+                            "timestamp from (the one before TLS is not trusted)"
+                          : "APOP was asked for but the server's greeting has no APOP timestamp";
             return {};
         }
         if (wanted != "user" && wanted != "apop" && capa_ok_ && !offered(wanted)) {
@@ -189,34 +215,41 @@ std::string client_session::choose_mechanism(std::string& why_not) const {
                 if (!list.empty()) list += ' ';
                 list += upper(s);
             }
-            why_not = "the server does not offer " + upper(wanted) + " (it offers: " +
-                      (list.empty() ? "no SASL mechanisms" : list) + ")";
+            why_not = "the server does not offer " + upper(wanted) +
+                      " (it offers: " + (list.empty() ? "no SASL mechanisms" : list) + ")";
             return {};
         }
         return wanted;
     }
+    std::string held_back;  // cleartext mechanisms offered but not allowed here
     for (auto m : auto_order) {
         if (!offered(m)) continue;
-        const bool cleartext = m == "plain" || m == "login" || m == "user";
-        if (cleartext && !cleartext_ok()) continue;
+        if (reveals_secret(m) && !cleartext_ok()) {
+            if (!held_back.empty()) held_back += ' ';
+            held_back += upper(m);
+            continue;
+        }
         // APOP is MD5 over a timestamp a man in the middle can choose (CVE-2007-1558): only
         // inside TLS.
         if (m == "apop" && !config_.tls_active) continue;
         return std::string(m);
     }
-    why_not = config_.tls_active
-                  ? "the server offers no login mechanism this client supports"
-                  : "the server offers only cleartext logins on an unencrypted connection; use "
-                    "TLS (tls true or starttls true), or allow it by naming the mechanism (auth "
-                    "user)";
+    if (!held_back.empty()) {
+        ec = make_error_code(errc::cleartext_refused);
+        why_not = "not sending the password in clear: the server offers only " + held_back +
+                  " and this connection has no TLS; " + std::string(cleartext_hint);
+        return {};
+    }
+    why_not = "the server offers no login mechanism this client supports";
     return {};
 }
 
 void client_session::choose_and_start_auth() {
     std::string why_not;
-    mechanism_name_ = choose_mechanism(why_not);
+    boost::system::error_code why_ec;
+    mechanism_name_ = choose_mechanism(why_ec, why_not);
     if (mechanism_name_.empty()) {
-        fail(make_error_code(errc::mechanism_unavailable), why_not);
+        fail(why_ec, why_not);
         return;
     }
     const bool user_in_line = mechanism_name_ == "user" || mechanism_name_ == "apop";
@@ -224,7 +257,8 @@ void client_session::choose_and_start_auth() {
         (mechanism_name_ == "user" && !safe_in_command(config_.secret))) {
         fail(make_error_code(errc::authentication_failed),
              "the user name or password contains a line break or NUL and cannot be sent "
-             "with " + upper(mechanism_name_));
+             "with " +
+                 upper(mechanism_name_));
         return;
     }
     if (mechanism_name_ == "user") {
@@ -242,8 +276,7 @@ void client_session::choose_and_start_auth() {
 void client_session::start_sasl(std::string_view name) {
     sasl::client_credentials creds{config_.user, config_.authzid, config_.secret, config_.host,
                                    config_.port};
-    mechanism_ = sasl::make_client_mechanism(name, creds, config_.random,
-                                             config_.xoauth2_two_step);
+    mechanism_ = sasl::make_client_mechanism(name, creds, config_.random, config_.xoauth2_two_step);
     if (!mechanism_) {
         fail(make_error_code(errc::mechanism_unavailable),
              "unknown authentication mechanism '" + std::string(name) + "'");
@@ -269,7 +302,8 @@ void client_session::start_sasl(std::string_view name) {
 void client_session::on_login_reply(std::string_view l) {
     auto st = parse_status_line(l);
     if (!st || st->kind == status_kind::continuation) {
-        fail(make_error_code(errc::malformed_status), "malformed reply during login: " + printable(l, 120));
+        fail(make_error_code(errc::malformed_status),
+             "malformed reply during login: " + printable(l, 120));
         return;
     }
     if (st->kind == status_kind::err) {
@@ -287,7 +321,8 @@ void client_session::on_login_reply(std::string_view l) {
 void client_session::on_sasl_reply(std::string_view l) {
     auto st = parse_status_line(l);
     if (!st) {
-        fail(make_error_code(errc::malformed_status), "malformed reply during AUTH: " + printable(l, 120));
+        fail(make_error_code(errc::malformed_status),
+             "malformed reply during AUTH: " + printable(l, 120));
         return;
     }
     if (sasl_cancelled_) {
@@ -303,8 +338,9 @@ void client_session::on_sasl_reply(std::string_view l) {
     }
     if (st->kind == status_kind::ok) {
         if (auto ec = mechanism_->on_success()) {
-            fail(ec, "the server accepted the login but did not prove it knows the password "
-                     "(SCRAM server signature missing or wrong); aborting");
+            fail(ec,
+                 "the server accepted the login but did not prove it knows the password "
+                 "(SCRAM server signature missing or wrong); aborting");
             return;
         }
         phase_ = phase::ready;
@@ -320,8 +356,9 @@ void client_session::on_sasl_reply(std::string_view l) {
     if (!st->text.empty()) {
         auto d = base64_decode(st->text);
         if (!d) {
-            cancel(make_error_code(errc::bad_base64),
-                   "the server sent a SASL challenge that is not base64: " + printable(st->text, 80));
+            cancel(
+                make_error_code(errc::bad_base64),
+                "the server sent a SASL challenge that is not base64: " + printable(st->text, 80));
             return;
         }
         challenge = std::move(*d);
@@ -333,8 +370,7 @@ void client_session::on_sasl_reply(std::string_view l) {
     }
     auto r = mechanism_->respond(challenge);
     if (!r) {
-        cancel(r.error(), "the server's SASL challenge was not acceptable: " +
-                              r.error().message());
+        cancel(r.error(), "the server's SASL challenge was not acceptable: " + r.error().message());
         return;
     }
     write_command(r->empty() ? std::string() : base64_encode(*r), true);

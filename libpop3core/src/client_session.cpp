@@ -4,6 +4,7 @@
 #include <izypop3/core/client_session.hpp>
 #include <izypop3/core/command.hpp>
 #include <izypop3/core/errc.hpp>
+#include <izypop3/core/maildrop_listing.hpp>
 #include <izypop3/core/status_line.hpp>
 
 #include <algorithm>
@@ -16,16 +17,26 @@ namespace {
 
 std::string_view request_verb(request_kind k) noexcept {
     switch (k) {
-        case request_kind::capa: return "CAPA";
-        case request_kind::stat: return "STAT";
-        case request_kind::list: return "LIST";
-        case request_kind::uidl: return "UIDL";
-        case request_kind::top: return "TOP";
-        case request_kind::retr: return "RETR";
-        case request_kind::dele: return "DELE";
-        case request_kind::noop: return "NOOP";
-        case request_kind::rset: return "RSET";
-        case request_kind::quit: return "QUIT";
+        case request_kind::capa:
+            return "CAPA";
+        case request_kind::stat:
+            return "STAT";
+        case request_kind::list:
+            return "LIST";
+        case request_kind::uidl:
+            return "UIDL";
+        case request_kind::top:
+            return "TOP";
+        case request_kind::retr:
+            return "RETR";
+        case request_kind::dele:
+            return "DELE";
+        case request_kind::noop:
+            return "NOOP";
+        case request_kind::rset:
+            return "RSET";
+        case request_kind::quit:
+            return "QUIT";
     }
     return "NOOP";
 }
@@ -36,33 +47,58 @@ bool multi_line(const request& r) noexcept {
     switch (r.kind) {
         case request_kind::capa:
         case request_kind::retr:
-        case request_kind::top: return true;
+        case request_kind::top:
+            return true;
         case request_kind::list:
-        case request_kind::uidl: return r.number == 0;
-        default: return false;
+        case request_kind::uidl:
+            return r.number == 0;
+        default:
+            return false;
     }
 }
 
-// RFC 1939 section 7: 1-70 octets in 0x21-0x7E. We accept up to 255 (some servers exceed
-// 70) but never spaces, controls or 8-bit octets, so a UID is always safe to log and to
-// use as a key (SECURITY C11).
-bool valid_uid(std::string_view uid) noexcept {
-    if (uid.empty() || uid.size() > 255) return false;
-    for (unsigned char ch : uid)
-        if (ch < 0x21 || ch > 0x7E) return false;
-    return true;
+bool blank(char ch) noexcept {
+    return ch == ' ' || ch == '\t';
 }
 
-// "n value" with strict decimal n; value is the rest.
-bool split_entry(std::string_view l, std::uint32_t& n, std::string_view& value) noexcept {
-    const auto sp = l.find(' ');
-    if (sp == std::string_view::npos) return false;
-    auto num = parse_message_number(l.substr(0, sp));
+// The fields of "n value [more]" (a listing line, or the text of a one-line reply). Fields
+// are separated by runs of spaces or tabs and blanks at the end are ignored, as some servers
+// send them; the line must start with its first field. `more` is whatever follows the second
+// field, trimmed.
+struct entry_fields {
+    std::string_view first, second, more;
+};
+
+std::optional<entry_fields> split_fields(std::string_view l) noexcept {
+    while (!l.empty() && blank(l.back())) l.remove_suffix(1);
+    if (l.empty() || blank(l.front())) return std::nullopt;
+    auto take = [&l]() {
+        std::size_t end = 0;
+        while (end < l.size() && !blank(l[end])) ++end;
+        std::string_view field = l.substr(0, end);
+        while (end < l.size() && blank(l[end])) ++end;
+        l.remove_prefix(end);
+        return field;
+    };
+    entry_fields f;
+    f.first = take();
+    f.second = take();
+    f.more = l;
+    return f;
+}
+
+// "n value": strict decimal n and a value; what follows the value is returned in `more`
+// (RFC 1939 allows more after a LIST size, never after a UID).
+bool split_entry(std::string_view l, std::uint32_t& n, std::string_view& value,
+                 std::string_view& more) noexcept {
+    auto f = split_fields(l);
+    if (!f || f->second.empty()) return false;
+    auto num = parse_message_number(f->first);
     if (!num) return false;
     n = *num;
-    value = l.substr(sp + 1);
-    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);  // trailing blanks
-    return !value.empty();
+    value = f->second;
+    more = f->more;
+    return true;
 }
 
 }  // namespace
@@ -80,7 +116,9 @@ void client_session::feed(std::string_view bytes) {
     if (phase_ == phase::failed || phase_ == phase::closed) return;
     reader_.append(bytes);
 }
-void client_session::feed_eof() { eof_ = true; }
+void client_session::feed_eof() {
+    eof_ = true;
+}
 
 bool client_session::has_capability(std::string_view name) const noexcept {
     for (const auto& c : caps_) {
@@ -111,8 +149,8 @@ void client_session::write_command(std::string_view l, bool) {
 }
 
 void client_session::fill_pipeline() {
-    const std::size_t window = pipelining_active() ? std::max<std::size_t>(1, config_.pipeline_window)
-                                                   : 1;
+    const std::size_t window =
+        pipelining_active() ? std::max<std::size_t>(1, config_.pipeline_window) : 1;
     // QUIT ends the conversation: nothing may follow it on the wire.
     if (!inflight_.empty() && inflight_.back().req.kind == request_kind::quit) return;
     while (!queued_.empty() && inflight_.size() < window) {
@@ -160,9 +198,9 @@ client_action_t client_session::next() {
             !reader_.unread().empty()) {
             // Every reply is complete and nothing is asked: these bytes are unsolicited.
             // Checked before the next command goes out, or they would be taken as its reply.
-            return fail(make_error_code(errc::unexpected_data),
-                        "the server sent data nobody asked for: " +
-                            printable(reader_.unread(), 80));
+            return fail(
+                make_error_code(errc::unexpected_data),
+                "the server sent data nobody asked for: " + printable(reader_.unread(), 80));
         }
         if (phase_ == phase::ready) fill_pipeline();
         // Commands first, so the server has work while we parse (pipelining).
@@ -208,15 +246,15 @@ std::optional<client_action_t> client_session::step() {
         if (reader_.unread().empty()) return std::nullopt;
         const bool awaiting = phase_ != phase::ready || !inflight_.empty();
         if (!awaiting)
-            return fail(make_error_code(errc::unexpected_data),
-                        "the server sent data nobody asked for: " +
-                            printable(reader_.unread(), 80));
+            return fail(
+                make_error_code(errc::unexpected_data),
+                "the server sent data nobody asked for: " + printable(reader_.unread(), 80));
         auto l = reader_.next();
         if (!l) return std::nullopt;
         if (l->overlong)
             return fail(make_error_code(errc::line_too_long),
-                        "the server sent a line longer than " +
-                            std::to_string(reader_.max_line()) + " octets");
+                        "the server sent a line longer than " + std::to_string(reader_.max_line()) +
+                            " octets");
         status_copy_.assign(l->text);
         const std::string_view text = status_copy_;
         const bool in_login = phase_ != phase::ready;
@@ -225,15 +263,27 @@ std::optional<client_action_t> client_session::step() {
             e = on_listing_line(text);
         } else {
             switch (phase_) {
-                case phase::greeting: on_greeting(text); break;
-                case phase::capa: on_capa_status(text); break;
-                case phase::stls: on_stls_reply(text); break;
+                case phase::greeting:
+                    on_greeting(text);
+                    break;
+                case phase::capa:
+                    on_capa_status(text);
+                    break;
+                case phase::stls:
+                    on_stls_reply(text);
+                    break;
                 case phase::auth_user:
                 case phase::auth_pass:
-                case phase::auth_apop: on_login_reply(text); break;
-                case phase::auth_sasl: on_sasl_reply(text); break;
-                case phase::ready: return on_status(text);
-                default: break;
+                case phase::auth_apop:
+                    on_login_reply(text);
+                    break;
+                case phase::auth_sasl:
+                    on_sasl_reply(text);
+                    break;
+                case phase::ready:
+                    return on_status(text);
+                default:
+                    break;
             }
         }
         if (e) return e;
@@ -274,23 +324,22 @@ std::optional<client_action_t> client_session::on_status(std::string_view l) {
         return r;
     }
     const auto& q = cur.req;
-    if (q.kind == request_kind::stat || (q.number != 0 && (q.kind == request_kind::list ||
-                                                           q.kind == request_kind::uidl))) {
-        // "count size", "n size", "n uid": the first token after +OK is a strict decimal.
-        std::string_view t = st->text;
-        const auto sp = t.find(' ');
-        auto first = parse_decimal(t.substr(0, sp));
+    if (q.kind == request_kind::stat ||
+        (q.number != 0 && (q.kind == request_kind::list || q.kind == request_kind::uidl))) {
+        // "count size", "n size", "n uid": the first field after +OK is a strict decimal.
+        std::string_view text = st->text;  // "+OK  3 460": the separator may be a run too
+        while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+        auto f = split_fields(text);
+        auto first = f ? parse_decimal(f->first) : std::nullopt;
         // STAT's count and a message number both fit in 32 bits; LIST n / UIDL n must
         // answer for the message asked about.
-        const bool bad_first =
-            !first || (q.kind == request_kind::stat
-                           ? *first > std::numeric_limits<std::uint32_t>::max()
-                           : *first != q.number);
-        std::string_view rest = sp == std::string_view::npos ? std::string_view{} : t.substr(sp + 1);
-        rest = rest.substr(0, rest.find(' '));
+        const bool bad_first = !first || (q.kind == request_kind::stat
+                                              ? *first > std::numeric_limits<std::uint32_t>::max()
+                                              : *first != q.number);
+        const std::string_view rest = f ? f->second : std::string_view{};
         const bool uid_reply = q.kind == request_kind::uidl;
         auto second = uid_reply ? std::optional<std::uint64_t>(0) : parse_decimal(rest);
-        if (uid_reply && !bad_first && !valid_uid(rest))
+        if (uid_reply && !bad_first && (!is_rfc1939_uid(rest) || !f->more.empty()))
             return fail(make_error_code(errc::bad_uid),
                         "invalid unique-id in UIDL reply: " + printable(l, 120));
         if (bad_first || !second || (!uid_reply && *second > (std::uint64_t{1} << 62)))
@@ -306,10 +355,10 @@ std::optional<client_action_t> client_session::on_status(std::string_view l) {
             mode_ = mode::message;
             unstuffer_.reset();
             body_octets_ = 0;
-            body_over_ = false;
         } else {
             mode_ = q.kind == request_kind::capa ? mode::capa_lines : mode::listing;
             if (q.kind == request_kind::capa) caps_.clear();
+            listing_entries_ = 0;
         }
     } else {
         inflight_.pop_front();
@@ -340,23 +389,30 @@ std::optional<client_action_t> client_session::on_listing_line(std::string_view 
         return std::nullopt;
     }
     const auto& cur = inflight_.front();
-    std::uint32_t n = 0;
-    std::string_view value;
     const bool uidl = cur.req.kind == request_kind::uidl;
-    if (!split_entry(l, n, value))
-        return fail(make_error_code(errc::malformed_listing),
-                    "malformed " + std::string(uidl ? "UIDL" : "LIST") + " line: " +
-                        printable(l, 120));
+    // The caller keeps what a listing says; its length is bounded like a line's (C12).
+    if (++listing_entries_ > config_.max_listing_entries)
+        return fail(make_error_code(errc::listing_rejected),
+                    "the server's " + std::string(uidl ? "UIDL" : "LIST") +
+                        " listing has more than " + std::to_string(config_.max_listing_entries) +
+                        " entries");
+    std::uint32_t n = 0;
+    std::string_view value, more;
+    if (!split_entry(l, n, value, more))
+        return fail(
+            make_error_code(errc::malformed_listing),
+            "malformed " + std::string(uidl ? "UIDL" : "LIST") + " line: " + printable(l, 120));
     client_action::listing_entry e;
     e.id = cur.id;
     e.number = n;
     if (uidl) {
-        if (!valid_uid(value))
+        // RFC 1939 section 7 (SECURITY C11): a UID is safe to log and to use as a key, and
+        // never has a second word.
+        if (!is_rfc1939_uid(value) || !more.empty())
             return fail(make_error_code(errc::bad_uid),
                         "invalid unique-id in UIDL line: " + printable(l, 120));
         e.uid = value;
     } else {
-        value = value.substr(0, value.find(' '));
         auto size = parse_decimal(value);
         if (!size || *size > (std::uint64_t{1} << 62))
             return fail(make_error_code(errc::malformed_listing),
@@ -374,7 +430,6 @@ std::optional<client_action_t> client_session::body_step() {
             client_action::body_end end;
             end.id = cur.id;
             end.octets = body_octets_;
-            if (body_over_) end.ec = make_error_code(errc::body_too_large);
             inflight_.pop_front();
             return end;
         }
@@ -384,17 +439,32 @@ std::optional<client_action_t> client_session::body_step() {
         body_buf_.clear();
         auto p = unstuffer_.decode(wire, body_buf_);
         reader_.consume(p.consumed);
-        if (body_buf_.empty() || body_over_) continue;  // nothing to hand out, or dropping
+        if (body_buf_.empty()) continue;
         const std::uint64_t limit = cur.req.max_octets;
-        if (limit != 0 && body_octets_ + body_buf_.size() > limit) {
-            // Keep reading to the terminator so the connection stays usable, but hand
-            // nothing more out (SECURITY C10).
-            body_over_ = true;
-            continue;
-        }
+        if (limit != 0 && body_buf_.size() > limit - body_octets_) return body_over_cap(limit);
         body_octets_ += body_buf_.size();
         return client_action::body{cur.id, body_buf_};
     }
+}
+
+// More octets than the cap: the server lied about the size or sends without end. The
+// message is given up, and so is the connection, since whatever follows cannot be told
+// apart from the rest of that body (SECURITY C10; issue 12). Nothing more is read or sent.
+client_action_t client_session::body_over_cap(std::uint64_t limit) {
+    const inflight cur = inflight_.front();
+    inflight_.clear();
+    queued_.clear();
+    mode_ = mode::status;
+    client_action::body_end end;
+    end.id = cur.id;
+    end.octets = body_octets_;
+    end.ec = make_error_code(errc::body_too_large);
+    fail(end.ec, "the server sent more than " + std::to_string(limit) + " octets for " +
+                     std::string(request_verb(cur.req.kind)) + " " +
+                     std::to_string(cur.req.number) +
+                     ", more than it announced; the connection is no longer trusted");
+    reader_.clear();
+    return end;
 }
 
 }  // namespace izypop3::core

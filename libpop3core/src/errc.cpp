@@ -34,6 +34,8 @@ public:
             case errc::authentication_failed: return "authentication failed";
             case errc::tls_required: return "TLS required but not available";
             case errc::protocol_violation: return "protocol violation";
+            case errc::cleartext_refused: return "password not sent in clear without TLS";
+            case errc::listing_rejected: return "inconsistent message listing from server";
         }
         return "unknown izypop3.core error";
     }

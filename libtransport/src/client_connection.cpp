@@ -12,6 +12,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <izypop3/core/status_line.hpp>
+
 #include <fmt/format.h>
 
 #include <openssl/ssl.h>
@@ -67,12 +69,74 @@ bool is_ip_address(const std::string& name) {
     return !ec;
 }
 
+// What to tell the user when OpenSSL cannot check the certificate against `name`.
+std::string unchecked_name_text(const std::string& where, const std::string& name, bool ip) {
+    return fmt::format(
+        "cannot check the certificate of {} against {} '{}'{}; nothing would confirm whose "
+        "certificate it is, so the connection is refused. Connect by host name, or pin the "
+        "certificate with tls.fingerprint (tls.verify false only for a test server)",
+        where, ip ? "the address" : "the name", core::printable(name, 80),
+        ip && name.find('%') != std::string::npos
+            ? " (an IPv6 address with a %scope cannot be matched to a certificate)"
+            : "");
+}
+
+// Whether OpenSSL accepts `name` for an RFC 6125 check (an IP address against the IP SANs,
+// anything else as a host name). It does not for an IPv6 address with a %scope, nor for a
+// name with a NUL in it.
+bool name_is_checkable(const std::string& name) {
+    X509_VERIFY_PARAM* param = X509_VERIFY_PARAM_new();
+    if (param == nullptr) return false;
+    const int ok = is_ip_address(name)
+                       ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, name.data(), name.size());
+    X509_VERIFY_PARAM_free(param);
+    return ok == 1;
+}
+
+// Sends SNI for a host name and sets up the chain and name checks on `ssl`. Every call that
+// can fail is checked: had one failed silently, the handshake would accept any certificate
+// a trusted CA signed for anyone (issue 12, item 6). nullopt, or the reason to refuse.
+std::optional<std::string> set_up_checks(SSL* ssl, const std::string& where,
+                                         const std::string& name, bool check_chain) {
+    const bool ip = is_ip_address(name);
+    // RFC 6066 section 3: SNI carries host names only, never addresses. The
+    // SSL_set_tlsext_host_name macro hides a C cast; this is the call it makes.
+    if (!ip && (name.find('\0') != std::string::npos ||
+                SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                         const_cast<char*>(name.c_str())) != 1))
+        return fmt::format("cannot send the server name '{}' to {} (SNI); check ip",
+                           core::printable(name, 80), where);
+    if (!check_chain) {
+        // Pinned: the handshake completes whatever signed the certificate, and the
+        // fingerprint decides afterwards. verify false: nothing decides; the caller warns.
+        SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+        return std::nullopt;
+    }
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    int ok = 0;
+    if (ip) {
+        ok = X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+    } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = X509_VERIFY_PARAM_set1_host(param, name.data(), name.size());
+    }
+    if (ok != 1) return unchecked_name_text(where, name, ip);
+    return std::nullopt;
+}
+
 }  // namespace
 
 boost::system::result<std::shared_ptr<asio::ssl::context>> make_client_tls_context(
     const tls_client_options& options, std::string& error_text) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    if (SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1) {
+        error_text =
+            "OpenSSL refused to set TLS 1.2 as the lowest version; check the OpenSSL "
+            "installation";
+        return make_error_code(client_errc::tls_setup_failed);
+    }
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
     SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     const bool check_chain = options.verify && options.fingerprint.empty();
@@ -192,6 +256,15 @@ awaitable<error_code> client_connection::connect() {
                          "tls.fingerprint must be a SHA-256 fingerprint: 64 hexadecimal digits, "
                          "colons allowed");
 
+    if (s.options.implicit_tls) {
+        // Refused before any packet when the certificate could not be checked anyway.
+        const auto& tls = s.options.tls;
+        const std::string& name = tls.server_name.empty() ? s.options.host : tls.server_name;
+        if (tls.verify && tls.fingerprint.empty() && !name_is_checkable(name))
+            co_return s.fail(client_errc::tls_setup_failed,
+                             unchecked_name_text(s.where(), name, is_ip_address(name)));
+    }
+
     // An address needs no resolver (which would hand the work to a thread of its own).
     std::vector<tcp::endpoint> endpoints;
     error_code literal_ec;
@@ -276,26 +349,10 @@ awaitable<error_code> client_connection::start_tls() {
     s.tls.emplace(s.socket, *s.tls_context);
     SSL* ssl = s.tls->native_handle();
     const std::string name = opt.server_name.empty() ? s.options.host : opt.server_name;
-    const bool ip = is_ip_address(name);
-    // RFC 6066 section 3: SNI carries host names only, never addresses.
-    // The SSL_set_tlsext_host_name macro hides a C cast; this is the call it makes.
-    if (!ip)
-        SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(name.c_str()));
     const bool check_chain = opt.verify && !pin;
-    if (check_chain) {
-        SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        if (ip) {
-            X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-        } else {
-            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-        }
-    } else {
-        // Pinned: the handshake completes whatever signed the certificate, and the
-        // fingerprint decides below. verify false: nothing decides; the caller warns.
-        SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+    if (auto refusal = set_up_checks(ssl, s.where(), name, check_chain)) {
+        close();
+        co_return s.fail(client_errc::tls_setup_failed, std::move(*refusal));
     }
 
     state::arm(self, s.options.handshake_timeout);

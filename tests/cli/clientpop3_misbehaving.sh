@@ -2,8 +2,11 @@
 # izypop3 method clientpop3 against scripted misbehaving servers (python3): a body without
 # its terminator followed by close, an endless status line, and -ERR in the middle of a
 # pipeline, -ERR [AUTH] at login (exit 4, shown verbatim with a hint), and Ctrl-C with a
-# message in flight (it is discarded, nothing unstored is deleted, no QUIT). The client must fail with the documented exit code, keep memory bounded, and
-# store only complete messages (checked in a localfs store, byte for byte).
+# message in flight (it is discarded, nothing unstored is deleted, no QUIT). The client must
+# fail with the documented exit code, keep memory bounded, store only complete messages
+# (checked in a localfs store, byte for byte) and record a message it could not fetch as
+# pop3failed. The server takes one connection, so the reconnect after a body cut short fails.
+# Hostile servers over TLS are in clientpop3_hostile.sh.
 set -euo pipefail
 bin=${1:?usage: clientpop3_misbehaving.sh /path/to/izypop3}
 work=$(mktemp -d)
@@ -40,6 +43,8 @@ for line in f:
         send(b"-ERR [AUTH] Invalid credentials or IMAP/POP disabled\r\n")
     elif verb in (b"USER", b"PASS"):
         send(b"+OK\r\n")
+    elif verb == b"STAT":
+        send(b"+OK %d %d\r\n" % (len(msgs), sum(len(m) for m in msgs)))
     elif verb == b"UIDL":
         send(b"+OK\r\n" + b"".join(b"%d u%d\r\n" % (i, i) for i in range(1, 4)) + b".\r\n")
     elif verb == b"LIST":
@@ -72,7 +77,7 @@ run() {  # $1 = mode [extra keys]; sets rc, leaves output in $work/out, $work/er
   [ -s "$work/port" ] || fail "the scripted server did not start"
   rc=0
   "$bin" method clientpop3 ip 127.0.0.1 port "$(cat "$work/port")" user u pass p auth user \
-    cmd retr timeout 30 mimestore.modhandler localfs mimestore.create true \
+    starttls false cmd retr timeout 30 mimestore.modhandler localfs mimestore.create true \
     mimestore.path "$work/store_$mode" "$@" > "$work/out" 2> "$work/err" &
   local cpid=$!
   if [ "$mode" = stall ]; then  # Ctrl-C once message 2 is in flight
@@ -83,19 +88,23 @@ run() {  # $1 = mode [extra keys]; sets rc, leaves output in $work/out, $work/er
   wait "$cpid" || rc=$?
   wait "$spid" 2>/dev/null || true; spid=
 }
-stored() { find "$1" -name '*.eml' -type f -exec cat {} + 2>/dev/null; }
+stored() { find "$1" -name '*.eml' -type f ! -path '*/pop3failed/*' -exec cat {} + 2>/dev/null; }
+messages() { find "$1" -name '*.eml' -type f ! -path '*/pop3failed/*' | wc -l; }
+records() { find "$1/pop3failed" -name '*.eml' -type f 2>/dev/null | wc -l; }
 
 run errmid
 [ "$rc" -eq 1 ] || fail "-ERR mid-pipeline: exit $rc, want 1: $(cat "$work/err")"
 grep -q '^fetched 2, .* failed 1' "$work/out" || fail "-ERR mid-pipeline summary: $(cat "$work/out")"
 grep -q 'message 2 is locked' "$work/err" || fail "the server's -ERR text was not shown: $(cat "$work/err")"
-[ "$(find "$work/store_errmid" -name '*.eml' | wc -l)" -eq 2 ] || fail "-ERR mid-pipeline: want 2 stored"
+[ "$(messages "$work/store_errmid")" -eq 2 ] || fail "-ERR mid-pipeline: want 2 stored"
+[ "$(records "$work/store_errmid")" -eq 1 ] || fail "-ERR mid-pipeline: want message 2 recorded as pop3failed"
 [ "$(cat "$work/store_errmid"/*u1*.eml)" = "$(printf 'Subject: one\r\n\r\nbody one\r')" ] || fail "message 1 octets differ"
 echo "ok errmid: $(head -c 300 "$work/err" | tr "\r\n" "  ")"
 
 run noterm
 [ "$rc" -eq 1 ] || fail "no terminator: exit $rc, want 1: $(cat "$work/err")"
-[ "$(find "$work/store_noterm" -name '*.eml' | wc -l)" -eq 1 ] || fail "no terminator: only message 1 may be stored"
+[ "$(messages "$work/store_noterm")" -eq 1 ] || fail "no terminator: only message 1 may be stored"
+[ "$(records "$work/store_noterm")" -eq 1 ] || fail "no terminator: want message 2 recorded as pop3failed"
 ! stored "$work/store_noterm" | grep -q 'body two' || fail "the incomplete message was stored"
 echo "ok noterm: $(head -c 300 "$work/err" | tr "\r\n" "  ")"
 
@@ -108,7 +117,8 @@ echo "ok authfail: $(head -c 300 "$work/err" | tr "\r\n" "  ")"
 run stall delete true
 [ "$rc" -eq 1 ] || fail "Ctrl-C: exit $rc, want 1: $(cat "$work/err")"
 grep -q 'interrupted' "$work/err" || fail "Ctrl-C not reported: $(cat "$work/err")"
-[ "$(find "$work/store_stall" -name '*.eml' | wc -l)" -eq 1 ] || fail "Ctrl-C: want only message 1 stored"
+[ "$(messages "$work/store_stall")" -eq 1 ] || fail "Ctrl-C: want only message 1 stored"
+[ "$(records "$work/store_stall")" -eq 0 ] || fail "Ctrl-C: an interrupted message is not a failed one"
 ! grep -qE '^(DELE [23]|QUIT)' "$work/port.log" || fail "Ctrl-C sent DELE for an unstored message or QUIT: $(cat "$work/port.log")"
 echo "ok ctrl-c: $(head -c 300 "$work/err" | tr "\r\n" "  ")"
 

@@ -8,7 +8,7 @@
 #   S14  maxperip N: the N+1st connection from one address gets -ERR [IN-USE]; of N
 #        connections logging in as one user only one gets the maildrop, the rest -ERR [IN-USE]
 #   C04  a certificate for another host, an expired one, a self-signed one and one with a NUL
-#        in its CN are refused (exit 3) by clientpop3 with tls.cafile; the same servers are
+#        in its CN or in its DNS subject alternative name are refused (exit 3) by clientpop3 with tls.cafile; the same servers are
 #        accepted only with tls.verify false or the right tls.fingerprint
 #   C05  +OK to STLS and then silence: clientpop3 gives up at 'timeout' (exit 3)
 #   C15  a backup SIGKILLed after storing a message and before its DELE is answered, run
@@ -100,9 +100,11 @@ own = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
 save("selfsigned", cert("localhost", k, own, k, now - day, now + 30 * day, ["localhost"]), k)
 # No SAN, so a client falls back to the CN; the NUL must not let "localhost" match.
 k = key(); save("nulcn", cert("localhost\0.evil.example", k, ca_name, ca_key, now - day, now + 30 * day, []), k)
+# The same NUL in a subject alternative name, where a client looks first.
+k = key(); save("nulsan", cert("localhost", k, ca_name, ca_key, now - day, now + 30 * day, ["localhost\0.evil.example"]), k)
 PY
 
-for c in good wronghost expired selfsigned nulcn; do
+for c in good wronghost expired selfsigned nulcn nulsan; do
   start_server "$c" tlsport "$(free_port)" tls.cert "$work/$c.pem" tls.key "$work/$c.key" \
     mimestore.count 3
 done
@@ -252,7 +254,7 @@ if [ "$rc" -eq 0 ] && grep -q '^3 messages' "$work/c.out"; then
 else
   bad "C04: the good certificate failed: exit $rc $(cat "$work/c.out" "$work/c.err")"
 fi
-for c in wronghost expired selfsigned nulcn; do
+for c in wronghost expired selfsigned nulcn nulsan; do
   eval "tp=\$tls_$c pp=\$port_$c"
   rc=0; client ip localhost port "$tp" tls true tls.cafile "$work/ca.pem" > "$work/c.out" 2> "$work/c.err" || rc=$?
   if [ "$rc" -eq 3 ]; then
@@ -289,6 +291,8 @@ log = open(portfile + ".log", "ab")
 c, _ = s.accept(); c.settimeout(60)
 f = c.makefile("rwb")
 def send(b): f.write(b); f.flush()
+def size(text):  # the message's octets; the text is as it goes on the wire (dot-stuffed)
+    return len(("\r\n" + text).replace("\r\n..", "\r\n.")) - 2
 if mode == "biggreet":
     send(b"+OK " + b"A" * 100000 + b"\r\n"); time.sleep(3); sys.exit(0)
 send(b"+OK ready\r\n")
@@ -310,8 +314,10 @@ for line in f:
             send(b"+OK\r\n")
     elif v == b"UIDL":
         send(b"+OK\r\n" + b"".join(b"%d %s\r\n" % (i, m[0].encode()) for i, m in enumerate(msgs, 1)) + b".\r\n")
+    elif v == b"STAT":
+        send(b"+OK %d %d\r\n" % (len(msgs), sum(size(m[1]) for m in msgs)))
     elif v == b"LIST":
-        send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (i, len(m[1])) for i, m in enumerate(msgs, 1)) + b".\r\n")
+        send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (i, size(m[1])) for i, m in enumerate(msgs, 1)) + b".\r\n")
     elif v == b"RETR":
         body = msgs[int(w[1]) - 1][1].encode()
         send(b"+OK\r\n" + body + b".\r\n")

@@ -1,11 +1,13 @@
 // libFuzzer target (SECURITY F03): arbitrary server bytes into core::client_session through
-// login (any mechanism, STLS on or off) and a pipeline of every request kind.
+// login (any mechanism, STLS on or off) and a pipeline of every request kind; what STAT,
+// LIST and UIDL answer goes through core::maildrop_listing as a backup would check it.
 //
 // Input layout: byte 0 picks the configuration, byte 1 is a separator; the rest is what the
 // server sends, cut into reads at each occurrence of the separator. The client must never
 // crash, hang, leak or ask for input after the connection ended.
 
 #include <izypop3/core/client_session.hpp>
+#include <izypop3/core/maildrop_listing.hpp>
 
 #include <array>
 #include <cstddef>
@@ -22,8 +24,8 @@ namespace {
 using namespace izypop3::core;
 
 constexpr std::array<std::string_view, 10> mechanisms{
-    "auto", "user", "apop", "plain", "login", "cram-md5", "scram-sha-1", "scram-sha-256",
-    "xoauth2", "oauthbearer"};
+    "auto",     "user",        "apop",          "plain",   "login",
+    "cram-md5", "scram-sha-1", "scram-sha-256", "xoauth2", "oauthbearer"};
 
 random_source fixed_random() {
     return [](std::size_t n) { return std::string(n, 'r'); };
@@ -36,7 +38,12 @@ std::size_t touch(std::string_view s) {
     return sum;
 }
 
-void submit_all(client_session& s) {
+struct request_ids {
+    std::uint64_t stat = 0, list = 0, uidl = 0;
+};
+
+request_ids submit_all(client_session& s) {
+    request_ids ids;
     auto add = [&](request_kind k, std::uint32_t n = 0, std::uint64_t lines = 0,
                    std::uint64_t max_octets = 0) {
         request r;
@@ -44,11 +51,11 @@ void submit_all(client_session& s) {
         r.number = n;
         r.lines = lines;
         r.max_octets = max_octets;
-        s.submit(r);
+        return s.submit(r);
     };
-    add(request_kind::stat);
-    add(request_kind::list);
-    add(request_kind::uidl);
+    ids.stat = add(request_kind::stat);
+    ids.list = add(request_kind::list);
+    ids.uidl = add(request_kind::uidl);
     add(request_kind::list, 1);
     add(request_kind::uidl, 2);
     add(request_kind::top, 1, 3, 64);
@@ -59,6 +66,7 @@ void submit_all(client_session& s) {
     add(request_kind::noop);
     add(request_kind::rset);
     add(request_kind::quit);
+    return ids;
 }
 
 }  // namespace
@@ -85,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     c.port = 110;
     c.random = fixed_random();
     c.tls_active = (flags & 0x01) != 0;
-    c.cleartext_without_tls = (flags & 0x02) != 0;
+    c.allow_plaintext = (flags & 0x02) != 0;
     c.pipelining = (flags & 0x04) != 0;
     c.pipeline_window = 1 + (flags >> 6);
     c.mechanism = std::string(mechanisms[(flags >> 3) % mechanisms.size()]);
@@ -93,12 +101,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     c.xoauth2_two_step = (flags & 0x20) != 0;
     c.max_status_line = 512;
     c.body_chunk = 1 + (flags & 0x3f);
+    c.max_listing_entries = 64;
 
     client_session s(std::move(c));
     std::size_t next_read = 0;
     bool eof = false;
     bool tls_ok = true;
     std::size_t sink = 0;
+    request_ids ids;
+    maildrop_listing listing(64, true);
     for (int guard = 0; guard < 1'000'000; ++guard) {
         auto a = s.next();
         if (auto* send = std::get_if<client_action::send>(&a)) {
@@ -117,11 +128,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             tls_ok = !tls_ok;
         } else if (auto* l = std::get_if<client_action::logged_in>(&a)) {
             sink += touch(l->mechanism);
-            submit_all(s);
+            ids = submit_all(s);
         } else if (auto* r = std::get_if<client_action::response>(&a)) {
             sink += touch(r->code) + touch(r->text) + touch(r->uid) + r->a + r->b;
+            if (r->id == ids.stat)
+                r->ok ? (void)listing.stat(r->a, r->b) : (void)listing.reject("-ERR");
+            if ((r->id == ids.list || r->id == ids.uidl) && !r->ok) listing.reject("-ERR");
         } else if (auto* e = std::get_if<client_action::listing_entry>(&a)) {
             sink += touch(e->uid) + e->size;
+            if (e->id == ids.list) listing.size(e->number, e->size);
+            if (e->id == ids.uidl) listing.uid(e->number, e->uid);
+        } else if (auto* le = std::get_if<client_action::listing_end>(&a)) {
+            if (le->id == ids.uidl && listing.finish()) {
+                for (const auto& m : listing.messages()) sink += touch(m.uid) + m.size + m.number;
+            }
+            sink += touch(listing.problem());
         } else if (auto* b = std::get_if<client_action::body>(&a)) {
             if (b->data.empty()) std::abort();
             sink += touch(b->data);

@@ -92,7 +92,7 @@ public:
         cc.mechanism = o.mechanism;
         cc.tls_active = o.tls;
         cc.starttls = core::starttls_policy::never;
-        cc.cleartext_without_tls = o.cleartext;
+        cc.allow_plaintext = o.cleartext;
         cc.pipelining = o.pipelining;
         cc.pipeline_window = o.window;
         client_ = std::make_unique<core::client_session>(std::move(cc));

@@ -51,7 +51,7 @@ TEST_P(LoadGenerator, RunsEverySessionItWasAskedFor) {
     s.stream.port = server.get().port();
     s.session.user = "load%n";
     s.session.starttls = core::starttls_policy::never;
-    s.session.cleartext_without_tls = true;
+    s.session.allow_plaintext = true;
     s.password_is_user = true;
     s.clients = c.clients;
     s.threads = c.threads;

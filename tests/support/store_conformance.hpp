@@ -261,6 +261,67 @@ TEST_P(StoreConformance, SameGuidOtherOctetsIsStoredAsTaggedDuplicate) {
     EXPECT_EQ((*md)->messages()[0].uid, "g");
 }
 
+// A pop3failed item records a message a backup could not fetch (issue 12, item 2): it never
+// blocks its guid, never shadows a stored message, and is not served over POP3.
+TEST_P(StoreConformance, Pop3failedRecordIsReplacedByTheMessage) {
+    auto failed = meta("f1");
+    failed.tags = {std::string(store::tag::pop3failed)};
+    auto r = store::add_item(s(), failed, "the fetch failed\r\n");
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(*r, add_outcome::added);
+    query_options q;
+    q.limit = query_options::unlimited;
+    q.tags = {std::string(store::tag::pop3failed)};
+    auto listed = s().query(q);
+    ASSERT_TRUE(listed.has_value());
+    ASSERT_EQ(listed->items.size(), 1u);
+    EXPECT_EQ(listed->items[0].guid, "f1");
+    {
+        auto md = s().open_maildrop(GetParam().maildrop_user);
+        ASSERT_TRUE(md.has_value());
+        EXPECT_TRUE((*md)->messages().empty());  // a failure record is no message
+    }
+    EXPECT_EQ(add("f1", "the message\r\n"), add_outcome::added);
+    auto items = all();
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].guid, "f1");
+    EXPECT_EQ(items[0].tags, std::vector<std::string>{"unread"});
+    EXPECT_EQ(payload(items[0]), "the message\r\n");
+    listed = s().query(q);
+    ASSERT_TRUE(listed.has_value());
+    EXPECT_TRUE(listed->items.empty());
+    auto md = s().open_maildrop(GetParam().maildrop_user);
+    ASSERT_TRUE(md.has_value());
+    ASSERT_EQ((*md)->messages().size(), 1u);
+    EXPECT_EQ((*md)->messages()[0].uid, "f1");
+}
+
+TEST_P(StoreConformance, Pop3failedRecordReplacesAnEarlierOne) {
+    auto failed = meta("f2");
+    failed.tags = {std::string(store::tag::pop3failed)};
+    ASSERT_TRUE(store::add_item(s(), failed, "first failure\r\n").has_value());
+    auto r = store::add_item(s(), failed, "second failure\r\n");
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(*r, add_outcome::added);
+    auto items = all();
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].tags, std::vector<std::string>{"pop3failed"});
+    EXPECT_EQ(payload(items[0]), "second failure\r\n");
+}
+
+TEST_P(StoreConformance, Pop3failedRecordNeverShadowsAStoredMessage) {
+    EXPECT_EQ(add("f3", "stored\r\n"), add_outcome::added);
+    auto failed = meta("f3");
+    failed.tags = {std::string(store::tag::pop3failed)};
+    auto r = store::add_item(s(), failed, "a later failure\r\n");
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(*r, add_outcome::already_present);
+    auto items = all();
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].tags, std::vector<std::string>{"unread"});
+    EXPECT_EQ(payload(items[0]), "stored\r\n");
+}
+
 TEST_P(StoreConformance, EmptyGuidIsInvalid) {
     auto w = s().begin_add(meta(""));
     ASSERT_FALSE(w.has_value());

@@ -15,6 +15,8 @@
 #include <izypop3/store/store_config.hpp>
 #include <izypop3/store/store_maildrop.hpp>
 
+#include "../../../libmimestore/src/postgres_connection.hpp"
+
 #include <gtest/gtest.h>
 
 // libpq's header sits in a subdirectory on Debian; the library itself comes with the store.
@@ -1028,6 +1030,37 @@ TEST_F(PostgresStore, KilledLockHolderReleasesTheLockAndDeletesNothing) {
     }
     ASSERT_TRUE(md.has_value()) << md.error().message();
     EXPECT_EQ(uids(**md), (std::vector<std::string>{"h1", "h2"}));
+}
+
+// SECURITY C17: a backup client DELEs a message once the store's COMMIT returned, so the
+// store's sessions never run with asynchronous commit, whatever the server's default; a
+// stricter setting the administrator chose is kept.
+TEST_F(PostgresStore, AsynchronousCommitConfiguredOnTheServerIsOverridden) {
+    struct reset_on_exit {
+        ~reset_on_exit() { cluster().sql("ALTER DATABASE izypop3_test RESET synchronous_commit"); }
+    } reset;
+    auto setting_of_a_store_session = [] {
+        std::string why;
+        auto c = store::detail::pg_connection::open({cluster().uri(), cluster().password()}, why);
+        EXPECT_TRUE(c.has_value()) << why;
+        if (!c) return std::string();
+        auto r = (*c)->exec("SHOW synchronous_commit");
+        EXPECT_TRUE(r.has_value());
+        return r ? std::string(PQgetvalue(r->get(), 0, 0)) : std::string();
+    };
+    cluster().sql("ALTER DATABASE izypop3_test SET synchronous_commit = off");
+    EXPECT_EQ(cluster().sql("SHOW synchronous_commit"), "off");  // what any other session gets
+    EXPECT_EQ(setting_of_a_store_session(), "on");
+    cluster().sql("ALTER DATABASE izypop3_test SET synchronous_commit = remote_apply");
+    EXPECT_EQ(setting_of_a_store_session(), "remote_apply");
+    // And an add through the store commits with it: the row is there for a new session.
+    cluster().sql("ALTER DATABASE izypop3_test SET synchronous_commit = off");
+    const auto table = fresh_table();
+    auto s = open_store(options_for(table));
+    ASSERT_TRUE(s);
+    add(*s, "durable", "x\r\n");
+    EXPECT_EQ(cluster().sql("SELECT count(*) FROM public." + table + " WHERE uidl = 'durable'"),
+              "1");
 }
 
 TEST_F(PostgresStore, DatabaseGoingAwayMidSessionFailsCleanlyAndLosesNothing) {

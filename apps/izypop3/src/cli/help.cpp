@@ -194,7 +194,8 @@ void write_markdown_intro(std::ostream& out) {
         << "| 1 | the method ran and failed (for example, the store could not be opened) |\n"
         << "| 2 | the command line is wrong: unknown method or key, missing or malformed value |\n"
         << "| 3 | the method, test type or store is not built yet; for clientpop3: connection "
-           "or TLS failure |\n"
+           "or TLS failure, or a login refused before any password went out because it would "
+           "have gone in clear (see allowplaintext) |\n"
         << "| 4 | clientpop3: the server refused the login |\n\n";
 }
 

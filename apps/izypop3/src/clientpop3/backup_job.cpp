@@ -2,9 +2,15 @@
 
 #include "clientpop3/backup_job.hpp"
 
+#include "clientpop3/failure_record.hpp"
 #include "clientpop3/progress_meter.hpp"
+#include "clientpop3/server_listing.hpp"
+#include "clientpop3/store_holdings.hpp"
 #include "clientpop3/sync_pool.hpp"
 #include "common/terminal_text.hpp"
+
+#include <izypop3/core/errc.hpp>
+#include <izypop3/core/maildrop_listing.hpp>
 
 #include <fmt/format.h>
 
@@ -13,8 +19,10 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
+#include <string_view>
 #include <variant>
 
 namespace izypop3::app {
@@ -23,87 +31,86 @@ namespace ca = core::client_action;
 
 namespace {
 
-struct server_message {
-    std::uint64_t size = 0;
-    std::string uid;
-};
-
-// number -> size and uid, from LIST and UIDL.
-std::map<std::uint32_t, server_message> list_maildrop(pop3_link& link) {
-    std::map<std::uint32_t, server_message> out;
-    core::request r;
-    r.kind = core::request_kind::uidl;
-    const auto uidl_id = link.session().submit(r);
-    r.kind = core::request_kind::list;
-    link.session().submit(r);
-    link.pump([&](const core::client_action_t& a) {
-        if (const auto* e = std::get_if<ca::listing_entry>(&a)) {
-            auto& m = out[e->number];
-            if (e->id == uidl_id) {
-                m.uid = std::string(e->uid);
-            } else {
-                m.size = e->size;
-            }
-        }
-    });
-    return out;
-}
-
-// UIDLs this source already has in the store.
-std::set<std::string> stored_uids(store::mime_store& store, const backup_settings& s) {
-    std::set<std::string> out;
-    store::query_options q;
-    q.limit = store::query_options::unlimited;
-    q.mailbox = s.mailbox;
-    auto r = store.query(q);
-    if (!r) return out;
-    for (const auto& it : r->items) {
-        if (it.source_id == s.source_id) out.insert(it.guid);
-    }
-    return out;
-}
-
 // How many finished messages may wait for their data to reach the disk, and how many
 // committed ones for the flush that makes them durable before their DELEs go out.
 constexpr std::size_t max_syncing = 64;
 constexpr std::size_t flush_every = 256;
 
-// The RETRs in flight: one store writer each, filled as the body streams in. A finished
-// message has its data synced on the pool while later ones arrive, is committed in arrival
-// order, and is deleted on the server only after the store's flush() made it durable.
-class retrieval {
-public:
-    retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
-              backup_summary& sum, progress_meter& progress)
-        : link_(link), store_(store), s_(s), sum_(sum), progress_(progress), pool_(4) {}
+// What the run knows across its connections, by UID (message numbers belong to one session).
+struct run_state {
+    std::set<std::string> done;      ///< stored, recorded as failed, or given up on
+    std::set<std::string> verified;  ///< durably in the store: safe to DELE
+};
 
-    /// Commits every finished message and flushes the store; with `may_delete` (the link
-    /// still works) also sends the DELEs that are now safe. True when DELEs went out.
+void delete_on_server(pop3_link& link, std::uint32_t number) {
+    core::request d;
+    d.kind = core::request_kind::dele;
+    d.number = number;
+    link.session().submit(d);
+}
+
+// The RETRs of one session: one store writer each, filled as the body streams in, never
+// past the message's cap. A finished message has its data synced on the pool while later
+// ones arrive, is committed in arrival order, and is deleted on the server only after the
+// store's flush() made it durable. A message that fails on the server's side (-ERR, a body
+// past its cap, the connection lost mid-body) is recorded as pop3failed.
+class retrieval {
+  public:
+    retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
+              backup_summary& sum, progress_meter& progress, run_state& state)
+        : link_(link),
+          store_(store),
+          s_(s),
+          sum_(sum),
+          progress_(progress),
+          state_(state),
+          pool_(4) {}
+
+    /// After the session: a body that was streaming when the link broke is recorded as
+    /// failed (unless the user interrupted), every finished message is committed and the
+    /// store flushed; with `may_delete` (the link still works) the DELEs that are now safe
+    /// go out. True when DELEs went out.
     bool finish(bool may_delete) {
+        if (!may_delete && link_.failure() != link_failure::interrupted) record_cut_body();
         settle(true);
         may_delete_ = may_delete;
         return flush_and_delete();
     }
 
-    void fetch(std::uint32_t number, const server_message& m) {
+    /// A message failed in a way that also ended the connection: worth a new one.
+    bool connection_lost_to_a_message() const noexcept { return lost_to_message_; }
+
+    void fetch(const core::listed_message& m) {
         core::request r;
         r.kind = core::request_kind::retr;
-        r.number = number;
-        pending_[link_.session().submit(r)] = {number, m.uid, nullptr};
+        r.number = m.number;
+        // Never more than the server announced, give or take line-end counting (issue 12).
+        r.max_octets = core::retr_cap(m.size, s_.max_size);
+        job j;
+        j.number = m.number;
+        j.uid = m.uid;
+        j.listed = m.size;
+        j.cap = r.max_octets;
+        pending_[link_.session().submit(r)] = std::move(j);
     }
 
     void on_event(const core::client_action_t& a) {
-        if (const auto* r = std::get_if<ca::response>(&a)) on_response(*r);
-        else if (const auto* b = std::get_if<ca::body>(&a)) on_body(*b);
-        else if (const auto* e = std::get_if<ca::body_end>(&a)) on_body_end(*e);
+        if (const auto* r = std::get_if<ca::response>(&a))
+            on_response(*r);
+        else if (const auto* b = std::get_if<ca::body>(&a))
+            on_body(*b);
+        else if (const auto* e = std::get_if<ca::body_end>(&a))
+            on_body_end(*e);
         settle(false);
     }
 
-private:
+  private:
     struct job {
         std::uint32_t number = 0;
         std::string uid;
+        std::uint64_t listed = 0, cap = 0;
         std::unique_ptr<store::item_writer> writer;
+        bool started = false;  // +OK came: the body is on its way
         bool broken = false;
         std::uint64_t octets = 0;
     };
@@ -119,41 +126,43 @@ private:
         }
         auto it = pending_.find(r.id);
         if (it == pending_.end()) return;
+        job& j = it->second;
         if (!r.ok) {
-            report(fmt::format("izypop3: RETR {} refused by the server: -ERR {}{}",
-                               it->second.number,
-                               r.code.empty() ? "" : "[" + std::string(r.code) + "] ",
-                               terminal_safe(std::string(r.text))));
-            ++sum_.failed;
-            progress_.message_done();
+            failed_on_server(j, fmt::format("the server refused RETR {}: -ERR {}{}", j.number,
+                                            r.code.empty() ? "" : "[" + std::string(r.code) + "] ",
+                                            terminal_safe(std::string(r.text))));
             pending_.erase(it);
             return;
         }
+        j.started = true;
         store::item meta;
-        meta.guid = it->second.uid;
+        meta.guid = j.uid;
         meta.source_id = s_.source_id;
         meta.mailbox = s_.mailbox;
         auto w = store_.begin_add(std::move(meta));
         if (!w) {
-            report(fmt::format("izypop3: cannot store message {}: {}; check the store's "
-                               "space and permissions",
-                               it->second.number, w.error().message()));
-            it->second.broken = true;
+            report(
+                fmt::format("izypop3: cannot store message {}: {}; check the store's "
+                            "space and permissions",
+                            j.number, w.error().message()));
+            j.broken = true;
             return;
         }
-        it->second.writer = std::move(*w);
+        j.writer = std::move(*w);
     }
 
     void on_body(const ca::body& b) {
         progress_.add_octets(b.data.size());
         auto it = pending_.find(b.id);
         if (it == pending_.end() || !it->second.writer || it->second.broken) return;
-        if (auto ec = it->second.writer->write(b.data)) {
-            report(fmt::format("izypop3: cannot store message {}: {}; check the store's "
-                               "space and permissions",
-                               it->second.number, ec.message()));
-            it->second.broken = true;
-            it->second.writer->abort();
+        job& j = it->second;
+        if (auto ec = j.writer->write(b.data)) {
+            report(
+                fmt::format("izypop3: cannot store message {}: {}; check the store's "
+                            "space and permissions",
+                            j.number, ec.message()));
+            j.broken = true;
+            j.writer->abort();
         }
     }
 
@@ -162,15 +171,61 @@ private:
         if (it == pending_.end()) return;
         job j = std::move(it->second);
         pending_.erase(it);
+        if (e.ec == core::errc::body_too_large) {
+            // Nothing of it is kept, and the session fails next: the connection is gone.
+            if (j.writer) j.writer->abort();
+            lost_to_message_ = true;
+            failed_on_server(j, fmt::format("the server sent more than {} octets for it, but "
+                                            "LIST announced {}; the connection was dropped",
+                                            j.cap, j.listed));
+            return;
+        }
         progress_.message_done();
         if (j.broken || !j.writer || e.ec) {
             ++sum_.failed;
+            state_.done.insert(j.uid);
             return;
         }
         if (syncing_.size() >= max_syncing) commit_front();
         j.octets = e.octets;
         auto synced = pool_.start(*j.writer);
         syncing_.push_back({std::move(j), std::move(synced)});
+    }
+
+    // The body that was streaming when the link broke cannot be completed on this
+    // connection: what came of it is dropped and the message recorded.
+    void record_cut_body() {
+        for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+            if (!it->second.started) continue;
+            job j = std::move(it->second);
+            pending_.erase(it);
+            if (j.writer) j.writer->abort();
+            lost_to_message_ = true;
+            failed_on_server(j, "the connection ended in the middle of the message (" +
+                                    terminal_safe(link_.error_text()) + ")");
+            return;
+        }
+    }
+
+    // Counted, reported, and recorded in the store as pop3failed; the message stays on the
+    // server and the next run retries it.
+    void failed_on_server(const job& j, const std::string& reason) {
+        ++sum_.failed;
+        progress_.message_done();
+        state_.done.insert(j.uid);
+        report(
+            fmt::format("izypop3: message {} (UID {}) not stored: {}; recorded as "
+                        "pop3failed, the next run tries again",
+                        j.number, terminal_safe(j.uid), reason));
+        failed_fetch f{j.uid, s_.source_id, s_.mailbox, j.number, reason};
+        if (auto ec = record_failed_fetch(store_, f)) {
+            report(
+                fmt::format("izypop3: cannot record message {} as pop3failed in the store: "
+                            "{}",
+                            j.number, ec.message()));
+            return;
+        }
+        records_to_flush_ = true;
     }
 
     // Commits the messages whose data is on disk, oldest first; with `all`, waits for every
@@ -186,6 +241,7 @@ private:
     void commit_front() {
         auto [j, synced] = std::move(syncing_.front());
         syncing_.pop_front();
+        state_.done.insert(j.uid);
         if (auto ec = synced.get()) {
             report(fmt::format("izypop3: cannot store message {}: {}; it stays on the server",
                                j.number, ec.message()));
@@ -194,43 +250,52 @@ private:
         }
         auto outcome = j.writer->commit();
         if (!outcome) {
-            report(fmt::format("izypop3: cannot commit message {} to the store: {}; it stays "
-                               "on the server",
-                               j.number, outcome.error().message()));
+            report(
+                fmt::format("izypop3: cannot commit message {} to the store: {}; it stays "
+                            "on the server",
+                            j.number, outcome.error().message()));
             ++sum_.failed;
             return;
         }
         sum_.bytes += j.octets;
         switch (*outcome) {
-            case store::add_outcome::added: ++sum_.fetched; break;
-            case store::add_outcome::duplicate: ++sum_.duplicates; break;
-            case store::add_outcome::already_present: ++sum_.already_stored; break;
+            case store::add_outcome::added:
+                ++sum_.fetched;
+                break;
+            case store::add_outcome::duplicate:
+                ++sum_.duplicates;
+                break;
+            case store::add_outcome::already_present:
+                ++sum_.already_stored;
+                break;
         }
-        committed_.push_back(j.number);
+        // All three outcomes mean the store holds exactly these octets under this source,
+        // once flush() returns.
+        committed_.push_back({j.number, j.uid});
     }
 
     // Makes the committed messages durable, then asks the server to delete them (with
     // delete true); true when DELEs went out.
     bool flush_and_delete() {
-        if (committed_.empty()) return false;
+        if (committed_.empty() && !records_to_flush_) return false;
+        records_to_flush_ = false;
         if (auto ec = store_.flush()) {
-            report(fmt::format("izypop3: the store could not make {} messages durable: {}; "
-                               "they stay on the server",
-                               committed_.size(), ec.message()));
+            report(
+                fmt::format("izypop3: the store could not make {} messages durable: {}; "
+                            "they stay on the server",
+                            committed_.size(), ec.message()));
             sum_.failed += committed_.size();
             committed_.clear();
             return false;
         }
         const bool deleting = s_.delete_stored && may_delete_;
-        for (auto number : committed_) {
-            if (!deleting) break;
-            core::request d;
-            d.kind = core::request_kind::dele;
-            d.number = number;
-            link_.session().submit(d);
+        for (const auto& [number, uid] : committed_) {
+            state_.verified.insert(uid);
+            if (deleting) delete_on_server(link_, number);
         }
+        const bool sent = deleting && !committed_.empty();
         committed_.clear();
-        return deleting;
+        return sent;
     }
 
     void report(const std::string& text) { progress_.note(text); }
@@ -240,46 +305,47 @@ private:
     const backup_settings& s_;
     backup_summary& sum_;
     progress_meter& progress_;
+    run_state& state_;
     std::map<std::uint64_t, job> pending_;
     std::deque<syncing_job> syncing_;
-    std::vector<std::uint32_t> committed_;  // committed, not yet flushed
+    std::vector<std::pair<std::uint32_t, std::string>> committed_;  // not yet flushed
+    bool records_to_flush_ = false;
     bool may_delete_ = true;
+    bool lost_to_message_ = false;
     sync_pool pool_;  // last: its threads stop before the jobs they may be syncing go
 };
 
 // The messages a run fetches, in server order, with their total size for the progress
-// meter. Counts what it passes over; sends DELE for what an earlier run stored already.
+// meter. Counts what it passes over; marks for DELE what the store verifiably holds.
 struct chosen_messages {
-    std::vector<std::pair<std::uint32_t, const server_message*>> list;
+    std::vector<core::listed_message> list;
     std::uint64_t octets = 0;
 };
 
-void delete_on_server(pop3_link& link, std::uint32_t number) {
-    core::request d;
-    d.kind = core::request_kind::dele;
-    d.number = number;
-    link.session().submit(d);
-}
-
-chosen_messages choose(pop3_link& link, const std::map<std::uint32_t, server_message>& messages,
-                       const std::set<std::string>& known, const backup_settings& settings,
-                       backup_summary& sum) {
+chosen_messages choose(const std::vector<core::listed_message>& messages,
+                       const store_holdings& held, const backup_settings& settings,
+                       backup_summary& sum, run_state& state) {
     chosen_messages chosen;
-    for (const auto& [number, m] : messages) {
-        if (!settings.selection.contains(number)) continue;
-        if (known.contains(m.uid)) {
-            ++sum.already_stored;
-            // Stored by an earlier run whose deletions never took effect (it was killed, or
-            // the server refused its QUIT): durable in the store, so it may go now.
-            if (settings.delete_stored) delete_on_server(link, number);
-            continue;
+    for (const auto& m : messages) {
+        if (!settings.selection.contains(m.number)) continue;
+        if (settings.selection.only_new && held.holds(m.uid)) {
+            // Stored by an earlier run whose deletions never took effect. It may go only if
+            // the stored copy is this message: same UID from this source, same size. A copy
+            // of another size is fetched again when deleting, so that the store compares
+            // the octets (SECURITY row 6 of the backup order: never DELE an unverified copy).
+            if (held.holds(m.uid, m.size) || !settings.delete_stored) {
+                ++sum.already_stored;
+                if (held.holds(m.uid, m.size)) state.verified.insert(m.uid);
+                state.done.insert(m.uid);
+                continue;
+            }
         }
         if (settings.max_size != 0 && m.size > settings.max_size) {
             ++sum.skipped_large;
             continue;
         }
         if (settings.limit != 0 && chosen.list.size() >= settings.limit) break;
-        chosen.list.emplace_back(number, &m);
+        chosen.list.push_back(m);
         chosen.octets += m.size;
     }
     return chosen;
@@ -293,12 +359,54 @@ void quit_after_backup(pop3_link& link, const backup_settings& settings, backup_
     // The next run sends DELE again.
     if (settings.delete_stored && link.failure() == link_failure::none) {
         progress << fmt::format(
-            "izypop3: the server refused QUIT ({}): it deleted "
-            "nothing; every message is in the store, and the next run "
-            "with delete true deletes them\n",
+            "izypop3: the server refused QUIT ({}): it deleted nothing; every message is in "
+            "the store, and the next run with delete true deletes them\n",
             terminal_safe(link.quit_refusal()));
     }
     sum.deleted = 0;
+}
+
+// One connection's work: DELE what is verified, RETR what is still to do (by UID: numbers
+// may differ on a new connection). Returns the retrieval's verdict on the connection.
+bool run_session(pop3_link& link, store::mime_store& store,
+                 const std::vector<core::listed_message>& listed,
+                 const std::vector<core::listed_message>& chosen, const backup_settings& settings,
+                 backup_summary& sum, progress_meter& meter, run_state& state) {
+    std::map<std::string, std::uint32_t> number_of;
+    for (const auto& m : listed) number_of[m.uid] = m.number;
+    sum.deleted = 0;  // DELEs of an abandoned connection never took effect
+    if (settings.delete_stored) {
+        for (const auto& uid : state.verified)
+            if (auto n = number_of.find(uid); n != number_of.end())
+                delete_on_server(link, n->second);
+    }
+    retrieval r(link, store, settings, sum, meter, state);
+    for (const auto& m : chosen) {
+        if (state.done.contains(m.uid)) continue;
+        auto n = number_of.find(m.uid);
+        if (n == number_of.end()) continue;  // gone from the server since the first listing
+        core::listed_message now = m;
+        now.number = n->second;
+        r.fetch(now);
+    }
+    const auto sink = [&r](const core::client_action_t& a) { r.on_event(a); };
+    link.pump(sink);
+    // Whatever happened to the link, what was received is committed and made durable.
+    if (r.finish(link.failure() == link_failure::none)) link.pump(sink);
+    return r.connection_lost_to_a_message();
+}
+
+// STAT, LIST and UIDL, believed only when they agree; otherwise sum.refused says why.
+std::optional<std::vector<core::listed_message>> checked_listing(pop3_link& link,
+                                                                 const backup_settings& settings,
+                                                                 backup_summary& sum,
+                                                                 std::string_view consequence) {
+    std::string problem;
+    auto listed = list_server_messages(link, settings.max_messages, true, problem);
+    if (!listed && !problem.empty())
+        sum.refused =
+            fmt::format("the server's listing is not believable, {}: {}", consequence, problem);
+    return listed;
 }
 
 }  // namespace
@@ -306,22 +414,43 @@ void quit_after_backup(pop3_link& link, const backup_settings& settings, backup_
 backup_summary run_backup(pop3_link& link, store::mime_store& store,
                           const backup_settings& settings, std::ostream& progress) {
     backup_summary sum;
-    const auto messages = list_maildrop(link);
-    if (link.failure() != link_failure::none) return sum;
-    const auto known =
-        settings.selection.only_new ? stored_uids(store, settings) : std::set<std::string>{};
-    const chosen_messages chosen = choose(link, messages, known, settings, sum);
+    auto listed = checked_listing(link, settings, sum, "nothing was fetched or deleted");
+    if (!listed) return sum;
+    // Only `query new` needs to know what the store holds (query all lets the store compare
+    // the octets of every message it is given).
+    store_holdings held;
+    if (settings.selection.only_new) {
+        std::string problem;
+        auto h = read_holdings(store, settings.mailbox, settings.source_id, problem);
+        if (!h) {
+            sum.refused = "cannot read what the store holds (" + problem +
+                          "), so nothing was fetched or deleted; check the store";
+            return sum;
+        }
+        held = std::move(*h);
+    }
+    run_state state;
+    const chosen_messages chosen = choose(*listed, held, settings, sum, state);
     progress_meter meter(progress, settings.progress_on_terminal, chosen.list.size(),
                          chosen.octets);
     store.set_group_commit(true);
-    retrieval r(link, store, settings, sum, meter);
-    for (const auto& [number, m] : chosen.list) r.fetch(number, *m);
-    const auto sink = [&r](const core::client_action_t& a) { r.on_event(a); };
-    link.pump(sink);
-    // Whatever happened to the link, what was received is committed and made durable.
-    if (r.finish(link.failure() == link_failure::none)) link.pump(sink);
+    for (;;) {
+        const bool lost =
+            run_session(link, store, *listed, chosen.list, settings, sum, meter, state);
+        if (link.failure() == link_failure::none) break;
+        if (!lost || sum.reconnects >= settings.max_reconnects) break;
+        // A message broke the connection; the others deserve a new one (issue 12).
+        ++sum.reconnects;
+        meter.note(
+            fmt::format("izypop3: connecting again ({} of at most {}) for the other "
+                        "messages",
+                        sum.reconnects, settings.max_reconnects));
+        if (!link.reconnect()) break;
+        listed = checked_listing(link, settings, sum, "nothing more was fetched or deleted");
+        if (!listed) break;
+    }
     meter.finish();
-    if (link.failure() != link_failure::none) return sum;
+    if (link.failure() != link_failure::none || !sum.refused.empty()) return sum;
     quit_after_backup(link, settings, sum, progress);
     return sum;
 }

@@ -8,6 +8,7 @@
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "clientpop3/pop3_link.hpp"
+#include "clientpop3/server_listing.hpp"
 #include "common/terminal_text.hpp"
 
 #include <izypop3/store/store_factory.hpp>
@@ -16,7 +17,6 @@
 
 #include <unistd.h>
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -57,6 +57,9 @@ po::options_description clientpop3_options() {
          "check the server certificate and name (RFC 7817)")
         ("auth", po::value<choice<auth_names>>()->default_value(choice<auth_names>{"auto"})->value_name("auto|user|apop|plain|login|cram-md5|scram-sha-1|scram-sha-256|xoauth2|oauthbearer"),
          "login mechanism; auto = the strongest one the server offers")
+        ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+         "let user, plain, login, xoauth2 and oauthbearer send the password without TLS (so "
+         "does starttls false or tls false given on purpose)")
         ("cmd", po::value<choice<cmd_names>>()->value_name("capa|stat|list|uidl|top|retr|dele"),
          "what to do")
         ("query", po::value<std::string>()->default_value("all")->value_name("RANGE"),
@@ -73,7 +76,9 @@ po::options_description clientpop3_options() {
         ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|on|off"),
          "send commands ahead of replies (RFC 2449 PIPELINING); auto = when offered")
         ("maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
-         "skip messages larger than this; 0 = no limit")
+         "skip messages larger than this, and accept no body past it; 0 = no limit")
+        ("maxmessages", po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
+         "refuse a server that lists more messages than this (STAT, LIST, UIDL)")
         ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
          "output format");
     return d;
@@ -94,14 +99,14 @@ extern "C" void on_stop_signal(int sig) { caught_signal.store(sig); }
 // While alive: SIGINT/SIGTERM interrupt the link (discarding the message in flight, no QUIT).
 class interrupt_guard {
 public:
-    explicit interrupt_guard(transport::client_stream& s) : stream_(s) {
+    explicit interrupt_guard(pop3_link& link) : link_(link) {
         caught_signal.store(0);
         old_int_ = std::signal(SIGINT, on_stop_signal);
         old_term_ = std::signal(SIGTERM, on_stop_signal);
         watcher_ = std::thread([this] {
             while (!done_.load()) {
                 if (caught_signal.load() != 0) {
-                    stream_.interrupt();
+                    link_.interrupt();
                     return;
                 }
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -118,7 +123,7 @@ public:
     interrupt_guard& operator=(const interrupt_guard&) = delete;
 
 private:
-    transport::client_stream& stream_;
+    pop3_link& link_;
     std::atomic<bool> done_{false};
     std::thread watcher_;
     void (*old_int_)(int) = SIG_DFL;
@@ -174,6 +179,11 @@ int exit_for(const pop3_link& link, std::ostream& err) {
         case link_failure::connection:
             err << fmt::format("izypop3: connection failed: {}\n", terminal_safe(text));
             return exit_connection;
+        case link_failure::cleartext_refused:
+            // The text says what to do; one line (issue 12).
+            err << fmt::format("izypop3: login refused, nothing was sent: {}\n",
+                               terminal_safe(text));
+            return exit_connection;
         case link_failure::protocol:
             err << fmt::format("izypop3: the session failed: {}\n", terminal_safe(text));
             return exit_some_failed;
@@ -187,6 +197,7 @@ struct settings {
     std::string cmd;
     message_selection selection;
     std::uint64_t limit = 0, max_size = 0, lines = 0;
+    std::uint64_t max_messages = 1'000'000;
     bool json = false;
     bool remove = false;
 };
@@ -242,8 +253,12 @@ core::client_config session_config_of(const po::variables_map& vm,
                  : stls == "true"  ? core::starttls_policy::required
                  : stls == "false" ? core::starttls_policy::never
                                    : core::starttls_policy::if_offered;
-    c.cleartext_without_tls = c.mechanism != "auto";
+    // Given on purpose, not defaulted: the session then lets a password go in clear.
+    c.tls_declined = (stls == "false" && !vm["starttls"].defaulted()) ||
+                     (!st.implicit_tls && !vm["tls"].defaulted());
+    c.allow_plaintext = vm["allowplaintext"].as<flag>().value;
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
+    c.max_listing_entries = vm["maxmessages"].as<count_value>().value;
     return c;
 }
 
@@ -265,6 +280,7 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     s.lines = vm["lines"].as<count_value>().value;
     s.json = vm["format"].as<choice<format_names>>().value == "json";
     s.remove = vm["delete"].as<flag>().value;
+    s.max_messages = vm["maxmessages"].as<count_value>().value;
     auto pass = password_of(vm, err);
     if (!pass) return std::nullopt;
     s.stream = stream_options_of(vm, err);
@@ -300,54 +316,59 @@ class listing_rows {
     std::vector<std::string> lines_;
 };
 
-// The request each listing command sends: once, or once per selected message.
-struct listing_command {
-    std::string_view name;
-    core::request_kind kind;
-    bool per_message;
-};
-constexpr std::array<listing_command, 5> listing_commands{{
-    {"stat", core::request_kind::stat, false},
-    {"list", core::request_kind::list, false},
-    {"uidl", core::request_kind::uidl, false},
-    {"top", core::request_kind::top, true},
-    {"dele", core::request_kind::dele, true},
-}};
-
-// The numbers of the selected messages (query, query.id, limit), from a LIST.
-std::vector<std::uint32_t> selected_numbers(pop3_link& link, const settings& s) {
-    std::vector<std::uint32_t> numbers;
-    core::request r;
-    r.kind = core::request_kind::list;
-    link.session().submit(r);
-    link.pump([&](const core::client_action_t& a) {
-        const auto* e = std::get_if<ca::listing_entry>(&a);
-        if (e && s.selection.contains(e->number) && (s.limit == 0 || numbers.size() < s.limit))
-            numbers.push_back(e->number);
-    });
-    return numbers;
+// The selected messages (query, query.id, limit), from STAT, LIST and (for uidl) UIDL
+// checked against each other; nullopt when the link failed or `problem` says why the
+// listing is not believable.
+std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& link,
+                                                                   const settings& s,
+                                                                   std::string& problem) {
+    auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem);
+    if (!all) return std::nullopt;
+    std::vector<core::listed_message> out;
+    for (auto& m : *all)
+        if (s.selection.contains(m.number) && (s.limit == 0 || out.size() < s.limit))
+            out.push_back(std::move(m));
+    return out;
 }
 
-// Submits what `s.cmd` asks for; capa needs no request (the login already asked).
-void submit_listing(pop3_link& link, const settings& s, listing_rows& rows) {
+// Puts the rows of capa, list and uidl, which need no further request, or submits what
+// stat, top and dele ask for. False when the listing could not be had: then the link
+// failed, or `problem` says why the server's listing was refused.
+bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows,
+                    std::string& problem) {
     if (s.cmd == "capa") {
         for (const auto& c : link.session().capabilities())
             rows.add([&] { return json_string(c); }, [&] { return terminal_safe(c); });
-        return;
+        return true;
     }
-    const auto cmd = std::find_if(listing_commands.begin(), listing_commands.end(),
-                                  [&](const listing_command& c) { return c.name == s.cmd; });
     core::request r;
-    r.kind = cmd->kind;
     r.lines = s.lines;
-    if (!cmd->per_message) {
+    if (s.cmd == "stat") {
+        r.kind = core::request_kind::stat;
         link.session().submit(r);
-        return;
+        return true;
     }
-    for (const auto n : selected_numbers(link, s)) {
-        r.number = n;
-        link.session().submit(r);
+    const auto listed = selected_messages(link, s, problem);
+    if (!listed) return false;
+    for (const auto& m : *listed) {
+        if (s.cmd == "list") {
+            rows.add([&] { return boost::json::object{{"number", m.number}, {"size", m.size}}; },
+                     [&] { return fmt::format("{} {}", m.number, m.size); });
+        } else if (s.cmd == "uidl") {
+            rows.add(
+                [&] {
+                    return boost::json::object{{"number", m.number}, {"uid", json_string(m.uid)}};
+                },
+                [&] { return fmt::format("{} {}", m.number, terminal_safe(m.uid)); });
+        } else {
+            r.kind = s.cmd == "top" ? core::request_kind::top : core::request_kind::dele;
+            r.number = m.number;
+            // Headers and some lines are never more than the message LIST announced.
+            r.max_octets = s.cmd == "top" ? core::retr_cap(m.size, s.max_size) : 0;
+            link.session().submit(r);
+        }
     }
+    return true;
 }
 
 // Turns the session's events into rows; counts the requests the server refused.
@@ -359,8 +380,6 @@ class listing_reader {
     void operator()(const core::client_action_t& a) {
         if (const auto* r = std::get_if<ca::response>(&a))
             on_response(*r);
-        else if (const auto* e = std::get_if<ca::listing_entry>(&a))
-            on_entry(*e);
         else if (const auto* b = std::get_if<ca::body>(&a))
             body_.append(b->data);
         else if (std::holds_alternative<ca::body_end>(a))
@@ -387,24 +406,6 @@ class listing_reader {
                 },
                 [&] { return terminal_safe(std::string(r.text)); });
         }
-    }
-
-    void on_entry(const ca::listing_entry& e) {
-        if (!s_.selection.contains(e.number)) return;
-        if (s_.limit != 0 && rows_.size() >= s_.limit) return;
-        if (s_.cmd == "list") {
-            rows_.add(
-                [&] {
-                    return boost::json::object{{"number", e.number}, {"size", e.size}};
-                },
-                [&] { return fmt::format("{} {}", e.number, e.size); });
-            return;
-        }
-        rows_.add(
-            [&] {
-                return boost::json::object{{"number", e.number}, {"uid", json_string(e.uid)}};
-            },
-            [&] { return fmt::format("{} {}", e.number, terminal_safe(e.uid)); });
     }
 
     void on_body_end() {
@@ -434,7 +435,13 @@ std::optional<int> quit_listing(pop3_link& link, std::ostream& err) {
 // capa, stat, list, uidl, top, dele: print what the server says.
 int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostream& err) {
     listing_rows rows(s.json);
-    submit_listing(link, s, rows);
+    std::string problem;
+    if (!submit_listing(link, s, rows, problem)) {
+        if (problem.empty()) return exit_for(link, err);
+        err << fmt::format("izypop3: the server's listing is not believable, nothing was done: {}\n",
+                           terminal_safe(problem));
+        return exit_some_failed;
+    }
     listing_reader reader(s, rows, err);
     link.pump(std::ref(reader));
     if (const auto failed = quit_listing(link, err)) return *failed;
@@ -467,6 +474,7 @@ backup_settings backup_settings_of(const settings& s, std::string source_id,
     b.selection = s.selection;
     b.limit = s.limit;
     b.max_size = s.max_size;
+    b.max_messages = static_cast<std::size_t>(s.max_messages);
     b.delete_stored = s.remove;
     b.source_id = std::move(source_id);
     b.progress_on_terminal = &err == &std::cerr && ::isatty(STDERR_FILENO) == 1;
@@ -495,6 +503,17 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
     print_summary(out, sum,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                   s.json);
+    if (!sum.refused.empty()) {
+        err << fmt::format("izypop3: {}\n", terminal_safe(sum.refused));
+        return exit_some_failed;
+    }
+    if (sum.reconnects > 0 && (link.failure() == link_failure::connection ||
+                               link.failure() == link_failure::authentication)) {
+        // The run had started: what it stored stays, and the next run goes on from there.
+        err << fmt::format("izypop3: connecting again after a failed message did not work: {}\n",
+                           terminal_safe(link.error_text()));
+        return exit_some_failed;
+    }
     if (link.failure() != link_failure::none) return exit_for(link, err);
     // Deletions asked for and refused at QUIT: the run did not do all it was told.
     const bool commit_refused = b.delete_stored && !sum.quit_ok;
@@ -507,7 +526,7 @@ int run_clientpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     auto s = settings_of(inv, err);
     if (!s) return exit_code::usage;
     pop3_link link(s->stream, s->session);
-    interrupt_guard guard(link.stream());
+    interrupt_guard guard(link);
     if (s->cmd == "retr") return run_retr(link, *s, inv, out, err);
     if (!link.open()) return exit_for(link, err);
     return run_listing(link, *s, out, err);

@@ -18,6 +18,7 @@ namespace {
 link_failure classify(boost::system::error_code ec, bool logged_in) {
     if (logged_in) return link_failure::protocol;
     using core::errc;
+    if (ec == errc::cleartext_refused) return link_failure::cleartext_refused;
     for (errc e : {errc::authentication_failed, errc::sasl_bad_message, errc::sasl_cancelled,
                    errc::sasl_server_not_verified, errc::mechanism_unavailable}) {
         if (ec == e) return link_failure::authentication;
@@ -28,24 +29,50 @@ link_failure classify(boost::system::error_code ec, bool logged_in) {
 }  // namespace
 
 pop3_link::pop3_link(transport::client_stream_options stream, core::client_config session)
-    : stream_(std::move(stream)), session_(std::move(session)) {}
+    : stream_options_(std::move(stream)),
+      session_config_(std::move(session)),
+      stream_(std::make_unique<transport::client_stream>(stream_options_)),
+      session_(std::make_unique<core::client_session>(session_config_)) {}
 
 bool pop3_link::fail(link_failure why, std::string text) {
     if (failure_ == link_failure::none) {
         failure_ = why;
         error_ = std::move(text);
     }
-    stream_.close();
+    stream_->close();
     return false;
 }
 
+void pop3_link::interrupt() noexcept {
+    interrupted_.store(true);
+    std::lock_guard lock(stream_mu_);
+    stream_->interrupt();
+}
+
 bool pop3_link::open() {
-    if (auto ec = stream_.connect()) {
+    if (auto ec = stream_->connect()) {
         return fail(ec == transport::client_errc::interrupted ? link_failure::interrupted
                                                               : link_failure::connection,
-                    stream_.error_text());
+                    stream_->error_text());
     }
     return pump([](const core::client_action_t&) {});
+}
+
+bool pop3_link::reconnect() {
+    if (failure_ == link_failure::interrupted || interrupted_.load()) return false;
+    {
+        std::lock_guard lock(stream_mu_);
+        stream_->close();
+        stream_ = std::make_unique<transport::client_stream>(stream_options_);
+        if (interrupted_.load()) stream_->interrupt();
+    }
+    session_ = std::make_unique<core::client_session>(session_config_);
+    logged_in_ = false;
+    closed_ = false;
+    failure_ = link_failure::none;
+    error_.clear();
+    quit_refusal_.clear();
+    return open();
 }
 
 // Handles the I/O actions; false when the connection failed. `done` is set when the session
@@ -54,40 +81,40 @@ bool pop3_link::step_io(const core::client_action_t& a, bool& done) {
     auto io_failure = [this](boost::system::error_code ec) {
         return fail(ec == transport::client_errc::interrupted ? link_failure::interrupted
                                                               : link_failure::connection,
-                    stream_.error_text());
+                    stream_->error_text());
     };
     if (const auto* s = std::get_if<ca::send>(&a)) {
-        if (auto ec = stream_.write_all(s->bytes)) return io_failure(ec);
+        if (auto ec = stream_->write_all(s->bytes)) return io_failure(ec);
         return true;
     }
     if (std::holds_alternative<ca::start_tls>(a)) {
-        const auto ec = stream_.start_tls();
-        session_.complete_tls(!ec);
+        const auto ec = stream_->start_tls();
+        session_->complete_tls(!ec);
         if (ec) return io_failure(ec);
         return true;
     }
     // need_input
-    if (logged_in_ && session_.outstanding() == 0) {
+    if (logged_in_ && session_->outstanding() == 0) {
         done = true;
         return true;
     }
     std::array<char, 64 * 1024> buf{};
-    auto n = stream_.read_some(buf.data(), buf.size());
+    auto n = stream_->read_some(buf.data(), buf.size());
     if (!n) {
         if (n.error() == transport::client_errc::connection_closed) {
-            session_.feed_eof();
+            session_->feed_eof();
             return true;
         }
         return io_failure(n.error());
     }
-    session_.feed(std::string_view(buf.data(), *n));
+    session_->feed(std::string_view(buf.data(), *n));
     return true;
 }
 
 bool pop3_link::pump(const event_sink& sink) {
     if (failure_ != link_failure::none) return false;
     for (;;) {
-        auto a = session_.next();
+        auto a = session_->next();
         if (std::holds_alternative<ca::send>(a) || std::holds_alternative<ca::need_input>(a) ||
             std::holds_alternative<ca::start_tls>(a)) {
             bool done = false;
@@ -98,7 +125,7 @@ bool pop3_link::pump(const event_sink& sink) {
         if (const auto* li = std::get_if<ca::logged_in>(&a)) {
             logged_in_ = true;
             mechanism_ = std::string(li->mechanism);
-            if (session_.outstanding() == 0) return true;
+            if (session_->outstanding() == 0) return true;
             continue;
         }
         if (const auto* f = std::get_if<ca::failed>(&a)) {
@@ -107,7 +134,7 @@ bool pop3_link::pump(const event_sink& sink) {
         }
         if (std::holds_alternative<ca::closed>(a)) {
             closed_ = true;
-            stream_.close();
+            stream_->close();
             return true;
         }
         sink(a);
@@ -118,7 +145,7 @@ bool pop3_link::quit() {
     if (failure_ != link_failure::none) return false;
     core::request q;
     q.kind = core::request_kind::quit;
-    session_.submit(q);
+    session_->submit(q);
     // The session fails on a close before the answer, so a pump that returns true saw one.
     bool accepted = false;
     const bool ok = pump([&](const core::client_action_t& a) {

@@ -1,12 +1,16 @@
 #pragma once
 // One blocking POP3 client connection: a transport::client_stream carrying a
 // core::client_session. The caller submits requests and pumps; every event other than the
-// I/O ones (send, need_input, start_tls) goes to the caller's callback.
+// I/O ones (send, need_input, start_tls) goes to the caller's callback. A link can be opened
+// again on a new connection (reconnect) after the old one can no longer be trusted.
 
 #include <izypop3/core/client_session.hpp>
 #include <izypop3/transport/client_stream.hpp>
 
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace izypop3::app {
@@ -14,10 +18,11 @@ namespace izypop3::app {
 /// Why a link stopped working.
 enum class link_failure {
     none,
-    connection,      ///< resolve, connect, TLS, timeout, closed by the server
-    authentication,  ///< the server refused the login
-    protocol,        ///< the session failed after login
-    interrupted,     ///< Ctrl-C
+    connection,         ///< resolve, connect, TLS, timeout, closed by the server
+    authentication,     ///< the server refused the login
+    cleartext_refused,  ///< the login would have sent a password in clear; nothing was sent
+    protocol,           ///< the session failed after login
+    interrupted,        ///< Ctrl-C
 };
 
 class pop3_link {
@@ -28,6 +33,9 @@ public:
 
     /// Connects and logs in. On failure, failure() and error_text() say why.
     bool open();
+    /// Drops the connection without QUIT (the server deletes nothing of that session) and
+    /// opens a new one with the same settings.
+    bool reconnect();
     /// Runs the session until every submitted request is answered (true) or it fails.
     bool pump(const event_sink& sink);
     /// Sends QUIT and waits for the answer: only now does the server apply DELEs. False
@@ -35,9 +43,11 @@ public:
     /// the server deleted nothing (RFC 1939 section 6).
     bool quit();
     const std::string& quit_refusal() const noexcept { return quit_refusal_; }
+    /// Ends the operation in progress and every later one with `interrupted`, also on a
+    /// connection opened later. Thread-safe (the Ctrl-C watcher calls it).
+    void interrupt() noexcept;
 
-    core::client_session& session() noexcept { return session_; }
-    transport::client_stream& stream() noexcept { return stream_; }
+    core::client_session& session() noexcept { return *session_; }
     link_failure failure() const noexcept { return failure_; }
     const std::string& error_text() const noexcept { return error_; }
     const std::string& mechanism() const noexcept { return mechanism_; }
@@ -46,8 +56,12 @@ private:
     bool step_io(const core::client_action_t& a, bool& done);
     bool fail(link_failure why, std::string text);
 
-    transport::client_stream stream_;
-    core::client_session session_;
+    transport::client_stream_options stream_options_;
+    core::client_config session_config_;
+    std::mutex stream_mu_;  // guards stream_ against interrupt() while it is replaced
+    std::unique_ptr<transport::client_stream> stream_;
+    std::unique_ptr<core::client_session> session_;
+    std::atomic<bool> interrupted_{false};
     bool logged_in_ = false;
     bool closed_ = false;
     link_failure failure_ = link_failure::none;

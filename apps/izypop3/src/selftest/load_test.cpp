@@ -62,7 +62,7 @@ std::optional<load_settings> settings_from(const invocation& inv, std::string& w
     s.session.tls_active = tls;
     s.session.starttls = tls ? core::starttls_policy::never
                              : starttls_of(o["starttls"].as<choice<starttls_names>>().value);
-    s.session.cleartext_without_tls = true;  // a load tool measures what it is pointed at
+    s.session.allow_plaintext = true;  // a load tool measures what it is pointed at
     // USER/PASS: a login costs the same on every server, where SCRAM would measure key
     // derivation on both sides (and servers that lack it would log in differently).
     s.session.mechanism = "user";

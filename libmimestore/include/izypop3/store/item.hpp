@@ -19,6 +19,8 @@ inline constexpr std::string_view unread = "unread";
 inline constexpr std::string_view archive = "archive";
 inline constexpr std::string_view staged = "staged";
 inline constexpr std::string_view dup = "dup";
+/// A message a backup could not fetch: a record of the failure, never the message (see
+/// mime_store::begin_add).
 inline constexpr std::string_view pop3failed = "pop3failed";
 inline constexpr std::string_view conversionerror = "conversionerror";
 }  // namespace tag

@@ -93,6 +93,11 @@ class mime_store {
     /// Starts a streaming, durable add (the original's addItems, one item at a time).
     /// `meta.guid` must be non-empty (else errc::invalid_item); empty tags become {"unread"};
     /// a default `created` becomes now. size/wire_size/fingerprint are computed by the store.
+    ///
+    /// An item tagged pop3failed only records that a backup could not fetch a message: it
+    /// never blocks its guid. Any item added under that guid replaces it (outcome `added`),
+    /// and a pop3failed item added where a message with that guid is stored writes nothing
+    /// (outcome `already_present`). Maildrops do not serve pop3failed items.
     [[nodiscard]] virtual result<std::unique_ptr<item_writer>> begin_add(item meta) = 0;
 
     /// The original's markAs: a status tag (see tag::) replaces the item's status tags; any

@@ -40,13 +40,20 @@ struct client_config {
     std::uint16_t port = 0;
     bool tls_active = false;            ///< implicit TLS (port 995)
     starttls_policy starttls = starttls_policy::if_offered;
-    /// Send a cleartext password (USER/PASS, PLAIN, LOGIN) without TLS. Off by default; a
-    /// mechanism named explicitly counts as permission.
-    bool cleartext_without_tls = false;
+    // A password in clear (USER/PASS, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) on a connection
+    // without TLS needs one of these two facts, which only the caller knows; the session
+    // decides with them and refuses (errc::cleartext_refused) before any secret is written.
+    // Naming a mechanism is no consent, and a loopback server is no exception.
+    bool allow_plaintext = false;       ///< the user allowed it (allowplaintext true)
+    bool tls_declined = false;          ///< the user turned TLS off on purpose (starttls false
+                                        ///< or tls false given, not defaulted)
     bool pipelining = true;             ///< use PIPELINING when advertised
     std::size_t pipeline_window = 64;   ///< commands in flight at most
     std::size_t max_status_line = 4096; ///< RFC 2449 says 512; real greetings can be longer
     std::size_t body_chunk = 64 * 1024; ///< largest body event
+    /// Entries one LIST or UIDL listing may have; more fail the session
+    /// (errc::listing_rejected), so that a server cannot make the caller keep an endless one.
+    std::size_t max_listing_entries = 1'000'000;
     random_source random;
 };
 
@@ -56,7 +63,9 @@ struct request {
     request_kind kind = request_kind::noop;
     std::uint32_t number = 0;      ///< message number for LIST/UIDL n, TOP, RETR, DELE; 0 = all
     std::uint64_t lines = 0;       ///< TOP's line count
-    std::uint64_t max_octets = 0;  ///< RETR/TOP: give up on the body past this (0 = no limit)
+    /// RETR/TOP: the most body octets accepted (0 = no limit; retr_cap() in
+    /// maildrop_listing.hpp computes it). Past it the message and the session are given up.
+    std::uint64_t max_octets = 0;
 };
 
 namespace client_action {
@@ -89,8 +98,9 @@ struct listing_entry {
 struct listing_end { std::uint64_t id = 0; };
 /// Message octets of a RETR/TOP body, dot-unstuffed, CRLF line ends.
 struct body { std::uint64_t id = 0; std::string_view data; };
-/// The body ended. `ec` is errc::body_too_large when max_octets was passed (the rest was
-/// read and dropped); octets counts what was delivered.
+/// The body ended. `ec` is errc::body_too_large when the server sent more than max_octets:
+/// the body is incomplete (octets counts what was delivered, at most max_octets) and a
+/// `failed` with the same code follows, since the connection cannot be trusted any more.
 struct body_end { std::uint64_t id = 0; std::uint64_t octets = 0; boost::system::error_code ec; };
 /// Fatal: the session cannot go on. `detail` is printable server text or a local reason.
 struct failed { boost::system::error_code ec; std::string_view detail; };
@@ -119,7 +129,8 @@ public:
     std::uint64_t submit(const request& r);
     client_action_t next();
 
-    /// The greeting's APOP timestamp, empty when none.
+    /// The greeting's APOP timestamp, empty when none or after STLS (what came before TLS is
+    /// forgotten then, the greeting too).
     const std::string& apop_timestamp() const noexcept { return apop_timestamp_; }
     const std::string& greeting() const noexcept { return greeting_; }
     /// The capability lines of the last CAPA (empty if the server has no CAPA).
@@ -147,7 +158,7 @@ private:
     void on_capa_done();
     void on_stls_reply(std::string_view l);
     void choose_and_start_auth();
-    std::string choose_mechanism(std::string& why_not) const;
+    std::string choose_mechanism(boost::system::error_code& ec, std::string& why_not) const;
     void start_sasl(std::string_view name);
     void on_login_reply(std::string_view l);
     void start_user_login();
@@ -158,6 +169,7 @@ private:
     std::optional<client_action_t> on_status(std::string_view l);
     std::optional<client_action_t> on_listing_line(std::string_view l);
     std::optional<client_action_t> body_step();
+    client_action_t body_over_cap(std::uint64_t limit);
     void fill_pipeline();
     void write_command(std::string_view l, bool secret = false);
     client_action_t fail(boost::system::error_code ec, std::string detail);
@@ -190,7 +202,7 @@ private:
     dot_unstuffer unstuffer_;
     std::string body_buf_;
     std::uint64_t body_octets_ = 0;
-    bool body_over_ = false;
+    std::size_t listing_entries_ = 0;
     std::string failure_detail_;
     std::string status_copy_;  // keeps a status line alive behind an event
 };

@@ -36,6 +36,9 @@ enum class errc {
     // Session
     tls_required,        ///< the policy demands TLS and the peer cannot give it
     protocol_violation,
+    // Added later; kept at the end so that the values above stay as they were.
+    cleartext_refused,   ///< a password would have gone in clear without the user's consent
+    listing_rejected,    ///< LIST/UIDL contradict STAT or themselves, or are too long
 };
 
 const boost::system::error_category& core_category() noexcept;
