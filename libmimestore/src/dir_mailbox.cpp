@@ -1,5 +1,7 @@
 #include "dir_mailbox.hpp"
 
+#include "conversion_check.hpp"
+
 #include "file_source.hpp"
 #include "sha256.hpp"
 
@@ -47,17 +49,6 @@ std::vector<std::string> reconcile(std::vector<std::string> tags, const std::str
     auto at = static_cast<std::size_t>(first - tags.begin());
     std::erase_if(tags, [](const std::string& t) { return is_status_tag(t); });
     tags.insert(tags.begin() + static_cast<std::ptrdiff_t>(std::min(at, tags.size())), status);
-    return tags;
-}
-
-/// mark()'s rule: a status tag replaces the status tags, any other tag is added once.
-std::vector<std::string> marked(std::vector<std::string> tags, std::string_view t) {
-    if (is_status_tag(t)) {
-        std::erase_if(tags, [](const std::string& x) { return is_status_tag(x); });
-        tags.emplace_back(t);
-    } else if (std::find(tags.begin(), tags.end(), t) == tags.end()) {
-        tags.emplace_back(t);
-    }
     return tags;
 }
 
@@ -133,6 +124,7 @@ class dir_writer final : public item_writer {
         hash_.update(chunk);
         wire_.add(chunk);
         count_crlf(chunk);
+        shape_.add(chunk);
         file_.size += chunk.size();
         return {};
     }
@@ -168,6 +160,9 @@ class dir_writer final : public item_writer {
                 meta_.guid));
             return errc::corrupt;
         }
+        // Kept byte for byte, but out of the way of programs that would misread it.
+        if (!shape_.problem().empty() && status_of(meta_.tags).empty())
+            meta_.tags = tags_after_mark(std::move(meta_.tags), tag::conversionerror);
         return box_->commit_add(std::move(meta_), file_);
     }
 
@@ -203,6 +198,7 @@ class dir_writer final : public item_writer {
     core::wire_size_counter wire_;
     std::uint64_t bare_lf_ = 0;
     bool last_was_cr_ = false;
+    conversion_check shape_;
     bool done_ = false;
     bool synced_ = false;  // sync_data() ran after the last write
 };
@@ -780,7 +776,7 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
                 fmt::format("no free file name for guid '{}' in {}", meta.guid, root_));
 }
 
-error_code dir_mailbox::mark(const item& it, std::string_view t) {
+error_code dir_mailbox::change_tags(const item& it, const tag_rule& rule) {
     std::lock_guard lock(mu_);
     if (!exists()) return errc::not_found;
     if (int err = ensure_root()) return fail_errno(err, fmt::format("cannot prepare {}", root_));
@@ -790,7 +786,7 @@ error_code dir_mailbox::mark(const item& it, std::string_view t) {
     if (found == nullptr) return errc::not_found;
     const stored_file f = *found;
     located_item current = describe(f);
-    std::vector<std::string> tags = marked(current.it.tags, t);
+    std::vector<std::string> tags = rule(current.it.tags);
     if (tags == current.it.tags) return {};
     const std::string status = status_of(tags);
 

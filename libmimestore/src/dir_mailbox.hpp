@@ -104,7 +104,10 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     boost::system::result<std::unique_ptr<core::message_source>> open_item(const item& it);
     /// `meta` is already checked and completed by the store (guid, tags, created).
     boost::system::result<std::unique_ptr<item_writer>> begin_add(item meta);
-    boost::system::error_code mark(const item& it, std::string_view t);
+    /// The new tags of an item, from its current ones (tags_after_mark, tags_after_unmark).
+    using tag_rule = std::function<std::vector<std::string>(std::vector<std::string>)>;
+    /// mark() and unmark(): a "tags" line, then the rename into the new status's folder.
+    boost::system::error_code change_tags(const item& it, const tag_rule& rule);
     boost::system::error_code remove(const item& it);
 
     /// Takes the POP3 maildrop lock on the mailbox's own lock file (flock, held as long as

@@ -192,7 +192,24 @@ error_code dir_store_engine::mark(const item& it, std::string_view t) {
     if (t.empty()) return note(errc::invalid_item, "cannot mark an item with an empty tag");
     auto box = mailbox_of(it.mailbox);
     if (!box) return errc::not_found;
-    return note(box->mark(it, t), *box);
+    return note(box->change_tags(it,
+                                 [t](std::vector<std::string> tags) {
+                                     return tags_after_mark(std::move(tags), t);
+                                 }),
+                *box);
+}
+
+error_code dir_store_engine::unmark(const item& it, std::string_view t) {
+    if (t.empty() || t == tag::unread)
+        return note(errc::invalid_item, "cannot remove an empty tag, or unread (mark another "
+                                         "status instead)");
+    auto box = mailbox_of(it.mailbox);
+    if (!box) return errc::not_found;
+    return note(box->change_tags(it,
+                                 [t](std::vector<std::string> tags) {
+                                     return tags_after_unmark(std::move(tags), t);
+                                 }),
+                *box);
 }
 
 error_code dir_store_engine::remove(const item& it) {
@@ -238,8 +255,9 @@ result<std::unique_ptr<item_writer>> dir_store::begin_add(item meta) {
     return engine_->begin_add(std::move(meta));
 }
 
-error_code dir_store::mark(const item& it, std::string_view t) {
-    return engine_->mark(it, t);
+error_code dir_store::mark(const item& it, std::string_view t) { return engine_->mark(it, t); }
+error_code dir_store::unmark(const item& it, std::string_view t) {
+    return engine_->unmark(it, t);
 }
 
 error_code dir_store::remove(const item& it) {

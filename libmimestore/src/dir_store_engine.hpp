@@ -30,6 +30,7 @@ class dir_store_engine {
     result<std::unique_ptr<core::message_source>> open_item(const item& it);
     result<std::unique_ptr<item_writer>> begin_add(item meta);
     error_code mark(const item& it, std::string_view t);
+    error_code unmark(const item& it, std::string_view t);
     error_code remove(const item& it);
     result<std::unique_ptr<core::maildrop>> open_maildrop(mime_store& self, std::string_view user);
     std::string last_error() const;

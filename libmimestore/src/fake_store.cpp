@@ -9,22 +9,36 @@
 #include <array>
 #include <cassert>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
 #include <utility>
+#include <variant>
+#include <vector>
 
 namespace izypop3::store {
 namespace {
 
 using key_type = std::pair<std::string, std::string>;  // (mailbox, guid)
 
-struct entry {
+// An item added through begin_add.
+struct added_entry {
     item meta;
-    std::uint64_t index = 0;                       // generated message number; 0 = added
-    std::shared_ptr<const std::string> payload;    // octets of an added item
+    std::shared_ptr<const std::string> payload;
 };
+
+// One mailbox's own copy of the generated messages: only what changed is kept, so a mailbox
+// nobody changed costs nothing but its name.
+struct generated_copy {
+    std::set<std::uint64_t> removed;
+    std::map<std::uint64_t, std::vector<std::string>> tags;  // where they differ
+};
+
+// The query order: a mailbox's generated copy sits where the mailbox was first used, each
+// added item where it was added.
+using slot = std::variant<std::string /* a mailbox's generated copy */, added_entry>;
 
 class shared_string_source final : public core::message_source {
 public:
@@ -52,44 +66,106 @@ bool equal_ci(std::string_view a, std::string_view b) {
 }  // namespace
 
 struct fake_store::state {
-    state(const fake_store_options& o) : gen(o.seed, o.bigsize), mode(o.commitmode) {}
+    explicit state(const fake_store_options& o) : gen(o.seed, o.bigsize), mode(o.commitmode) {
+        generated.reserve(o.count);
+        for (std::uint64_t i = 1; i <= o.count; ++i) generated.push_back(gen.describe(i));
+        use_mailbox("");
+    }
+
+    // An item of the store: an added one, or generated message `index` of a mailbox.
+    struct found {
+        added_entry* added = nullptr;
+        std::uint64_t index = 0;
+        generated_copy* copy = nullptr;
+        explicit operator bool() const noexcept { return added != nullptr || index != 0; }
+    };
 
     std::mutex mu;
     const detail::fake_generator gen;
     const commit_mode mode;
-    std::map<std::uint64_t, entry> entries;  // in insertion order: the query order
-    std::map<key_type, std::uint64_t> by_key;
+    std::vector<item> generated;  // metadata of guid_1..guid_N, mailbox ""
+    std::map<std::string, generated_copy, std::less<>> copies;
+    std::map<std::uint64_t, slot> order;
+    std::map<key_type, std::uint64_t> added_by_key;
     std::uint64_t next_seq = 1;
     std::set<std::string, std::less<>> locked_users;
 
     // All of these expect `mu` to be held.
-    entry* find(const item& it) {
-        auto k = by_key.find(key_type(it.mailbox, it.guid));
-        return k == by_key.end() ? nullptr : &entries.at(k->second);
+    generated_copy& use_mailbox(std::string_view mailbox) {
+        auto it = copies.find(mailbox);
+        if (it != copies.end()) return it->second;
+        order.emplace(next_seq++, slot(std::in_place_index<0>, mailbox));
+        return copies.emplace(std::string(mailbox), generated_copy{}).first->second;
     }
 
-    void erase(const item& it) {
-        auto k = by_key.find(key_type(it.mailbox, it.guid));
-        if (k == by_key.end()) return;
-        entries.erase(k->second);
-        by_key.erase(k);
+    // The index of generated message `guid`, or 0 when `guid` names none.
+    std::uint64_t generated_index(std::string_view guid) const {
+        constexpr std::string_view prefix = "guid_";
+        if (!guid.starts_with(prefix) || guid.size() == prefix.size()) return 0;
+        std::uint64_t n = 0;
+        const auto digits = guid.substr(prefix.size());
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || digits[0] == '0') return 0;
+        return n <= generated.size() ? n : 0;
     }
 
-    void insert(entry e) {
-        auto seq = next_seq++;
-        by_key.emplace(key_type(e.meta.mailbox, e.meta.guid), seq);
-        entries.emplace(seq, std::move(e));
+    found find(const item& it) {
+        found f;
+        if (auto k = added_by_key.find(key_type(it.mailbox, it.guid)); k != added_by_key.end()) {
+            f.added = &std::get<added_entry>(order.at(k->second));
+            return f;
+        }
+        const std::uint64_t index = generated_index(it.guid);
+        if (index == 0) return f;
+        generated_copy& copy = use_mailbox(it.mailbox);
+        if (copy.removed.count(index) != 0) return f;
+        f.index = index;
+        f.copy = &copy;
+        return f;
     }
 
-    std::unique_ptr<core::message_source> source_of(const entry& e) const {
-        if (e.payload) return std::make_unique<shared_string_source>(e.payload);
-        return gen.open(e.index);
+    item generated_item(std::string_view mailbox, const generated_copy& copy,
+                        std::uint64_t index) const {
+        item it = generated[index - 1];
+        it.mailbox = mailbox;
+        if (auto t = copy.tags.find(index); t != copy.tags.end()) it.tags = t->second;
+        return it;
     }
 
-    bool same_octets(const entry& e, std::string_view data) const {
-        if (e.meta.size != data.size()) return false;
-        if (e.payload) return *e.payload == data;
-        auto src = gen.open(e.index);
+    const item& meta_of(const found& f, item& scratch, std::string_view mailbox) const {
+        if (f.added != nullptr) return f.added->meta;
+        scratch = generated_item(mailbox, *f.copy, f.index);
+        return scratch;
+    }
+
+    void insert(added_entry e) {
+        use_mailbox(e.meta.mailbox);
+        const auto seq = next_seq++;
+        added_by_key.emplace(key_type(e.meta.mailbox, e.meta.guid), seq);
+        order.emplace(seq, slot(std::in_place_index<1>, std::move(e)));
+    }
+
+    // Removes what `f` found (`it` names it).
+    void erase(const found& f, const item& it) {
+        if (f.added == nullptr) {
+            f.copy->removed.insert(f.index);
+            f.copy->tags.erase(f.index);
+            return;
+        }
+        const auto k = added_by_key.find(key_type(it.mailbox, it.guid));
+        order.erase(k->second);
+        added_by_key.erase(k);
+    }
+
+    std::unique_ptr<core::message_source> source_of(const found& f) const {
+        if (f.added != nullptr) return std::make_unique<shared_string_source>(f.added->payload);
+        return gen.open(f.index);
+    }
+
+    bool same_octets(const found& f, std::string_view data) const {
+        if (f.added != nullptr) return *f.added->payload == data;
+        if (generated[f.index - 1].size != data.size()) return false;
+        auto src = gen.open(f.index);
         std::array<char, 16384> buf{};
         std::size_t pos = 0;
         for (;;) {
@@ -97,6 +173,32 @@ struct fake_store::state {
             if (!n || *n == 0) return n && pos == data.size();
             if (data.substr(pos, *n) != std::string_view(buf.data(), *n)) return false;
             pos += *n;
+        }
+    }
+
+    // Calls `visit` with each item of `mailbox` ("" = every mailbox in use), in query order.
+    template <class Visit>
+    void each_item(const query_options& opts, Visit&& visit) {
+        if (!opts.mailbox.empty()) use_mailbox(opts.mailbox);
+        const bool asc = opts.order_by == query_options::order::asc;
+        auto visit_slot = [&](const slot& sl) {
+            if (const auto* e = std::get_if<added_entry>(&sl)) {
+                if (opts.mailbox.empty() || e->meta.mailbox == opts.mailbox) visit(e->meta);
+                return;
+            }
+            const std::string& mailbox = std::get<std::string>(sl);
+            if (!opts.mailbox.empty() && mailbox != opts.mailbox) return;
+            const generated_copy& copy = copies.find(mailbox)->second;
+            const std::uint64_t n = generated.size();
+            for (std::uint64_t k = 1; k <= n; ++k) {
+                const std::uint64_t index = asc ? k : n + 1 - k;
+                if (copy.removed.count(index) == 0) visit(generated_item(mailbox, copy, index));
+            }
+        };
+        if (asc) {
+            for (const auto& [seq, sl] : order) visit_slot(sl);
+        } else {
+            for (auto r = order.rbegin(); r != order.rend(); ++r) visit_slot(r->second);
         }
     }
 };
@@ -134,9 +236,10 @@ public:
             item probe;
             probe.mailbox = meta_.mailbox;
             probe.guid = meta_.guid;
-            if (const entry* e = state_->find(probe)) {
-                if (has_tag(e->meta, tag::pop3failed)) {
-                    state_->erase(probe);
+            if (const auto f = state_->find(probe)) {
+                item scratch;
+                if (has_tag(state_->meta_of(f, scratch, probe.mailbox), tag::pop3failed)) {
+                    state_->erase(f, probe);
                 } else if (has_tag(meta_, tag::pop3failed)) {
                     return add_outcome::already_present;
                 }
@@ -150,15 +253,15 @@ public:
             item probe;
             probe.mailbox = meta_.mailbox;
             probe.guid = guid;
-            const entry* e = state_->find(probe);
-            if (e == nullptr) break;
-            if (state_->same_octets(*e, *payload)) return add_outcome::already_present;
+            const auto f = state_->find(probe);
+            if (!f) break;
+            if (state_->same_octets(f, *payload)) return add_outcome::already_present;
             is_dup = true;
             guid = meta_.guid + ".dup" + (n == 1 ? std::string() : std::to_string(n));
         }
         meta_.guid = std::move(guid);
         if (is_dup) meta_.tags = {std::string(tag::dup)};
-        state_->insert(entry{std::move(meta_), 0, std::move(payload)});
+        state_->insert(added_entry{std::move(meta_), std::move(payload)});
         return is_dup ? add_outcome::duplicate : add_outcome::added;
     }
 
@@ -184,8 +287,6 @@ fake_store::fake_store(const fake_store_options& opts)
     assert(opts.count <= fake_store_options::max_count);
     assert(opts.bigsize >= fake_store_options::min_bigsize &&
            opts.bigsize <= fake_store_options::max_bigsize);
-    for (std::uint64_t i = 1; i <= opts.count; ++i)
-        state_->insert(entry{state_->gen.describe(i), i, nullptr});
 }
 
 fake_store::~fake_store() = default;
@@ -193,27 +294,20 @@ fake_store::~fake_store() = default;
 result<query_result> fake_store::query(const query_options& opts) {
     query_result out;
     std::lock_guard lock(state_->mu);
-    auto visit = [&](const entry& e) {
-        const item& it = e.meta;
-        if (!opts.mailbox.empty() && it.mailbox != opts.mailbox) return;
+    state_->each_item(opts, [&](const item& it) {
         if (!has_all_tags(it, opts.tags) || has_any_tag(it, opts.exclude_tags)) return;
         ++out.count;
         out.total_size += it.size;
         if (out.items.size() < opts.limit) out.items.push_back(it);
-    };
-    if (opts.order_by == query_options::order::asc) {
-        for (const auto& [seq, e] : state_->entries) visit(e);
-    } else {
-        for (auto r = state_->entries.rbegin(); r != state_->entries.rend(); ++r) visit(r->second);
-    }
+    });
     return out;
 }
 
 result<std::unique_ptr<core::message_source>> fake_store::open_item(const item& it) {
     std::lock_guard lock(state_->mu);
-    const entry* e = state_->find(it);
-    if (e == nullptr) return errc::not_found;
-    return state_->source_of(*e);
+    const auto f = state_->find(it);
+    if (!f) return errc::not_found;
+    return state_->source_of(f);
 }
 
 result<std::unique_ptr<item_writer>> fake_store::begin_add(item meta) {
@@ -227,23 +321,38 @@ result<std::unique_ptr<item_writer>> fake_store::begin_add(item meta) {
 }
 
 error_code fake_store::mark(const item& it, std::string_view t) {
+    return change_tags(it, [t](std::vector<std::string> tags) {
+        return tags_after_mark(std::move(tags), t);
+    });
+}
+
+error_code fake_store::unmark(const item& it, std::string_view t) {
+    if (t == tag::unread) return errc::invalid_item;
+    return change_tags(it, [t](std::vector<std::string> tags) {
+        return tags_after_unmark(std::move(tags), t);
+    });
+}
+
+error_code fake_store::change_tags(
+    const item& it,
+    const std::function<std::vector<std::string>(std::vector<std::string>)>& rule) {
     std::lock_guard lock(state_->mu);
-    entry* e = state_->find(it);
-    if (e == nullptr) return errc::not_found;
-    auto& tags = e->meta.tags;
-    if (is_status_tag(t)) {
-        std::erase_if(tags, [](const std::string& x) { return is_status_tag(x); });
-        tags.emplace_back(t);
-    } else if (!has_tag(e->meta, t)) {
-        tags.emplace_back(t);
+    const auto f = state_->find(it);
+    if (!f) return errc::not_found;
+    if (f.added != nullptr) {
+        f.added->meta.tags = rule(std::move(f.added->meta.tags));
+        return {};
     }
+    item scratch;
+    f.copy->tags[f.index] = rule(state_->meta_of(f, scratch, it.mailbox).tags);
     return {};
 }
 
 error_code fake_store::remove(const item& it) {
     std::lock_guard lock(state_->mu);
-    if (state_->find(it) == nullptr) return errc::not_found;
-    state_->erase(it);
+    const auto f = state_->find(it);
+    if (!f) return errc::not_found;
+    state_->erase(f, it);
     return {};
 }
 
@@ -251,6 +360,7 @@ result<std::unique_ptr<core::maildrop>> fake_store::open_maildrop(std::string_vi
     {
         std::lock_guard lock(state_->mu);
         if (!state_->locked_users.emplace(user).second) return errc::in_use;
+        state_->use_mailbox(user);
     }
     // The release hook holds the state, not the store, so a maildrop that outlives the
     // store by mistake still unlocks safely (reading through it would not be safe).
@@ -261,8 +371,9 @@ result<std::unique_ptr<core::maildrop>> fake_store::open_maildrop(std::string_vi
             st->locked_users.erase(name);
         }
     };
-    // Every user sees the same generated mailbox, as in the original demo ("" = all).
-    auto md = store_maildrop::open(*this, std::string(), state_->mode, std::move(release));
+    // Each user has a mailbox of their own: the generated messages and what was added for
+    // them, so one user's deletions never reach another's maildrop.
+    auto md = store_maildrop::open(*this, std::string(user), state_->mode, std::move(release));
     if (!md) return md.error();
     return std::unique_ptr<core::maildrop>(std::move(*md));
 }

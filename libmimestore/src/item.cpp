@@ -18,6 +18,23 @@ bool is_status_tag(std::string_view t) noexcept {
            status_tag_list.end();
 }
 
+std::vector<std::string> tags_after_mark(std::vector<std::string> tags, std::string_view t) {
+    if (is_status_tag(t)) {
+        std::erase_if(tags, [](const std::string& x) { return is_status_tag(x); });
+        tags.emplace_back(t);
+    } else if (std::find(tags.begin(), tags.end(), t) == tags.end()) {
+        tags.emplace_back(t);
+    }
+    return tags;
+}
+
+std::vector<std::string> tags_after_unmark(std::vector<std::string> tags, std::string_view t) {
+    if (std::erase(tags, t) == 0 || !is_status_tag(t)) return tags;
+    if (std::none_of(tags.begin(), tags.end(), [](const std::string& x) { return is_status_tag(x); }))
+        tags.emplace_back(tag::unread);
+    return tags;
+}
+
 bool has_tag(const item& it, std::string_view t) noexcept {
     return std::find(it.tags.begin(), it.tags.end(), t) != it.tags.end();
 }

@@ -234,6 +234,11 @@ pg_statements::pg_statements(const pg_table& t)
                        "THEN k.kept ELSE array_append(k.kept, $4::text) END FROM (SELECT {} "
                        "AS kept) AS k) WHERE t.mailbox = $1 AND t.uidl = $2",
                        t.quoted, fmt::format(fmt::runtime(tags_without), "$3"))),
+      unmark(fmt::format("UPDATE {} AS t SET tags = CASE WHEN $3::text = ANY (t.tags) THEN "
+                         "(SELECT CASE WHEN $4::text = '' THEN k.kept ELSE "
+                         "array_append(k.kept, $4::text) END FROM (SELECT {} AS kept) AS k) "
+                         "ELSE t.tags END WHERE t.mailbox = $1 AND t.uidl = $2",
+                         t.quoted, fmt::format(fmt::runtime(tags_without), "ARRAY[$3::text]"))),
       remove(fmt::format("DELETE FROM {} WHERE mailbox = $1 AND uidl = $2", t.quoted)),
       snapshot(fmt::format("SELECT id, uidl, wire_size FROM {} WHERE mailbox = $1 AND NOT "
                            "(tags && ARRAY['archive', 'dup', 'pop3failed']::text[]) ORDER BY id",

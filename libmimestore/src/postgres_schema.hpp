@@ -62,6 +62,8 @@ struct pg_statements {
     std::string read_chunk;
     // $1 mailbox, $2 uidl, $3 tags to drop (text[]), $4 tag to add if absent.
     std::string mark;
+    // $1 mailbox, $2 uidl, $3 tag to drop, $4 tag to add when $3 was dropped ('' = none).
+    std::string unmark;
     // $1 mailbox, $2 uidl.
     std::string remove;
     // $1 mailbox. Columns: id, uidl, wire_size; every servable item (not archive, dup or

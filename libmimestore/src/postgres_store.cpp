@@ -251,6 +251,22 @@ error_code postgres_store::mark(const item& it, std::string_view t) {
     return as_error_code(r);
 }
 
+error_code postgres_store::unmark(const item& it, std::string_view t) {
+    if (!detail::is_storable_text(t, postgres_store_options::max_tag_octets) || t == tag::unread)
+        return errc::invalid_item;
+    // Without its status tag an item is unread again: an item always has a status.
+    const std::string_view instead = is_status_tag(t) ? tag::unread : std::string_view();
+    const std::string mailbox = state_->mailbox_for(it.mailbox);
+    auto r = state_->pool.run([&](pg_connection& c) -> result<void> {
+        auto u = c.exec(state_->sql.unmark,
+                        pg_params().text(mailbox).text(it.guid).text(t).text(instead));
+        if (!u) return u.error();
+        if (detail::affected_rows(u->get()) == 0) return errc::not_found;
+        return {};
+    });
+    return as_error_code(r);
+}
+
 error_code postgres_store::remove(const item& it) {
     const std::string mailbox = state_->mailbox_for(it.mailbox);
     auto r = state_->pool.run([&](pg_connection& c) -> result<void> {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 
 namespace izypop3::store {
 namespace {
@@ -24,7 +25,8 @@ constexpr std::array<std::string_view, 5> modhandlers{"fake", "localfs", "maildi
 const std::array<setting_info, 4>& fake_settings() {
     static const std::array<setting_info, 4> table{{
         {"count", "99",
-         fmt::format("number of generated messages guid_1..guid_N (0 to {})",
+         fmt::format("number of generated messages guid_1..guid_N in each user's maildrop (0 "
+                     "to {})",
                      fake_store_options::max_count)},
         {"seed", "1", "generator seed; the same seed always gives the same messages"},
         {"bigsize", "5242880",
@@ -37,12 +39,29 @@ const std::array<setting_info, 4>& fake_settings() {
     return table;
 }
 
+// Settings of every store, checked and applied by the factory itself.
+const std::array<setting_info, 1>& shared_settings() {
+    static const std::array<setting_info, 1> table{{
+        {"verbose", "false",
+         "log each store operation (query, read, add, mark, remove, maildrop) with its "
+         "duration, at loglevel info"},
+    }};
+    return table;
+}
+
+bool is_shared_setting(std::string_view key) {
+    const auto& table = shared_settings();
+    return std::any_of(table.begin(), table.end(),
+                       [&](const setting_info& s) { return s.name == key; });
+}
+
 std::string setting_names(std::span<const setting_info> table) {
     std::string out;
     for (const auto& s : table) {
         if (!out.empty()) out += ", ";
         out += s.name;
     }
+    for (const auto& s : shared_settings()) out += (out.empty() ? "" : ", ") + s.name;
     return out;
 }
 
@@ -118,6 +137,12 @@ std::string built_names() {
     return out;
 }
 
+// The backend's own part of `cfg`: a backend knows nothing of the shared settings.
+store_config without_shared(store_config cfg) {
+    for (const auto& s : shared_settings()) cfg.settings.erase(s.name);
+    return cfg;
+}
+
 }  // namespace
 
 std::vector<std::string> known_modhandlers() {
@@ -130,6 +155,8 @@ std::span<const setting_info> settings_of(std::string_view modhandler) noexcept 
     const backend* b = find_backend(modhandler);
     return b ? b->settings() : std::span<const setting_info>{};
 }
+
+std::span<const setting_info> common_settings() noexcept { return shared_settings(); }
 
 boost::system::error_code validate(const store_config& cfg, std::string& error_text) {
     const auto& name = cfg.modhandler;
@@ -148,7 +175,8 @@ boost::system::error_code validate(const store_config& cfg, std::string& error_t
     for (const auto& setting : cfg.settings) {
         // Not a structured binding: clang 14 cannot capture those in a lambda.
         const std::string& key = setting.first;
-        bool known = std::any_of(table.begin(), table.end(),
+        bool known = is_shared_setting(key) ||
+                     std::any_of(table.begin(), table.end(),
                                  [&](const setting_info& s) { return s.name == key; });
         if (!known) {
             error_text = fmt::format(
@@ -157,13 +185,21 @@ boost::system::error_code validate(const store_config& cfg, std::string& error_t
             return errc::unknown_setting;
         }
     }
-    return b->validate(cfg, error_text);
+    if (auto verbose = setting_bool(cfg, "verbose", false, error_text); !verbose)
+        return verbose.error();
+    return b->validate(without_shared(cfg), error_text);
 }
 
 boost::system::result<std::unique_ptr<mime_store>> make_store(const store_config& cfg,
-                                                              std::string& error_text) {
+                                                              std::string& error_text,
+                                                              store_log log) {
     if (auto ec = validate(cfg, error_text)) return ec;
-    return find_backend(cfg.modhandler)->make(cfg, error_text);
+    const bool verbose = setting_bool(cfg, "verbose", false, error_text).value();
+    if (verbose && !log)
+        throw std::invalid_argument("make_store: mimestore.verbose is on but no log was given");
+    auto made = find_backend(cfg.modhandler)->make(without_shared(cfg), error_text);
+    if (!made || !verbose) return made;
+    return make_logged_store(std::move(*made), std::move(log));
 }
 
 }  // namespace izypop3::store

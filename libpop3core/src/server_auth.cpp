@@ -12,7 +12,12 @@
 namespace izypop3::core {
 namespace {
 
-constexpr std::string_view invalid_login = "Invalid login";
+constexpr std::string_view invalid_login = "-ERR [AUTH] Invalid login";
+constexpr std::string_view cleartext_refused =
+    "Cleartext login refused on an unencrypted connection; use STLS or the TLS port first";
+constexpr std::string_view cleartext_mechanism_refused =
+    "Cleartext mechanism refused on an unencrypted connection; use STLS or the TLS port first";
+constexpr std::string_view unsupported_mechanism = "Unsupported authentication mechanism";
 
 std::string lower(std::string_view s) {
     std::string r(s);
@@ -49,9 +54,7 @@ bool server_session::mechanism_offered(const sasl::mechanism_traits& t) const no
 
 void server_session::cmd_user(const command& c) {
     if (!cleartext_allowed()) {
-        reply_err_code("AUTH",
-                       "Cleartext login refused on an unencrypted connection; use STLS or "
-                       "the TLS port first");
+        auth_refused("AUTH", cleartext_refused);
         return;
     }
     user_arg_ = c.args[0];
@@ -60,9 +63,7 @@ void server_session::cmd_user(const command& c) {
 
 void server_session::cmd_pass(const command& c) {
     if (!cleartext_allowed()) {
-        reply_err_code("AUTH",
-                       "Cleartext login refused on an unencrypted connection; use STLS or "
-                       "the TLS port first");
+        auth_refused("AUTH", cleartext_refused);
         return;
     }
     if (user_arg_.empty()) {
@@ -70,7 +71,8 @@ void server_session::cmd_pass(const command& c) {
         return;
     }
     if (!config_.verify_passwords) {
-        reply_err_code("AUTH", "Password login is not available; use AUTH");
+        user_arg_.clear();
+        auth_refused("AUTH", "Password login is not available; use AUTH");
         return;
     }
     password_ = c.args[0];
@@ -84,17 +86,30 @@ void server_session::complete_verify(auth_outcome outcome) {
     std::string who = std::move(user_arg_);
     user_arg_.clear();
     switch (outcome) {
-        case auth_outcome::accepted: login_succeeded(std::move(who)); return;
-        case auth_outcome::rejected: auth_failed("wrong password or unknown user"); return;
+        case auth_outcome::accepted:
+            login_succeeded(std::move(who));
+            return;
+        case auth_outcome::rejected:
+            auth_failed("wrong password or unknown user");
+            return;
         case auth_outcome::temporary_failure:
-            reply_err_code("SYS/TEMP", "Authentication is temporarily unavailable; try again later");
+            reply_err_code("SYS/TEMP",
+                           "Authentication is temporarily unavailable; try again later");
             return;
     }
 }
 
 void server_session::cmd_apop(const command& c) {
+    // APOP's digest can be attacked offline by whoever sees it, and a man in the middle
+    // picks the timestamp (CVE-2007-1558): it follows the cleartext rule.
+    if (!cleartext_allowed()) {
+        auth_refused("AUTH",
+                     "APOP refused on an unencrypted connection; use STLS and USER/PASS or "
+                     "AUTH, or the TLS port");
+        return;
+    }
     if (apop_timestamp_.empty()) {
-        reply_err("APOP is not available on this server");
+        auth_refused({}, "APOP is not available on this server");
         return;
     }
     user_arg_ = c.args[0];
@@ -109,7 +124,8 @@ void server_session::complete_lookup(std::optional<sasl::stored_secret> secret,
         pending_ = pending::none;
         if (temporary_failure) {
             end_sasl();
-            reply_err_code("SYS/TEMP", "Authentication is temporarily unavailable; try again later");
+            reply_err_code("SYS/TEMP",
+                           "Authentication is temporarily unavailable; try again later");
             return;
         }
         sasl_step(mechanism_->resume(secret));
@@ -123,9 +139,9 @@ void server_session::complete_lookup(std::optional<sasl::stored_secret> secret,
     }
     // An unknown user and a wrong digest take the same path and the same reply
     // (RFC 1939 section 13).
-    const std::string expected =
-        secret && secret->plaintext ? sasl::apop_digest(apop_timestamp_, *secret->plaintext)
-                                    : std::string(32, '\0');
+    const std::string expected = secret && secret->plaintext
+                                     ? sasl::apop_digest(apop_timestamp_, *secret->plaintext)
+                                     : std::string(32, '\0');
     const bool ok = secret && secret->plaintext && equal_constant_time(expected, apop_digest_);
     std::string who = std::move(user_arg_);
     user_arg_.clear();
@@ -134,6 +150,12 @@ void server_session::complete_lookup(std::optional<sasl::stored_secret> secret,
     } else {
         auth_failed("APOP digest mismatch or unknown user");
     }
+}
+
+void server_session::complete_derive(const sasl::scram_secret& derived) {
+    expect(pending::derive);
+    wipe(derive_.password);
+    sasl_step(mechanism_->resume_derived(derived));
 }
 
 void server_session::list_mechanisms() {
@@ -150,17 +172,15 @@ void server_session::cmd_auth(const command& c) {
     }
     const auto* traits = registry().find(c.args[0]);
     if (!traits) {
-        reply_err("Unsupported authentication mechanism");
+        auth_refused({}, unsupported_mechanism);
         return;
     }
     if (traits->cleartext && !cleartext_allowed()) {
-        reply_err_code("AUTH",
-                       "Cleartext mechanism refused on an unencrypted connection; use STLS or "
-                       "the TLS port first");
+        auth_refused("AUTH", cleartext_mechanism_refused);
         return;
     }
     if (!mechanism_offered(*traits)) {
-        reply_err("Unsupported authentication mechanism");
+        auth_refused({}, unsupported_mechanism);
         return;
     }
     std::optional<std::string> initial;
@@ -172,29 +192,29 @@ void server_session::cmd_auth(const command& c) {
         } else {
             auto decoded = base64_decode(c.args[1]);
             if (!decoded) {
-                reply_err("Invalid base64 in the initial response");
+                auth_refused({}, "Invalid base64 in the initial response");
                 return;
             }
             initial = std::move(*decoded);
         }
     }
-    mechanism_ = registry().create(traits->name, sasl::server_context{config_.host_name,
-                                                                      config_.random});
+    mechanism_ =
+        registry().create(traits->name, sasl::server_context{config_.host_name, config_.random});
     if (!mechanism_) {
         // A registered factory that returns nothing: treat as not offered.
-        reply_err("Unsupported authentication mechanism");
+        auth_refused({}, unsupported_mechanism);
         return;
     }
     in_sasl_ = true;
     reader_.set_max_line(config_.max_sasl_line);
-    sasl_step(mechanism_->start(initial ? std::optional<std::string_view>(*initial)
-                                        : std::nullopt));
+    sasl_step(
+        mechanism_->start(initial ? std::optional<std::string_view>(*initial) : std::nullopt));
 }
 
 void server_session::sasl_line(std::string_view l) {
     if (l == "*") {
         end_sasl();
-        reply_err("Authentication cancelled");
+        auth_refused({}, "Authentication cancelled");
         return;
     }
     std::string decoded;
@@ -202,7 +222,7 @@ void server_session::sasl_line(std::string_view l) {
         auto r = base64_decode(l);
         if (!r) {
             end_sasl();
-            reply_err("Invalid base64 in the SASL response");
+            auth_refused({}, "Invalid base64 in the SASL response");
             return;
         }
         decoded = std::move(*r);
@@ -243,6 +263,13 @@ void server_session::sasl_step(sasl::step_result r) {
             s.pending_ = pending::lookup_sasl;
             s.request_ = server_action::lookup_secret{s.sasl_user_};
         }
+        void operator()(sasl::step::derive_secret& d) const {
+            s.derive_ = std::move(d);
+            wipe(d.password);
+            s.pending_ = pending::derive;
+            s.request_ = server_action::derive_secret{s.derive_.hash_name, s.derive_.password,
+                                                      s.derive_.salt, s.derive_.iterations};
+        }
         void operator()(sasl::step::success& ok) const {
             s.end_sasl();
             s.login_succeeded(std::move(ok.user));
@@ -258,6 +285,7 @@ void server_session::sasl_step(sasl::step_result r) {
 void server_session::auth_failed(std::string_view) {
     ++stats_.auth_failures;
     user_arg_.clear();
+    failure_reply_ = invalid_login;
     if (config_.auth_failure_delay_ms > 0) {
         // The reply waits for the delay so that guessing costs time (Dovecot's
         // auth_failure_delay); a pipelining client cannot get ahead of it either.
@@ -268,8 +296,28 @@ void server_session::auth_failed(std::string_view) {
     finish_auth_failure();
 }
 
+// A step refused before any credential was checked counts like a wrong password, so a
+// client cannot probe or spin for free: the refusal goes out at once until the last
+// allowed one, which waits for the failure delay and closes the connection.
+void server_session::auth_refused(std::string_view code, std::string_view text) {
+    ++stats_.auth_failures;
+    failure_reply_ = "-ERR ";
+    if (!code.empty()) {
+        failure_reply_ += '[';
+        failure_reply_ += code;
+        failure_reply_ += "] ";
+    }
+    failure_reply_ += text;
+    if (stats_.auth_failures >= config_.max_auth_failures && config_.auth_failure_delay_ms > 0) {
+        pending_ = pending::delay;
+        request_ = server_action::delay{config_.auth_failure_delay_ms};
+        return;
+    }
+    finish_auth_failure();
+}
+
 void server_session::finish_auth_failure() {
-    reply_err_code("AUTH", invalid_login);
+    send_line(failure_reply_);
     if (stats_.auth_failures >= config_.max_auth_failures) {
         reply_err("Too many failed logins; closing the connection");
         close_after_flush(close_reason::too_many_auth_failures);

@@ -23,15 +23,24 @@ std::string decimal(std::uint64_t n) {
 
 std::string_view parse_error_text(errc e) noexcept {
     switch (e) {
-        case errc::empty_command: return "Empty command";
-        case errc::unknown_command: return "Unknown command";
-        case errc::missing_argument: return "Missing argument";
-        case errc::too_many_arguments: return "Too many arguments";
-        case errc::bad_message_number: return "Invalid message number";
-        case errc::bad_line_count: return "Invalid line count";
-        case errc::argument_too_long: return "Argument too long";
-        case errc::nul_in_line: return "NUL octet in command";
-        default: return "Invalid command";
+        case errc::empty_command:
+            return "Empty command";
+        case errc::unknown_command:
+            return "Unknown command";
+        case errc::missing_argument:
+            return "Missing argument";
+        case errc::too_many_arguments:
+            return "Too many arguments";
+        case errc::bad_message_number:
+            return "Invalid message number";
+        case errc::bad_line_count:
+            return "Invalid line count";
+        case errc::argument_too_long:
+            return "Argument too long";
+        case errc::nul_in_line:
+            return "NUL octet in command";
+        default:
+            return "Invalid command";
     }
 }
 
@@ -39,14 +48,24 @@ std::string_view parse_error_text(errc e) noexcept {
 
 std::string_view to_string(close_reason r) noexcept {
     switch (r) {
-        case close_reason::quit: return "quit";
-        case close_reason::peer_closed: return "peer closed";
-        case close_reason::timeout: return "idle timeout";
-        case close_reason::too_many_bad_commands: return "too many bad commands";
-        case close_reason::too_many_auth_failures: return "too many failed logins";
-        case close_reason::tls_failed: return "TLS handshake failed";
-        case close_reason::shutdown: return "server shutdown";
-        case close_reason::stream_failed: return "message read failed";
+        case close_reason::quit:
+            return "quit";
+        case close_reason::peer_closed:
+            return "peer closed";
+        case close_reason::timeout:
+            return "idle timeout";
+        case close_reason::too_many_bad_commands:
+            return "too many bad commands";
+        case close_reason::too_many_auth_failures:
+            return "too many failed logins";
+        case close_reason::login_timeout:
+            return "login timeout";
+        case close_reason::tls_failed:
+            return "TLS handshake failed";
+        case close_reason::shutdown:
+            return "server shutdown";
+        case close_reason::stream_failed:
+            return "message read failed";
     }
     return "unknown";
 }
@@ -56,8 +75,9 @@ server_session::server_session(server_config config)
     if (!config_.random) config_.random = system_random();
     std::string greeting = config_.greeting;
     // The timestamp doubles as the APOP challenge, so it only appears when APOP can be
-    // served (RFC 1939 section 7).
-    if (config_.secret_forms.plaintext) {
+    // served (RFC 1939 section 7): a plaintext-equivalent secret, and TLS or a connection
+    // where cleartext logins are allowed (S25; CVE-2007-1558).
+    if (config_.secret_forms.plaintext && cleartext_allowed()) {
         apop_timestamp_ = sasl::make_apop_timestamp(to_hex(config_.random(10)), config_.host_name);
         greeting += ' ';
         greeting += apop_timestamp_;
@@ -67,13 +87,23 @@ server_session::server_session(server_config config)
 
 server_session::~server_session() = default;
 
-void server_session::feed(std::string_view bytes) { reader_.append(bytes); }
+void server_session::feed(std::string_view bytes) {
+    reader_.append(bytes);
+}
 
-void server_session::feed_eof() { eof_ = true; }
+void server_session::feed_eof() {
+    eof_ = true;
+}
 
 void server_session::on_timeout() {
     reply_err("Autologout; idle for too long");
     close_after_flush(close_reason::timeout);
+}
+
+void server_session::on_login_timeout() {
+    if (in_sasl_) end_sasl();
+    reply_err("Login took too long; closing the connection");
+    close_after_flush(close_reason::login_timeout);
 }
 
 void server_session::on_shutdown() {
@@ -218,12 +248,23 @@ struct verb_rule {
 // RFC 1939 section 3 and RFC 2449: which state each command belongs to. CAPA, QUIT and
 // LANG work in both.
 constexpr std::array<verb_rule, 17> verb_rules{{
-    {verb::user, true, false}, {verb::pass, true, false}, {verb::apop, true, false},
-    {verb::auth, true, false}, {verb::stls, true, false}, {verb::utf8, true, false},
-    {verb::capa, true, true},  {verb::quit, true, true},  {verb::lang, true, true},
-    {verb::stat, false, true}, {verb::list, false, true}, {verb::uidl, false, true},
-    {verb::retr, false, true}, {verb::top, false, true},  {verb::dele, false, true},
-    {verb::noop, false, true}, {verb::rset, false, true},
+    {verb::user, true, false},
+    {verb::pass, true, false},
+    {verb::apop, true, false},
+    {verb::auth, true, false},
+    {verb::stls, true, false},
+    {verb::utf8, true, false},
+    {verb::capa, true, true},
+    {verb::quit, true, true},
+    {verb::lang, true, true},
+    {verb::stat, false, true},
+    {verb::list, false, true},
+    {verb::uidl, false, true},
+    {verb::retr, false, true},
+    {verb::top, false, true},
+    {verb::dele, false, true},
+    {verb::noop, false, true},
+    {verb::rset, false, true},
 }};
 
 }  // namespace
@@ -246,14 +287,22 @@ void server_session::handle_command(const command& c) {
         handler h;
     };
     static constexpr std::array<entry, 17> handlers{{
-        {verb::user, &server_session::cmd_user},   {verb::pass, &server_session::cmd_pass},
-        {verb::apop, &server_session::cmd_apop},   {verb::auth, &server_session::cmd_auth},
-        {verb::stls, &server_session::cmd_stls},   {verb::utf8, &server_session::cmd_utf8},
-        {verb::capa, &server_session::cmd_capa},   {verb::quit, &server_session::cmd_quit},
-        {verb::lang, &server_session::cmd_lang},   {verb::stat, &server_session::cmd_stat},
-        {verb::list, &server_session::cmd_list},   {verb::uidl, &server_session::cmd_list},
-        {verb::retr, &server_session::cmd_retr},   {verb::top, &server_session::cmd_retr},
-        {verb::dele, &server_session::cmd_dele},   {verb::noop, &server_session::cmd_noop},
+        {verb::user, &server_session::cmd_user},
+        {verb::pass, &server_session::cmd_pass},
+        {verb::apop, &server_session::cmd_apop},
+        {verb::auth, &server_session::cmd_auth},
+        {verb::stls, &server_session::cmd_stls},
+        {verb::utf8, &server_session::cmd_utf8},
+        {verb::capa, &server_session::cmd_capa},
+        {verb::quit, &server_session::cmd_quit},
+        {verb::lang, &server_session::cmd_lang},
+        {verb::stat, &server_session::cmd_stat},
+        {verb::list, &server_session::cmd_list},
+        {verb::uidl, &server_session::cmd_list},
+        {verb::retr, &server_session::cmd_retr},
+        {verb::top, &server_session::cmd_retr},
+        {verb::dele, &server_session::cmd_dele},
+        {verb::noop, &server_session::cmd_noop},
         {verb::rset, &server_session::cmd_rset},
     }};
     for (const auto& e : handlers) {
@@ -389,7 +438,9 @@ void server_session::cmd_dele(const command& c) {
     reply_ok("Message " + decimal(i + 1) + " deleted");
 }
 
-void server_session::cmd_noop(const command&) { reply_ok({}); }
+void server_session::cmd_noop(const command&) {
+    reply_ok({});
+}
 
 void server_session::cmd_rset(const command&) {
     std::fill(deleted_.begin(), deleted_.end(), std::uint8_t{0});

@@ -5,6 +5,8 @@
 
 #include "client_connection.hpp"
 
+#include <izypop3/core/client_redaction.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -41,31 +43,6 @@ void run_counting_cpu(asio::io_context& ctx, std::atomic<std::int64_t>& total) {
     const std::int64_t before = thread_cpu_us();
     ctx.run();
     total += thread_cpu_us() - before;
-}
-
-// What a transcript may show of a line the client sends before it is logged in: commands
-// that carry no secret pass, everything else is replaced (PASS, APOP's digest, SASL
-// responses and initial responses).
-std::string redacted_login_line(std::string_view l) {
-    auto starts = [&](std::string_view p) {
-        if (l.size() < p.size()) return false;
-        for (std::size_t i = 0; i < p.size(); ++i)
-            if (std::toupper(static_cast<unsigned char>(l[i])) != p[i]) return false;
-        return true;
-    };
-    if (l == "CAPA" || l == "STLS" || l == "QUIT" || l == "*" || starts("USER "))
-        return std::string(l);
-    if (starts("PASS ")) return "PASS <redacted>";
-    if (starts("APOP ")) {
-        const auto last = l.rfind(' ');
-        return std::string(l.substr(0, last)) + " <redacted>";
-    }
-    if (starts("AUTH ")) {
-        const auto sp = l.find(' ', 5);
-        if (sp == std::string_view::npos) return std::string(l);
-        return std::string(l.substr(0, sp)) + " <redacted>";
-    }
-    return "<redacted>";
 }
 
 session_outcome::kind outcome_of(const error_code& ec) {
@@ -120,7 +97,8 @@ struct client_pool::impl::run_state {
             auto lf = bytes.find('\n');
             std::string_view l = bytes.substr(0, lf);
             if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-            handler->on_wire_line('>', logged_in ? std::string(l) : redacted_login_line(l));
+            handler->on_wire_line('>', logged_in ? std::string(l)
+                                                 : core::redact_client_login_line(l));
             if (lf == std::string_view::npos) break;
             bytes.remove_prefix(lf + 1);
         }

@@ -128,4 +128,19 @@ void logger::transcript(std::string_view side, char direction, std::string_view 
     write(log_level::info, fmt::format("{} {} {}", side, mark, sanitize_for_log(line)));
 }
 
+void logger::server_wait(std::string_view what, std::chrono::steady_clock::duration took) const {
+    if (wait_time_) wait("[SERVER]", what, took);
+}
+
+void logger::client_wait(std::string_view what, std::chrono::steady_clock::duration took) const {
+    if (wait_time_) wait("[CLIENT]", what, took);
+}
+
+void logger::wait(std::string_view side, std::string_view what,
+                  std::chrono::steady_clock::duration took) const {
+    if (!enabled(log_level::info)) return;
+    const double ms = std::chrono::duration<double, std::milli>(took).count();
+    write(log_level::info, fmt::format("{} waited {:.1f} ms for {}", side, ms, what));
+}
+
 }  // namespace izypop3::transport

@@ -4,8 +4,10 @@
 // one operation, with a watchdog timer bounding every wait.
 
 #include "peer_table.hpp"
+#include "work_gate.hpp"
 
 #include <izypop3/core/dot_stuffer.hpp>
+#include <izypop3/core/proxy_header.hpp>
 #include <izypop3/transport/server.hpp>
 #include <izypop3/transport/tls_identity.hpp>
 
@@ -19,6 +21,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -31,6 +34,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 namespace izypop3::transport {
@@ -79,8 +83,10 @@ struct server::impl {
     std::uint16_t bound_tls_port = 0;
     std::atomic<std::size_t> open_connections{0};
     std::atomic<std::uint64_t> next_id{1};
+    std::atomic<std::uint64_t> next_ticket{1};
     std::atomic<bool> stopping{false};
-    detail::peer_table peers;
+    std::optional<detail::peer_table> peers;  // made in start(), sized by the options
+    std::optional<detail::work_gate> auth_work;
     std::mutex live_mutex;
     std::set<std::shared_ptr<connection>> live;
     std::optional<asio::signal_set> signals;
@@ -88,19 +94,56 @@ struct server::impl {
     error_code listen(std::uint16_t port, bool implicit_tls, std::string& error_text);
     awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls);
     awaitable<void> refuse(tcp::socket sock, std::string line);
+    bool trusted_proxy(const tcp::endpoint& ep) const;
     void stop_everything();
 };
 
+bool server::impl::trusted_proxy(const tcp::endpoint& ep) const {
+    if (opt.trusted_proxies.empty()) return false;
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    std::array<std::uint8_t, 16> bytes{};
+    if (a.is_v6()) {
+        bytes = a.to_v6().to_bytes();
+    } else {
+        const auto b = a.to_v4().to_bytes();
+        std::copy(b.begin(), b.end(), bytes.begin());
+    }
+    for (const auto& n : opt.trusted_proxies)
+        if (n.contains(a.is_v6(), bytes)) return true;
+    return false;
+}
+
+namespace {
+
+asio::ip::address address_of(const core::proxy_endpoint& e) {
+    if (e.v6) return asio::ip::address_v6(e.address);
+    return asio::ip::address_v4(
+        asio::ip::address_v4::bytes_type{e.address[0], e.address[1], e.address[2], e.address[3]});
+}
+
+// Overwrites a secret before its memory is released.
+void wipe(std::string& s) noexcept {
+    std::fill(s.begin(), s.end(), '\0');
+    s.clear();
+}
+
+}  // namespace
+
 // One client connection. Owned by its coroutines through shared_ptr.
 struct connection : std::enable_shared_from_this<connection> {
-    connection(server::impl& s, tcp::socket sock, bool implicit_tls, std::string peer_addr,
-               bool loopback)
+    connection(server::impl& s, tcp::socket sock, bool implicit_tls, const tcp::endpoint& remote,
+               bool via_proxy)
         : srv(s),
           socket(std::move(sock)),
           watchdog(socket.get_executor()),
           implicit(implicit_tls),
-          peer(std::move(peer_addr)),
-          peer_is_loopback(loopback),
+          peer(endpoint_text(remote)),
+          group(detail::address_group(remote.address())),
+          // A proxied connection is not loopback, even when the proxy runs on this machine.
+          peer_is_loopback(!via_proxy && is_loopback(remote)),
+          proxied(via_proxy),
           id(s.next_id++),
           log(s.log.with_prefix(fmt::format("[S{} {}]", id, peer))) {}
 
@@ -109,17 +152,29 @@ struct connection : std::enable_shared_from_this<connection> {
     std::optional<asio::ssl::stream<tcp::socket&>> tls;
     asio::steady_timer watchdog;
     bool implicit;
-    std::string peer;
+    std::string peer;   // the client's address, for logs and hooks
+    std::string group;  // the client's address group, for per-address limits
     bool peer_is_loopback;
+    bool proxied;          // the peer is a trusted proxy: the client is named by its header
+    bool counted = false;  // holds one of the group's connection slots
     std::uint64_t id;
     logger log;
     bool timed_out = false;
     bool shutdown_requested = false;
     bool finished = false;
+    // The deadline to log in, from the greeting; max() once logged in.
+    clock_type::time_point login_deadline = clock_type::time_point::max();
+    // The timer of a wait that is not on the socket (failure delay, a slot of the per-address
+    // bound on credential work), so a shutdown can cut it short.
+    std::shared_ptr<asio::steady_timer> pause;
     std::unique_ptr<core::maildrop> drop;
     std::unique_ptr<core::message_source> message;
 
-    void arm(std::chrono::seconds d) { watchdog.expires_after(d); }
+    // Before login every wait also ends at the login deadline.
+    void arm(std::chrono::seconds d) {
+        const auto now = clock_type::now();
+        watchdog.expires_at(login_deadline - now < d ? login_deadline : now + d);
+    }
     void disarm() { watchdog.expires_at(clock_type::time_point::max()); }
 
     // Cancels the socket's pending operation when the deadline passes; a re-armed timer
@@ -198,7 +253,10 @@ struct connection : std::enable_shared_from_this<connection> {
         cfg.host_name = srv.opt.host_name;
         cfg.tls_active = implicit;
         cfg.tls_available = srv.tls.has_value() && srv.opt.stls && !implicit;
-        cfg.cleartext_without_tls = srv.opt.allow_cleartext || peer_is_loopback;
+        cfg.cleartext_without_tls =
+            srv.opt.cleartext == cleartext_policy::always ||
+            (srv.opt.cleartext == cleartext_policy::loopback && peer_is_loopback);
+        cfg.auth_failure_delay_ms = static_cast<std::uint32_t>(srv.opt.auth_failure_delay.count());
         cfg.secret_forms = srv.hooks.secret_forms;
         cfg.verify_passwords = static_cast<bool>(srv.hooks.verify_password);
         cfg.mechanisms = srv.hooks.mechanisms;
@@ -212,10 +270,148 @@ struct connection : std::enable_shared_from_this<connection> {
     }
 
     awaitable<void> run();
+    awaitable<bool> read_proxy_header();
+    awaitable<bool> admit();
+    awaitable<bool> enter_auth_work();
+    awaitable<void> failure_delay(std::uint32_t base_ms);
+    awaitable<bool> verify_password(core::server_session& s,
+                                    const core::server_action::verify_password& v);
+    awaitable<bool> derive_secret(core::server_session& s,
+                                  const core::server_action::derive_secret& d);
     awaitable<bool> stream_message(core::server_session& s, std::size_t index,
                                    std::optional<std::uint64_t> body_lines);
     void finish(core::server_session& s, core::close_reason why);
 };
+
+// From a trusted proxy the connection starts with a PROXY header naming the client; read
+// exactly its octets (what follows stays in the socket for the session or TLS). A proxy
+// that sends none, or a malformed one, gets the connection closed: nothing is guessed.
+awaitable<bool> connection::read_proxy_header() {
+    core::proxy_header_reader reader;
+    std::array<char, 512> buf;
+    arm(srv.opt.handshake_timeout);
+    while (reader.bytes_needed() > 0) {
+        const std::size_t want = std::min(reader.bytes_needed(), buf.size());
+        auto [ec, n] =
+            co_await asio::async_read(socket, asio::buffer(buf.data(), want), as_tuple_awaitable);
+        if (ec) {
+            disarm();
+            log.warn("closing a connection from trusted proxy {}: no complete PROXY header ({})",
+                     peer, timed_out ? "timed out" : ec.message());
+            co_return false;
+        }
+        reader.feed(std::string_view(buf.data(), n));
+    }
+    disarm();
+    if (reader.failed()) {
+        log.warn("closing a connection from trusted proxy {}: {}", peer, reader.error());
+        co_return false;
+    }
+    const auto& h = reader.header();
+    if (!h.has_addresses) {
+        // LOCAL (a health check) or UNKNOWN: the proxy speaks for itself.
+        log = srv.log.with_prefix(fmt::format("[S{} {} proxy]", id, peer));
+        co_return true;
+    }
+    const auto client = address_of(h.source);
+    const std::string proxy = peer;
+    peer = endpoint_text(tcp::endpoint(client, h.source.port));
+    group = detail::address_group(client);
+    log = srv.log.with_prefix(fmt::format("[S{} {} via {}]", id, peer, proxy));
+    co_return true;
+}
+
+// The per-address connection cap, counted for the client (behind a proxy: the real one).
+// The refusal goes out in plain text even on the TLS port: it costs us no handshake.
+awaitable<bool> connection::admit() {
+    if (srv.peers->acquire(group, srv.opt.max_connections_per_ip)) {
+        counted = true;
+        co_return true;
+    }
+    log.warn("refusing {}: too many connections from this address", peer);
+    static constexpr std::string_view refusal =
+        "-ERR [IN-USE] Too many connections from your address\r\n";
+    co_await write_all(asio::buffer(refusal.data(), refusal.size()));
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    co_return false;
+}
+
+// Takes a slot of the per-address bound on expensive credential work, waiting in line
+// behind the same address's other checks. False when the login deadline passes (or the
+// server stops) first; on true the caller ends with auth_work->leave(group).
+awaitable<bool> connection::enter_auth_work() {
+    const std::uint64_t ticket = srv.next_ticket++;
+    auto wake = std::make_shared<asio::steady_timer>(socket.get_executor());
+    wake->expires_at(login_deadline);
+    const bool now = srv.auth_work->enter(
+        group, ticket, [wake] { asio::post(wake->get_executor(), [wake] { wake->cancel(); }); });
+    if (now) co_return true;
+    log.debug("waiting for a credential check slot (at most {} at once per address)",
+              srv.opt.max_auth_work_per_ip);
+    pause = wake;
+    co_await wake->async_wait(as_tuple_awaitable);
+    pause.reset();
+    if (srv.auth_work->withdraw(group, ticket)) {
+        log.info("closing: {} before a credential check slot was free",
+                 shutdown_requested ? "server shutdown" : "login deadline passed");
+        co_return false;
+    }
+    co_return true;  // handed a slot, even if the deadline passed at the same moment
+}
+
+// The failed-login delay: the session's base, doubled per recent failure of the client's
+// address group (parallel connections included), to 15 s.
+awaitable<void> connection::failure_delay(std::uint32_t base_ms) {
+    const unsigned failures = srv.peers->record_failure(group);
+    const unsigned ms = detail::penalty_delay_ms(base_ms, failures);
+    log.info("failed login; failure {} from this address lately, reply delayed {} ms", failures,
+             ms);
+    pause = std::make_shared<asio::steady_timer>(socket.get_executor());
+    pause->expires_after(std::chrono::milliseconds(ms));
+    co_await pause->async_wait(as_tuple_awaitable);
+    pause.reset();
+}
+
+awaitable<bool> connection::verify_password(core::server_session& s,
+                                            const core::server_action::verify_password& v) {
+    if (!co_await enter_auth_work()) co_return false;
+    auto hook = srv.hooks.verify_password;
+    std::string user(v.user), pass(v.password);
+    auto outcome = co_await offload([&] { return hook(user, pass); });
+    srv.auth_work->leave(group);
+    wipe(pass);
+    s.complete_verify(outcome);
+    co_return true;
+}
+
+// PBKDF2 for SCRAM: on the blocking pool, within the per-address bound, never on an I/O
+// thread (its cost is the point of it). False when no slot came before the login deadline.
+awaitable<bool> connection::derive_secret(core::server_session& s,
+                                          const core::server_action::derive_secret& d) {
+    if (!co_await enter_auth_work()) co_return false;
+    std::string hash(d.hash_name), pass(d.password), salt(d.salt);
+    const std::uint32_t iterations = d.iterations;
+    log.debug("deriving SCRAM keys ({} iterations) on a worker thread", iterations);
+    auto keys = co_await offload([&]() -> std::optional<core::sasl::scram_secret> {
+        try {
+            return core::sasl::derive_scram_secret(hash, pass, salt, iterations);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    });
+    srv.auth_work->leave(group);
+    wipe(pass);
+    // Only a credential source handing out an impossible iteration count gets here: end
+    // the session as an internal error (logged by the connection's completion handler).
+    if (!keys)
+        throw std::runtime_error(fmt::format(
+            "SCRAM key derivation refused its parameters ({} iterations); check the credential "
+            "source",
+            iterations));
+    s.complete_derive(*keys);
+    co_return true;
+}
 
 awaitable<bool> connection::stream_message(core::server_session& s, std::size_t index,
                                            std::optional<std::uint64_t> body_lines) {
@@ -259,6 +455,8 @@ void connection::finish(core::server_session& s, core::close_reason why) {
 awaitable<void> connection::run() {
     auto self = shared_from_this();
     asio::co_spawn(socket.get_executor(), watch(), asio::detached);
+    if (proxied && !co_await read_proxy_header()) co_return;
+    if (!co_await admit()) co_return;
     if (srv.hooks.on_connect) {
         auto hook = srv.hooks.on_connect;
         const std::string addr = peer;
@@ -270,12 +468,16 @@ awaitable<void> connection::run() {
     }
     if (implicit && !co_await handshake()) co_return;
 
+    login_deadline = clock_type::now() + srv.opt.login_timeout;
     core::server_session s(session_config());
     std::array<char, read_buffer_size> rbuf;
     core::close_reason why = core::close_reason::peer_closed;
     bool running = true;
     clock_type::time_point line_deadline{};
+    std::optional<clock_type::time_point> waiting_since;  // verbose.waitTime: ready for a line
     while (running) {
+        if (s.state() != core::session_state::authorization)
+            login_deadline = clock_type::time_point::max();
         auto action = s.next();
         if (auto* a = std::get_if<core::server_action::send>(&action)) {
             // The reply to QUIT goes out only after the maildrop is unlocked, so a client
@@ -291,26 +493,39 @@ awaitable<void> connection::run() {
                 continue;
             }
             // The idle timeout counts from the start of a command line: bytes that trickle
-            // in without a line end do not extend it (slowloris).
-            if (!s.mid_line()) line_deadline = clock_type::now() + srv.opt.idle_timeout;
-            watchdog.expires_at(line_deadline);
+            // in without a line end do not extend it (slowloris). Before login the login
+            // deadline applies as well.
+            if (!s.mid_line()) {
+                line_deadline = clock_type::now() + srv.opt.idle_timeout;
+                if (log.wait_time() && !waiting_since) waiting_since = clock_type::now();
+            }
+            watchdog.expires_at(std::min(line_deadline, login_deadline));
             auto [ec, n] = co_await read_some(asio::buffer(rbuf));
             disarm();
             if (!ec) {
+                if (waiting_since)
+                    log.server_wait("the client's next line", clock_type::now() - *waiting_since);
+                waiting_since.reset();
                 s.feed(std::string_view(rbuf.data(), n));
             } else if (shutdown_requested) {
                 s.on_shutdown();
             } else if (timed_out && ec == asio::error::operation_aborted) {
                 timed_out = false;
-                s.on_timeout();
+                if (clock_type::now() >= login_deadline) {
+                    log.info("login deadline ({} s) passed", srv.opt.login_timeout.count());
+                    s.on_login_timeout();
+                } else {
+                    s.on_timeout();
+                }
             } else {
                 s.feed_eof();
             }
         } else if (auto* v = std::get_if<core::server_action::verify_password>(&action)) {
-            auto hook = srv.hooks.verify_password;
-            std::string user(v->user), pass(v->password);
-            auto outcome = co_await offload([&] { return hook(user, pass); });
-            s.complete_verify(outcome);
+            if (!co_await verify_password(s, *v)) {
+                why = shutdown_requested ? core::close_reason::shutdown
+                                         : core::close_reason::login_timeout;
+                break;
+            }
         } else if (auto* l = std::get_if<core::server_action::lookup_secret>(&action)) {
             auto hook = srv.hooks.lookup_secret;
             std::string user(l->user);
@@ -320,13 +535,18 @@ awaitable<void> connection::run() {
             }
             auto secret = co_await offload([&] { return hook(user); });
             s.complete_lookup(std::move(secret));
+        } else if (auto* k = std::get_if<core::server_action::derive_secret>(&action)) {
+            if (!co_await derive_secret(s, *k)) {
+                why = shutdown_requested ? core::close_reason::shutdown
+                                         : core::close_reason::login_timeout;
+                break;
+            }
         } else if (auto* o = std::get_if<core::server_action::open_maildrop>(&action)) {
             auto hook = srv.hooks.open_maildrop;
             std::string user(o->user);
             auto r = co_await offload([&] { return hook(user); });
             if (r) {
                 drop = std::move(*r);
-                srv.peers.record_success(peer);
                 log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
                           drop->messages().size());
                 s.complete_open_maildrop(drop->messages());
@@ -353,11 +573,7 @@ awaitable<void> connection::run() {
         } else if (std::holds_alternative<core::server_action::start_tls>(action)) {
             s.complete_tls(co_await handshake());
         } else if (auto* d = std::get_if<core::server_action::delay>(&action)) {
-            const unsigned failures = srv.peers.record_failure(peer);
-            asio::steady_timer t(socket.get_executor());
-            t.expires_after(
-                std::chrono::milliseconds(detail::penalty_delay_ms(d->milliseconds, failures)));
-            co_await t.async_wait(as_tuple_awaitable);
+            co_await failure_delay(d->milliseconds);
         } else if (auto* c = std::get_if<core::server_action::commit_deletions>(&action)) {
             auto* md = drop.get();
             std::vector<std::size_t> indices(c->indices.begin(), c->indices.end());
@@ -463,16 +679,9 @@ awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit
                            asio::detached);
             continue;
         }
-        if (!peers.acquire(peer, opt.max_connections_per_ip)) {
-            log.warn("refusing {}: too many connections from this address", peer);
-            asio::co_spawn(ctx, refuse(std::move(sock), "-ERR [IN-USE] Too many connections "
-                                                        "from your address"),
-                           asio::detached);
-            continue;
-        }
         ++open_connections;
-        auto c = std::make_shared<connection>(*this, std::move(sock), implicit_tls, peer,
-                                              is_loopback(remote));
+        auto c = std::make_shared<connection>(*this, std::move(sock), implicit_tls, remote,
+                                              trusted_proxy(remote));
         {
             std::lock_guard lock(live_mutex);
             live.insert(c);
@@ -490,7 +699,7 @@ awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit
             c->watchdog.cancel();
             error_code ignored;
             c->socket.close(ignored);
-            peers.release(c->peer);
+            if (c->counted) peers->release(c->group);
             --open_connections;
             std::lock_guard lock(live_mutex);
             live.erase(c);
@@ -509,6 +718,7 @@ void server::impl::stop_everything() {
             c->shutdown_requested = true;
             error_code ignored;
             c->socket.cancel(ignored);
+            if (c->pause) c->pause->cancel();
         });
     }
     if (signals) {
@@ -526,6 +736,8 @@ error_code server::start(std::string& error_text) {
         d.guards.push_back(asio::make_work_guard(*d.contexts.back()));
     }
     d.blocking = std::make_unique<asio::thread_pool>(std::max(1u, d.opt.blocking_threads));
+    d.peers.emplace(detail::penalty_settings{d.opt.penalty_table_size, std::chrono::seconds(60)});
+    d.auth_work.emplace(d.opt.max_auth_work_per_ip);
 
     const bool want_tls = d.opt.tls_port != 0 || !d.opt.cert_file.empty();
     if (want_tls) {

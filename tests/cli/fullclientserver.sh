@@ -32,9 +32,10 @@ head -1 "$out" | grep -Eq '^fullclientserver: fake store, 99 messages; POP3 on 1
 if ! diff -u "$want" <(tail -n +2 "$out") >&2; then fail "the report differs (- expected, + got)"; fi
 rm -f "$want"
 
-# 2. Transcripts: both sides, prefixed as the original's log, and no password in them.
+# 2. Transcripts and waits: both sides of every conversation, the backups' included,
+#    prefixed as the original's log, and no password in them.
 "$bin" method test testtype fullclientserver verbose.clientLog true verbose.serverLog true \
-    >"$out" 2>"$err"
+    verbose.waitTime true mimestore.count 7 >"$out" 2>"$err"
 code=$?
 [ "$code" -eq 0 ] || fail "verbose run: exit code $code"
 grep -q '\[CLIENT\] > USER baduser' "$err" || fail "verbose: no [CLIENT] transcript"
@@ -44,6 +45,23 @@ grep -q 'PASS <redacted>' "$err" || fail "verbose: PASS not shown redacted"
 if grep -Eq 'PASS (badpass|listuser|retruser|backupuser)' "$err"; then
     fail "verbose: a password appears in the transcript"
 fi
+# The backups: each login mechanism on both sides, secrets redacted, bodies by size.
+for line in 'USER backupuser' 'APOP backupuser <redacted>' 'AUTH PLAIN <redacted>' 'AUTH LOGIN' \
+    'AUTH CRAM-MD5' 'AUTH SCRAM-SHA-1 <redacted>' 'AUTH SCRAM-SHA-256 <redacted>' 'RETR 7'; do
+    grep -q "\[CLIENT\] > $line\$" "$err" || fail "verbose: the backups' client side has no '$line'"
+    grep -q "\[SERVER\] < $line\$" "$err" || fail "verbose: the backups' server side has no '$line'"
+done
+# base64 of "\0backupuser\0backupuser" (PLAIN) and of "backupuser" (LOGIN).
+if grep -Eq 'AGJhY2t1cHVzZXIAYmFja3VwdXNlcg|YmFja3VwdXNlcg' "$err"; then
+    fail "verbose: a SASL credential appears in the transcript"
+fi
+grep -Eq '\[CLIENT\] < \(5242880 octets of message body\)$' "$err" || fail "verbose: the big body is not summarised"
+for what in 'the greeting' 'the reply to PASS' 'the reply to RETR 6' 'the body of RETR 6' \
+    'the rest of a multi-line reply'; do
+    grep -Eq "\[CLIENT\] waited [0-9]+\.[0-9] ms for $what\$" "$err" || fail "verbose: no client wait for $what"
+done
+grep -Eq "\[SERVER\] waited [0-9]+\.[0-9] ms for the client's next line\$" "$err" ||
+    fail "verbose: no server wait"
 
 # 3. A store the checks cannot pass on: one message leaves pop3failed nothing to drop.
 "$bin" method test testtype fullclientserver mimestore.count 1 >"$out" 2>"$err"

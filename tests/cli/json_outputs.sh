@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every `format json` output read back with python's json module and checked against what
 # it reports on: querystore and test mimestore (fake store, and a Maildir whose headers hold
-# quotes, control characters, DEL and octets that are not UTF-8), the clientpop3 listings
+# quotes, control characters, DEL and octets that are not UTF-8), querystore mark, the clientpop3 listings
 # and backup summary against our server on the fake store, and the load report.
 # usage: bash json_outputs.sh /path/to/izypop3
 set -euo pipefail
@@ -72,6 +72,14 @@ want = sorted(["quote \" backslash \\ slash /", "ctl \x01\x1b[31m red \x7f del",
                "latin1 caf\ufffd \ufffd", "caf\u00e9 \u20ac \U0001f4e7"])
 assert got == want, got
 ' -- method querystore format json mimestore.modhandler maildir mimestore.path "$md"
+
+# querystore mark on the same Maildir: guids of file names, tags before and after.
+check mark '
+assert (r["action"], r["tag"], r["count"], r["selected"], r["changed"]) == ("mark", "flag\u00e9", 4, 2, 2), r
+assert [i["before"] for i in r["items"]] == [["unread"]] * 2, r
+assert [i["after"] for i in r["items"]] == [["unread", "flag\u00e9"]] * 2, r
+assert r["items"][0]["guid"].startswith("1000.M1P1"), r
+' -- method querystore format json mark "flagé" query.limit 2 mimestore.modhandler maildir mimestore.path "$md"
 
 # clientpop3 against our server on the fake store.
 start_fake_server "$bin" "$work" 5

@@ -2,7 +2,8 @@
 // reader, the state machine and the SASL server mechanisms under arbitrary client input.
 //
 // Input layout: the first octet picks a separator; the rest is split at it into chunks that
-// are fed one per need_input (an empty chunk fires the idle timeout instead). Every request
+// are fed one per need_input (an empty chunk fires the idle or the login timeout instead).
+// tests/fuzz/seed_corpus.sh writes the transcript tests' inputs in this layout. Every request
 // action is answered from a fixed environment; whether an answer is a success or a failure
 // is decided by the input's octets too, so both paths are explored. Crashes, sanitizer
 // reports, a session that never settles, and a send larger than the output bound are bugs.
@@ -60,10 +61,19 @@ const sasl::stored_secret& secret() {
     return s;
 }
 
-[[noreturn]] void fail() { std::abort(); }
+// Stands in for PBKDF2 at the requested cost: the state machine is what is fuzzed here.
+const sasl::scram_secret& derived(std::string_view hash_name) {
+    static const sasl::scram_secret sha1 = sasl::derive_scram_secret("SHA-1", "x", "salt", 2);
+    static const sasl::scram_secret sha256 = sasl::derive_scram_secret("SHA-256", "x", "salt", 2);
+    return hash_name == "SHA-1" ? sha1 : sha256;
+}
+
+[[noreturn]] void fail() {
+    std::abort();
+}
 
 class driver {
-public:
+  public:
     driver(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {
         if (size_ > 0) {
             const char sep = static_cast<char>(data_[0]);
@@ -113,7 +123,12 @@ public:
                 if (next_chunk_ < chunks_.size()) {
                     const auto chunk = chunks_[next_chunk_++];
                     if (chunk.empty()) {
-                        s.on_timeout();
+                        // The transport's two deadlines: idle, or the one to log in.
+                        if (choice() || s.state() != session_state::authorization) {
+                            s.on_timeout();
+                        } else {
+                            s.on_login_timeout();
+                        }
                     } else {
                         s.feed(chunk);
                     }
@@ -125,15 +140,19 @@ public:
                 }
             } else if (auto* v = std::get_if<server_action::verify_password>(&a)) {
                 const bool ok = v->password == password && choice();
-                s.complete_verify(ok ? auth_outcome::accepted
-                                     : choice() ? auth_outcome::rejected
-                                                : auth_outcome::temporary_failure);
+                s.complete_verify(ok         ? auth_outcome::accepted
+                                  : choice() ? auth_outcome::rejected
+                                             : auth_outcome::temporary_failure);
             } else if (auto* l = std::get_if<server_action::lookup_secret>(&a)) {
                 if (l->user.empty() || !choice()) {
                     s.complete_lookup(std::nullopt, choice());
                 } else {
                     s.complete_lookup(secret());
                 }
+            } else if (auto* k = std::get_if<server_action::derive_secret>(&a)) {
+                if (k->hash_name != "SHA-1" && k->hash_name != "SHA-256") fail();
+                if (k->iterations == 0) fail();
+                s.complete_derive(derived(k->hash_name));
             } else if (std::holds_alternative<server_action::open_maildrop>(a)) {
                 if (choice() || choice()) {
                     s.complete_open_maildrop(std::span<const message_info>(messages()));
@@ -175,7 +194,7 @@ public:
         }
     }
 
-private:
+  private:
     // A decision drawn from the input itself, so the fuzzer can steer it.
     bool choice() {
         if (size_ == 0) return true;

@@ -208,6 +208,10 @@ private:
         message_.reset();
         server_->complete_message(true, s2c_.size() - before);
     }
+    void serve(core::server_action::derive_secret& d) {
+        server_->complete_derive(
+            core::sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations));
+    }
     void serve(core::server_action::start_tls&) { server_->complete_tls(true); }
     void serve(core::server_action::delay&) {}
     void serve(core::server_action::commit_deletions& c) {
@@ -314,8 +318,10 @@ TEST_P(ClientServerPair, MovesTheWholeMailboxThenDeletesIt) {
     const auto& p = GetParam();
     store::fake_store store;  // count 99, seed 1, a 5 MiB message among the edge cases
 
+    // What alice's maildrop holds: her own copy of the generated messages.
     store::query_options q;
     q.limit = store::query_options::unlimited;
+    q.mailbox = user_name;
     auto all = store.query(q);
     ASSERT_TRUE(all);
     const std::vector<store::item> items = all->items;
@@ -396,6 +402,7 @@ TEST_P(ClientServerPair, MovesTheWholeMailboxThenDeletesIt) {
     EXPECT_EQ(committed, all_indices);
     store::query_options count_only;
     count_only.limit = 0;
+    count_only.mailbox = user_name;
     auto left = store.query(count_only);
     ASSERT_TRUE(left);
     EXPECT_EQ(left->count, 0u);
@@ -500,6 +507,7 @@ TEST(ClientServerPairLogin, TopThroughThePair) {
     ASSERT_FALSE(pair.client_failure) << *pair.client_failure;
     store::query_options q;
     q.limit = 1;
+    q.mailbox = user_name;
     auto first = store.query(q);
     ASSERT_TRUE(first);
     auto octets = store::read_all(store, first->items.at(0));

@@ -200,6 +200,7 @@ TEST(server_loopback, implicit_tls_retr_and_dele_quit) {
     EXPECT_EQ(c.line(), "+OK izypop3 signing off (1 messages deleted)");
     store::query_options q;
     q.limit = 0;
+    q.mailbox = "u";  // the fake store gives each user a maildrop of their own
     EXPECT_EQ(srv.data().query(q)->count, 98u);
 }
 
@@ -261,6 +262,7 @@ TEST(server_loopback, idle_timeout_closes_without_update) {
     EXPECT_TRUE(c.closed_by_peer());
     store::query_options q;
     q.limit = 0;
+    q.mailbox = "u";  // the fake store gives each user a maildrop of their own
     EXPECT_EQ(srv.data().query(q)->count, 99u);
 }
 
@@ -277,6 +279,7 @@ TEST(server_loopback, shutdown_closes_sessions_without_deleting) {
     EXPECT_TRUE(c.closed_by_peer());
     store::query_options q;
     q.limit = 0;
+    q.mailbox = "u";  // the fake store gives each user a maildrop of their own
     EXPECT_EQ(srv->data().query(q)->count, 99u);
 }
 

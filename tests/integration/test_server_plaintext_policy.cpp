@@ -1,7 +1,8 @@
-// The cleartext policy as the transport applies it (SECURITY S03/S04, `allowplaintext`):
-// from a non-loopback address on an unencrypted connection, USER/PASS, AUTH PLAIN and AUTH
-// LOGIN are refused and CAPA does not list them, unless allow_cleartext is set; loopback
-// peers and TLS sessions may use them. The session rules themselves are transcript-tested in
+// The cleartext policy as the transport applies it (SECURITY S03/S04/S25, `allowplaintext
+// loopback|true|false`): from a non-loopback address on an unencrypted connection, USER/PASS,
+// AUTH PLAIN and AUTH LOGIN and APOP are refused and CAPA does not list them, unless the
+// policy is `always`; loopback peers may use them under `loopback`, nobody under `never`;
+// TLS sessions always may. The session rules themselves are transcript-tested in
 // test_server_session.cpp; here the real server decides who is "loopback".
 //
 // The test needs one address of this machine that is not loopback (any interface that is
@@ -63,13 +64,13 @@ std::optional<std::string> non_loopback_address() {
 
 class policy_server {
   public:
-    policy_server(const std::string& host, bool allow_cleartext) {
+    policy_server(const std::string& host, transport::cleartext_policy cleartext) {
         transport::server_options opt;
         opt.host = host;
         opt.pick_free_ports = true;
         opt.tls_port = 1;  // TLS wanted: STLS is offered on the plain port
         opt.threads = 1;
-        opt.allow_cleartext = allow_cleartext;
+        opt.cleartext = cleartext;
         transport::server_hooks hooks;
         hooks.verify_password = [](std::string_view user, std::string_view pw) {
             return user == "alice" && pw == "wonderland" ? core::auth_outcome::accepted
@@ -168,20 +169,17 @@ std::string address_or_fail() {
 
 TEST(server_plaintext_policy, non_loopback_peer_without_tls_gets_no_cleartext_login) {
     const std::string host = address_or_fail();
-    policy_server srv(host, false);
+    policy_server srv(host, transport::cleartext_policy::loopback);
     client c(host, srv.port());
-    EXPECT_TRUE(c.line().starts_with("+OK POP3 Server ready"));
+    // No APOP timestamp where APOP would be refused (S25).
+    EXPECT_EQ(c.line(), "+OK POP3 Server ready");
     const auto caps = c.capa();
     EXPECT_FALSE(has(caps, "USER"));
     EXPECT_TRUE(has(caps, "SASL SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5"));
     EXPECT_TRUE(has(caps, "STLS"));
     c.send("USER alice\r\n");
     EXPECT_EQ(c.line(), cleartext_refused);
-    c.send("PASS wonderland\r\n");
-    EXPECT_EQ(c.line(), cleartext_refused);
     c.send("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n");
-    EXPECT_EQ(c.line(), cleartext_mech_refused);
-    c.send("AUTH LOGIN\r\n");
     EXPECT_EQ(c.line(), cleartext_mech_refused);
     c.send("AUTH\r\n");
     EXPECT_EQ(c.line(), "+OK Supported mechanisms follow");
@@ -203,9 +201,43 @@ TEST(server_plaintext_policy, non_loopback_peer_without_tls_gets_no_cleartext_lo
     EXPECT_EQ(c.line(), "-ERR [SYS/TEMP] Mailbox is temporarily unavailable; try again later");
 }
 
+TEST(server_plaintext_policy, a_third_refused_cleartext_login_closes_the_connection) {
+    const std::string host = address_or_fail();
+    policy_server srv(host, transport::cleartext_policy::loopback);
+    client c(host, srv.port());
+    c.line();
+    c.send("USER alice\r\nPASS x\r\nAUTH LOGIN\r\n");
+    EXPECT_EQ(c.line(), cleartext_refused);
+    EXPECT_EQ(c.line(), cleartext_refused);
+    EXPECT_EQ(c.line(), cleartext_mech_refused);
+    EXPECT_EQ(c.line(), "-ERR Too many failed logins; closing the connection");
+    EXPECT_TRUE(c.line().starts_with("<"));  // closed
+}
+
+TEST(server_plaintext_policy, allowplaintext_false_refuses_loopback_too) {
+    policy_server srv("127.0.0.1", transport::cleartext_policy::never);
+    client c("127.0.0.1", srv.port());
+    EXPECT_EQ(c.line(), "+OK POP3 Server ready");  // no APOP timestamp
+    const auto caps = c.capa();
+    EXPECT_FALSE(has(caps, "USER"));
+    EXPECT_TRUE(has(caps, "SASL SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5"));
+    c.send("USER alice\r\n");
+    EXPECT_EQ(c.line(), cleartext_refused);
+    c.send("APOP alice c4c9334bac560ecc979e58001b3e22fb\r\n");
+    EXPECT_EQ(c.line(),
+              "-ERR [AUTH] APOP refused on an unencrypted connection; use STLS and USER/PASS or "
+              "AUTH, or the TLS port");
+    c.send("STLS\r\n");
+    EXPECT_EQ(c.line(), "+OK Begin TLS negotiation");
+    c.start_tls();
+    c.send("USER alice\r\nPASS wonderland\r\n");
+    EXPECT_EQ(c.line(), "+OK User accepted");
+    EXPECT_EQ(c.line(), "-ERR [SYS/TEMP] Mailbox is temporarily unavailable; try again later");
+}
+
 TEST(server_plaintext_policy, allowplaintext_lets_a_non_loopback_peer_use_cleartext) {
     const std::string host = address_or_fail();
-    policy_server srv(host, true);
+    policy_server srv(host, transport::cleartext_policy::always);
     client c(host, srv.port());
     c.line();
     const auto caps = c.capa();
@@ -217,7 +249,7 @@ TEST(server_plaintext_policy, allowplaintext_lets_a_non_loopback_peer_use_cleart
 }
 
 TEST(server_plaintext_policy, loopback_peer_may_use_cleartext) {
-    policy_server srv("127.0.0.1", false);
+    policy_server srv("127.0.0.1", transport::cleartext_policy::loopback);
     client c("127.0.0.1", srv.port());
     c.line();
     const auto caps = c.capa();

@@ -14,6 +14,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -63,12 +66,12 @@ struct fake_environment {
     bool commit_ok = true;
     /// Chunk size used to pass a body through the dot_stuffer.
     std::size_t chunk = 7;
-    /// Also offer SCRAM secrets on lookup.
+    /// Also offer SCRAM secrets on lookup, with this iteration count; 0 = plaintext only.
     std::uint32_t scram_iterations = 4096;
 };
 
 class server_transcript {
-public:
+  public:
     /// A permissive default: cleartext allowed, STLS available, plaintext secrets known,
     /// no failed-login delay changes, deterministic random octets.
     static core::server_config default_config() {
@@ -95,6 +98,10 @@ public:
         session_ = std::make_unique<core::server_session>(std::move(config));
     }
 
+    ~server_transcript() { write_fuzz_seed(); }
+    server_transcript(const server_transcript&) = delete;
+    server_transcript& operator=(const server_transcript&) = delete;
+
     static fake_environment default_environment() {
         fake_environment e;
         e.users = {{"alice", "wonderland"}, {"bob", "builder"}};
@@ -113,6 +120,7 @@ public:
     /// Feeds bytes if the session is waiting for input; otherwise runs it to need_input
     /// first (a transport never feeds while it has something else to do).
     server_transcript& feed(std::string_view bytes) {
+        record(bytes);
         run();
         if (!closed_) session_->feed(bytes);
         waiting_ = false;
@@ -126,8 +134,17 @@ public:
     }
     /// The idle timer fired while the session waited for input.
     server_transcript& timeout() {
+        record({});
         run();
         if (!closed_) session_->on_timeout();
+        waiting_ = false;
+        return *this;
+    }
+    /// The transport's deadline to log in passed while the session waited for input.
+    server_transcript& login_timeout() {
+        record({});
+        run();
+        if (!closed_) session_->on_login_timeout();
         waiting_ = false;
         return *this;
     }
@@ -204,10 +221,50 @@ public:
     const std::vector<std::size_t>& delay_points() const { return delay_points_; }
     std::vector<std::vector<std::size_t>> commits() const { return commits_; }
     unsigned tls_handshakes() const { return tls_handshakes_; }
+    /// The key derivations the session asked the environment for, in order.
+    struct derivation {
+        std::string hash_name, password, salt;
+        std::uint32_t iterations = 0;
+    };
+    const std::vector<derivation>& derivations() const { return derivations_; }
     bool closed() const { return closed_; }
     std::optional<core::close_reason> close_reason() const { return close_; }
 
-private:
+  private:
+    // With IZYPOP3_FUZZ_SEEDS=DIR, what the test fed becomes a seed of the server_session
+    // fuzz target (tests/fuzz/seed_corpus.sh): a separator octet that occurs in no chunk,
+    // then the chunks joined by it (an empty chunk stands for a timeout there too).
+    // Only when seeds are wanted, and only the first 16 KiB: a test that feeds megabytes
+    // (S08) must not hold them, and a fuzz input is small anyway.
+    void record(std::string_view bytes) {
+        if (!seed_dir_ || fed_octets_ > 16 * 1024) return;
+        fed_octets_ += bytes.size();
+        fed_.emplace_back(bytes.substr(0, 16 * 1024));
+    }
+
+    void write_fuzz_seed() const {
+        const char* dir = seed_dir_;
+        if (!dir || fed_.empty()) return;
+        int sep = 1;
+        for (; sep < 256; ++sep) {
+            const char c = static_cast<char>(sep);
+            if (std::none_of(fed_.begin(), fed_.end(), [c](const std::string& f) {
+                    return f.find(c) != std::string::npos;
+                }))
+                break;
+        }
+        if (sep == 256) return;
+        std::string seed(1, static_cast<char>(sep));
+        for (std::size_t i = 0; i < fed_.size(); ++i) {
+            if (i) seed += static_cast<char>(sep);
+            seed += fed_[i];
+        }
+        const auto name = std::filesystem::path(dir) / "server_session" /
+                          core::to_hex(core::digest(core::hash_algorithm::sha256, seed)).substr(0, 16);
+        std::filesystem::create_directories(name.parent_path());
+        std::ofstream(name, std::ios::binary) << seed;
+    }
+
     void build_maildrop() {
         infos_.clear();
         for (std::size_t i = 0; i < env_.bodies.size(); ++i) {
@@ -263,11 +320,22 @@ private:
         }
         core::sasl::stored_secret s;
         s.plaintext = *pw;
-        s.scram_sha1 =
-            core::sasl::derive_scram_secret("SHA-1", *pw, "salt-" + user, env_.scram_iterations);
-        s.scram_sha256 = core::sasl::derive_scram_secret("SHA-256", *pw, "salt-" + user,
-                                                         env_.scram_iterations);
+        if (env_.scram_iterations > 0) {
+            s.scram_sha1 = core::sasl::derive_scram_secret("SHA-1", *pw, "salt-" + user,
+                                                           env_.scram_iterations);
+            s.scram_sha256 = core::sasl::derive_scram_secret("SHA-256", *pw, "salt-" + user,
+                                                             env_.scram_iterations);
+        }
         session_->complete_lookup(std::move(s));
+        return true;
+    }
+    bool handle(core::server_action::derive_secret& d) {
+        events_.push_back("derive_secret " + std::string(d.hash_name) + " " +
+                          std::to_string(d.iterations));
+        derivations_.push_back(derivation{std::string(d.hash_name), std::string(d.password),
+                                          std::string(d.salt), d.iterations});
+        session_->complete_derive(
+            core::sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations));
         return true;
     }
     bool handle(core::server_action::open_maildrop& o) {
@@ -293,8 +361,8 @@ private:
         events_.push_back(e);
         const std::string& body = env_.bodies.at(m.index);
         auto fail = env_.stream_failure_after.find(m.index);
-        const std::size_t limit = fail == env_.stream_failure_after.end() ? body.size()
-                                                                           : fail->second;
+        const std::size_t limit =
+            fail == env_.stream_failure_after.end() ? body.size() : fail->second;
         core::dot_stuffer ds(m.body_lines);
         std::string out;
         std::size_t pos = 0;
@@ -356,6 +424,10 @@ private:
     std::vector<std::uint32_t> delays_;
     std::vector<std::size_t> delay_points_;
     std::vector<std::vector<std::size_t>> commits_;
+    std::vector<derivation> derivations_;
+    const char* seed_dir_ = std::getenv("IZYPOP3_FUZZ_SEEDS");
+    std::vector<std::string> fed_;
+    std::size_t fed_octets_ = 0;
     unsigned tls_handshakes_ = 0;
     bool waiting_ = false;
     bool closed_ = false;

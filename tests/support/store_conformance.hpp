@@ -51,6 +51,10 @@ struct store_backend {
     std::string maildrop_user = "alice";
     /// The store keeps item.mailbox and filters on query_options::mailbox.
     bool separates_mailboxes = true;
+    /// Messages other mail programs would misread (NUL octets, a header section cut off
+    /// mid-line) are tagged conversionerror: the directory stores, whose files those
+    /// programs read.
+    bool tags_conversion_errors = false;
 };
 
 inline void PrintTo(const store_backend& b, std::ostream* os) { *os << b.name; }
@@ -182,7 +186,7 @@ TEST_P(StoreConformance, AddKeepsMetadataAndComputesSizesAndFingerprint) {
     m.source_id = "pop.example.org";
     m.created = created;
     m.message_time = sent;
-    const std::string body = "Subject: x\nbare LF\r\nno final CRLF";
+    const std::string body = "Subject: x\r\n\r\nbare LF\nno final CRLF";
     auto r = store::add_item(s(), m, body);
     ASSERT_TRUE(r.has_value()) << r.error().message();
     EXPECT_EQ(*r, add_outcome::added);
@@ -643,6 +647,65 @@ TEST_P(StoreConformance, ConcurrentAddsOfTheSameMessagesStoreEachOnce) {
     auto items = all();
     EXPECT_EQ(items.size(), static_cast<std::size_t>(messages));
     for (const auto& it : items) EXPECT_EQ(it.tags, std::vector<std::string>{"unread"});
+}
+
+// querystore's unmark: a tag goes, the status falls back to unread, unread itself stays.
+TEST_P(StoreConformance, UnmarkRemovesATagAndAStatusFallsBackToUnread) {
+    add("u", "u\r\n");
+    auto it = find("u");
+    ASSERT_FALSE(s().mark(it, "flagged"));
+    ASSERT_FALSE(s().mark(it, store::tag::archive));
+    EXPECT_EQ(find("u").tags, (std::vector<std::string>{"flagged", "archive"}));
+    ASSERT_FALSE(s().unmark(it, "flagged"));
+    EXPECT_EQ(find("u").tags, std::vector<std::string>{"archive"});
+    ASSERT_FALSE(s().unmark(it, "flagged"));  // not carried: nothing changes
+    ASSERT_FALSE(s().unmark(it, store::tag::staged));
+    EXPECT_EQ(find("u").tags, std::vector<std::string>{"archive"});
+    ASSERT_FALSE(s().unmark(it, store::tag::archive));
+    EXPECT_EQ(find("u").tags, std::vector<std::string>{"unread"});
+    EXPECT_EQ(s().unmark(it, store::tag::unread), errc::invalid_item);
+    EXPECT_EQ(find("u").tags, std::vector<std::string>{"unread"});
+    EXPECT_EQ(payload(find("u")), "u\r\n");
+    // Unread again means served again.
+    auto md = s().open_maildrop(GetParam().maildrop_user);
+    ASSERT_TRUE(md.has_value());
+    EXPECT_EQ((*md)->messages().size(), 1u);
+    md->reset();
+
+    auto ghost = meta("ghost");
+    EXPECT_EQ(s().unmark(ghost, "flagged"), errc::not_found);
+}
+
+// Octets no store may change: NUL octets, a header section cut off mid-line. A store whose
+// files other programs read tags them conversionerror; every store keeps them byte for byte
+// and serves them.
+TEST_P(StoreConformance, MessagesOtherProgramsMisreadAreKeptByteForByte) {
+    const std::string nul("Subject: a\0b\r\n\r\nbody \0 text\r\n", 29);
+    const std::string cut = "Subject: cut off\r\nFrom: someone";
+    const std::string fine = "Subject: fine\r\n\r\nno NUL here\r\n";
+    const std::string headers_only = "Subject: only headers\r\n";
+    add("nul", nul);
+    add("cut", cut);
+    add("fine", fine);
+    add("headers-only", headers_only);
+    const std::vector<std::string> flagged =
+        GetParam().tags_conversion_errors ? std::vector<std::string>{"conversionerror"}
+                                          : std::vector<std::string>{"unread"};
+    EXPECT_EQ(find("nul").tags, flagged);
+    EXPECT_EQ(find("cut").tags, flagged);
+    EXPECT_EQ(find("fine").tags, std::vector<std::string>{"unread"});
+    EXPECT_EQ(find("headers-only").tags, std::vector<std::string>{"unread"});
+    EXPECT_EQ(payload(find("nul")), nul);
+    EXPECT_EQ(payload(find("cut")), cut);
+    query_options q;
+    q.tags = {"conversionerror"};
+    auto r = s().query(q);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->count, GetParam().tags_conversion_errors ? 2u : 0u);
+    // Served like any other message: our server sends the octets as they are.
+    auto md = s().open_maildrop(GetParam().maildrop_user);
+    ASSERT_TRUE(md.has_value());
+    EXPECT_EQ((*md)->messages().size(), 4u);
 }
 
 }  // namespace conformance

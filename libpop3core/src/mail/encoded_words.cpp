@@ -119,7 +119,9 @@ std::optional<std::string> decode_b(std::string_view text) {
     for (char c : text) {
         const int v = base64_value(c);
         if (v < 0) return std::nullopt;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        // Only the bits not yet output matter (fewer than 8 before these 6): the rest is
+        // dropped rather than shifted out, so the accumulator never wraps.
+        acc = ((acc & 0xFFu) << 6) | static_cast<std::uint32_t>(v);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

@@ -30,6 +30,10 @@ step_result server_mechanism::resume(const std::optional<stored_secret>&) {
     return step::failure{"mechanism does not look up secrets", false};
 }
 
+step_result server_mechanism::resume_derived(const scram_secret&) {
+    return step::failure{"mechanism does not derive keys", false};
+}
+
 server_registry server_registry::with_builtins() {
     server_registry r;
     // Registration order is the preference order all() reports (strongest first): SCRAM

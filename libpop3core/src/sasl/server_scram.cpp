@@ -2,7 +2,8 @@
 // binding (we offer no -PLUS variant).
 //
 //   C: client-first   n,,n=user,r=cnonce
-//   S: server-first   r=cnonce+snonce,s=salt,i=iterations     (after need_secret/resume)
+//   S: server-first   r=cnonce+snonce,s=salt,i=iterations     (after need_secret/resume and
+//                                                              derive_secret/resume_derived)
 //   C: client-final   c=biws,r=cnonce+snonce,p=proof
 //   S: server-final   v=signature                              (as a "+ " challenge)
 //   C: (empty)                                                 -> success
@@ -59,27 +60,34 @@ class scram_server final : public server_mechanism {
         }
     }
 
+    // Every user costs one PBKDF2 run of the iteration count server-first announces: the
+    // keys of a plaintext password, a name-only decoy for an unknown user, and a dummy run
+    // beside stored keys, so the time to server-first tells none of them apart (RFC 1939
+    // section 13, RFC 5802 section 9). The run itself is the environment's.
     step_result resume(const std::optional<stored_secret>& secret) override {
         if (state_ != state::awaiting_secret) return fail("unexpected resume", false);
         const std::optional<scram_secret>* stored = nullptr;
         if (secret)
             stored =
                 variant_.alg == hash_algorithm::sha1 ? &secret->scram_sha1 : &secret->scram_sha256;
-        if (stored && *stored) {
+        step::derive_secret d{std::string(variant_.hash_name), "", scram_fallback_salt(user_),
+                              scram_min_iterations};
+        use_stored_ = stored && *stored;
+        known_ = use_stored_ || (secret && secret->plaintext);
+        if (use_stored_) {
             secret_ = **stored;
-            known_ = true;
+            d.salt = secret_.salt;
+            d.iterations = secret_.iterations;
         } else if (secret && secret->plaintext) {
-            secret_ = derive_scram_secret(variant_.hash_name, *secret->plaintext,
-                                          scram_fallback_salt(user_), scram_min_iterations);
-            known_ = true;
-        } else {
-            // Unknown user: a plausible server-first with a salt that depends only on the
-            // name, and the same derivation cost as a plaintext user; the proof check then
-            // fails exactly as with a wrong password (RFC 5802 section 9 on enumeration).
-            secret_ = derive_scram_secret(variant_.hash_name, "", scram_fallback_salt(user_),
-                                          scram_min_iterations);
-            known_ = false;
+            d.password = *secret->plaintext;
         }
+        state_ = state::awaiting_derivation;
+        return d;
+    }
+
+    step_result resume_derived(const scram_secret& derived) override {
+        if (state_ != state::awaiting_derivation) return fail("unexpected derived keys", false);
+        if (!use_stored_) secret_ = derived;
         std::string snonce;
         if (fixed_nonce_) {
             snonce = std::move(*fixed_nonce_);
@@ -100,6 +108,7 @@ class scram_server final : public server_mechanism {
         fresh,
         awaiting_client_first,
         awaiting_secret,
+        awaiting_derivation,
         awaiting_client_final,
         awaiting_ack,
         done
@@ -194,6 +203,7 @@ class scram_server final : public server_mechanism {
     std::string server_first_;
     scram_secret secret_;
     bool known_ = false;
+    bool use_stored_ = false;
 };
 
 }  // namespace

@@ -40,6 +40,15 @@ TEST(EncodedWords, DecodesQAndBInUtf8) {
     EXPECT_EQ(decode_encoded_words("=?utf-8?b?Y2Fmw6k?="), "caf\xC3\xA9");  // no padding
 }
 
+TEST(EncodedWords, DecodesLongBWordsWithAndWithoutPadding) {
+    // Past five base64 characters the accumulator would shift its old bits out of 32; only
+    // the bits not yet output may be kept (the fuzzers' integer checks found the wrap).
+    const std::string text =
+        "A subject long enough to run the base64 accumulator past 32 bits, twice over: 0123456789";
+    EXPECT_EQ(decode_encoded_words("=?UTF-8?B?QSBzdWJqZWN0IGxvbmcgZW5vdWdoIHRvIHJ1biB0aGUgYmFzZTY0IGFjY3VtdWxhdG9yIHBhc3QgMzIgYml0cywgdHdpY2Ugb3ZlcjogMDEyMzQ1Njc4OQ==?="), text);
+    EXPECT_EQ(decode_encoded_words("=?UTF-8?B?QSBzdWJqZWN0IGxvbmcgZW5vdWdoIHRvIHJ1biB0aGUgYmFzZTY0IGFjY3VtdWxhdG9yIHBhc3QgMzIgYml0cywgdHdpY2Ugb3ZlcjogMDEyMzQ1Njc4OQ?="), text);
+}
+
 TEST(EncodedWords, ConvertsLatin1AndWindows1252) {
     EXPECT_EQ(decode_encoded_words("=?iso-8859-1?q?caf=E9?="), "caf\xC3\xA9");
     EXPECT_EQ(decode_encoded_words("=?windows-1252?Q?=80_=93x=94?="),

@@ -383,6 +383,9 @@ outcome run(std::string_view mech, const sasl::client_credentials& c, stored_as 
             r = server->next(*resp);
         } else if (auto* need = std::get_if<step::need_secret>(&r)) {
             r = server->resume(lookup(need->authcid));
+        } else if (auto* d = std::get_if<step::derive_secret>(&r)) {
+            r = server->resume_derived(
+                sasl::derive_scram_secret(d->hash_name, d->password, d->salt, d->iterations));
         } else if (auto* v = std::get_if<step::verify_password>(&r)) {
             auto it = users.find(v->authcid);
             o.authenticated = it != users.end() && it->second == v->password;
@@ -428,7 +431,8 @@ TEST(SaslRoundTrip, ScramWithStoredScramSecrets) {
         EXPECT_TRUE(good.authenticated);
         EXPECT_EQ(good.user, "alice");
         EXPECT_FALSE(good.client_error);
-        EXPECT_EQ(good.rounds, 3);  // need_secret, server-first, server-final; then success
+        // need_secret, derive_secret, server-first, server-final; then success
+        EXPECT_EQ(good.rounds, 4);
         EXPECT_FALSE(run(mech, creds("alice", "x"), stored_as::scram_only).authenticated);
     }
     // CRAM-MD5 cannot work from SCRAM secrets alone.
@@ -457,7 +461,10 @@ TEST(SaslRoundTrip, ClientDetectsAForgedServerSignature) {
     (void)server->start(*ir);
     sasl::stored_secret s;
     s.plaintext = "wonderland";
-    auto first = std::get<step::challenge>(server->resume(s)).data;
+    const auto d = std::get<step::derive_secret>(server->resume(s));
+    auto first = std::get<step::challenge>(server->resume_derived(sasl::derive_scram_secret(
+                                               d.hash_name, d.password, d.salt, d.iterations)))
+                     .data;
     auto final_msg = client->respond(first);
     ASSERT_TRUE(final_msg);
     auto v = std::get<step::challenge>(server->next(*final_msg)).data;

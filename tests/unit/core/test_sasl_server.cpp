@@ -54,6 +54,20 @@ bool is_failure(const sasl::step_result& r, bool malformed) {
     return f && f->malformed == malformed;
 }
 
+// resume() of a SCRAM server asks for the key derivation (PBKDF2) instead of running it; the
+// environment runs it and hands the keys back, as the transport does on its worker threads.
+sasl::step_result resume_and_derive(sasl::server_mechanism& m,
+                                    const std::optional<sasl::stored_secret>& secret,
+                                    std::vector<step::derive_secret>* asked = nullptr) {
+    auto r = m.resume(secret);
+    if (auto* d = std::get_if<step::derive_secret>(&r)) {
+        if (asked) asked->push_back(*d);
+        return m.resume_derived(
+            sasl::derive_scram_secret(d->hash_name, d->password, d->salt, d->iterations));
+    }
+    return r;
+}
+
 sasl::stored_secret plaintext(std::string pw) {
     sasl::stored_secret s;
     s.plaintext = std::move(pw);
@@ -205,7 +219,7 @@ TEST(SaslRegistry, AddReplaceRemove) {
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(expect_step<step::success>(m->start("arg text")).user, "arg text");
     // The default resume() fails: this mechanism never asked for a secret.
-    EXPECT_TRUE(is_failure(m->resume(std::nullopt), false));
+    EXPECT_TRUE(is_failure(resume_and_derive(*m, std::nullopt), false));
 
     // Replacing a built-in keeps its rank.
     reg.add({"cram-md5", false, {}, false},
@@ -308,7 +322,8 @@ TEST(SaslServerCramMd5, Rfc2195Example) {
         expect_step<step::need_secret>(m->next("tim b913a602c7eda7a495b4e6e7334d3890"));
     EXPECT_EQ(need.authcid, "tim");
     EXPECT_EQ(need.authzid, "");
-    EXPECT_EQ(expect_step<step::success>(m->resume(plaintext("tanstaaftanstaaf"))).user, "tim");
+    EXPECT_EQ(expect_step<step::success>(resume_and_derive(*m, plaintext("tanstaaftanstaaf"))).user,
+              "tim");
 }
 
 TEST(SaslServerCramMd5, WrongSecretUnknownUserAndMissingPlaintextFail) {
@@ -317,19 +332,19 @@ TEST(SaslServerCramMd5, WrongSecretUnknownUserAndMissingPlaintextFail) {
     auto m = sasl::detail::make_cram_md5_server(test_context(), ch);
     (void)m->start(std::nullopt);
     (void)m->next(resp);
-    EXPECT_TRUE(is_failure(m->resume(plaintext("tanstaaftanstaaF")), false));
+    EXPECT_TRUE(is_failure(resume_and_derive(*m, plaintext("tanstaaftanstaaF")), false));
 
     m = sasl::detail::make_cram_md5_server(test_context(), ch);
     (void)m->start(std::nullopt);
     (void)m->next(resp);
-    EXPECT_TRUE(is_failure(m->resume(std::nullopt), false));
+    EXPECT_TRUE(is_failure(resume_and_derive(*m, std::nullopt), false));
 
     m = sasl::detail::make_cram_md5_server(test_context(), ch);
     (void)m->start(std::nullopt);
     (void)m->next(resp);
     sasl::stored_secret scram_only;
     scram_only.scram_sha256 = sasl::derive_scram_secret("SHA-256", "x", "salt", 4096);
-    EXPECT_TRUE(is_failure(m->resume(scram_only), false));
+    EXPECT_TRUE(is_failure(resume_and_derive(*m, scram_only), false));
 }
 
 TEST(SaslServerCramMd5, GeneratedChallengeUsesRandomAndHost) {
@@ -366,7 +381,8 @@ TEST(SaslServerCramMd5, UserNameWithSpace) {
     const std::string digest = core::to_hex(core::hmac(hash_algorithm::md5, "pw", "<1.2@h>"));
     EXPECT_EQ(expect_step<step::need_secret>(m->next("john smith " + digest)).authcid,
               "john smith");
-    EXPECT_EQ(expect_step<step::success>(m->resume(plaintext("pw"))).user, "john smith");
+    EXPECT_EQ(expect_step<step::success>(resume_and_derive(*m, plaintext("pw"))).user,
+              "john smith");
 }
 
 // --- SCRAM (RFC 5802, RFC 7677) ----------------------------------------------------------
@@ -420,7 +436,7 @@ sasl::stored_secret rfc_secret(const rfc_scram& v) {
 std::unique_ptr<sasl::server_mechanism> rfc_server_at_client_final(const rfc_scram& v) {
     auto m = sasl::detail::make_scram_server(v.alg, test_context(), v.server_nonce);
     (void)expect_step<step::need_secret>(m->start(v.client_first));
-    EXPECT_EQ(challenge_of(m->resume(rfc_secret(v))), v.server_first);
+    EXPECT_EQ(challenge_of(resume_and_derive(*m, rfc_secret(v))), v.server_first);
     return m;
 }
 
@@ -429,7 +445,7 @@ void run_rfc_exchange(const rfc_scram& v) {
     const auto& need = expect_step<step::need_secret>(m->start(v.client_first));
     EXPECT_EQ(need.authcid, "user");
     EXPECT_EQ(need.authzid, "");
-    EXPECT_EQ(challenge_of(m->resume(rfc_secret(v))), v.server_first);
+    EXPECT_EQ(challenge_of(resume_and_derive(*m, rfc_secret(v))), v.server_first);
     EXPECT_EQ(challenge_of(m->next(v.client_final)), v.server_final);
     EXPECT_EQ(expect_step<step::success>(m->next("")).user, "user");
 }
@@ -465,7 +481,7 @@ TEST(SaslServerScram, EmptyChallengeWithoutInitialResponse) {
                                              rfc7677.server_nonce);
     EXPECT_EQ(challenge_of(m->start(std::nullopt)), "");
     (void)expect_step<step::need_secret>(m->next(rfc7677.client_first));
-    EXPECT_EQ(challenge_of(m->resume(rfc_secret(rfc7677))), rfc7677.server_first);
+    EXPECT_EQ(challenge_of(resume_and_derive(*m, rfc_secret(rfc7677))), rfc7677.server_first);
     EXPECT_EQ(challenge_of(m->next(rfc7677.client_final)), rfc7677.server_final);
     EXPECT_EQ(expect_step<step::success>(m->next("")).user, "user");
 }
@@ -473,7 +489,7 @@ TEST(SaslServerScram, EmptyChallengeWithoutInitialResponse) {
 TEST(SaslServerScram, GeneratedNonceIsBase64OfRandom) {
     auto m = sasl::detail::make_scram_server(hash_algorithm::sha256, test_context());
     (void)m->start("n,,n=user,r=abc");
-    const std::string sf = challenge_of(m->resume(rfc_secret(rfc7677)));
+    const std::string sf = challenge_of(resume_and_derive(*m, rfc_secret(rfc7677)));
     EXPECT_EQ(sf, "r=abc" + core::base64_encode(counting_bytes()(18)) + ",s=" + rfc7677.salt_b64 +
                       ",i=4096");
 }
@@ -585,7 +601,7 @@ TEST(SaslServerScram, SecretOfTheOtherHashIsNotUsed) {
     sasl::stored_secret sha1_only;
     sha1_only.scram_sha1 =
         sasl::derive_scram_secret("SHA-1", "pencil", decode(rfc7677.salt_b64), 4096);
-    const std::string sf = challenge_of(m->resume(sha1_only));
+    const std::string sf = challenge_of(resume_and_derive(*m, sha1_only));
     EXPECT_EQ(sf, "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=" +
                       core::base64_encode(sasl::detail::scram_fallback_salt("user")) + ",i=4096");
 }
@@ -595,10 +611,10 @@ TEST(SaslServerScram, UnknownUserLooksLikeAPlaintextUser) {
     // derived from a stored plaintext password, so server-first does not tell them apart.
     auto known = sasl::detail::make_scram_server(hash_algorithm::sha256, test_context(), "S");
     (void)known->start("n,,n=alice,r=C");
-    const std::string sf_known = challenge_of(known->resume(plaintext("secret")));
+    const std::string sf_known = challenge_of(resume_and_derive(*known, plaintext("secret")));
     auto unknown = sasl::detail::make_scram_server(hash_algorithm::sha256, test_context(), "S");
     (void)unknown->start("n,,n=alice,r=C");
-    const std::string sf_unknown = challenge_of(unknown->resume(std::nullopt));
+    const std::string sf_unknown = challenge_of(resume_and_derive(*unknown, std::nullopt));
     EXPECT_EQ(sf_known, sf_unknown);
     EXPECT_EQ(
         sf_known,
@@ -609,8 +625,51 @@ TEST(SaslServerScram, UnknownUserLooksLikeAPlaintextUser) {
 
 TEST(SaslServerScram, OutOfOrderCallsFail) {
     auto m = sasl::detail::make_scram_server(hash_algorithm::sha1, test_context());
-    EXPECT_TRUE(is_failure(m->resume(std::nullopt), false));
+    EXPECT_TRUE(is_failure(resume_and_derive(*m, std::nullopt), false));
     auto m2 = sasl::detail::make_scram_server(hash_algorithm::sha1, test_context());
     (void)m2->start("n,,n=user,r=abc");
     EXPECT_TRUE(is_failure(m2->next("c=biws,r=abc,p=AAAA"), true));  // before resume
+}
+
+TEST(SaslServerScram, S13ResumeAsksForOneDerivationOfTheAnnouncedCostWhateverTheSecret) {
+    // Stored keys, a plaintext password and an unknown user: each asks for exactly one
+    // PBKDF2 run with the iteration count server-first announces, so the time to
+    // server-first does not tell them apart, and none of it runs inside the mechanism.
+    sasl::stored_secret stored;
+    stored.scram_sha256 = sasl::derive_scram_secret("SHA-256", "pw", "0123456789abcdef", 4096);
+    const std::vector<std::optional<sasl::stored_secret>> secrets{stored, plaintext("pw"),
+                                                                  std::nullopt};
+    for (const auto& secret : secrets) {
+        auto m = sasl::detail::make_scram_server(hash_algorithm::sha256, test_context(), "S");
+        (void)expect_step<step::need_secret>(m->start("n,,n=alice,r=C"));
+        const auto r = m->resume(secret);
+        const auto& d = expect_step<step::derive_secret>(r);
+        EXPECT_EQ(d.hash_name, "SHA-256");
+        EXPECT_EQ(d.iterations, 4096u);
+        const std::string sf = challenge_of(m->resume_derived(
+            sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations)));
+        EXPECT_TRUE(sf.ends_with(",i=4096")) << sf;
+    }
+}
+
+TEST(SaslServerScram, StoredKeysAreUsedNotTheDummyDerivation) {
+    // The derivation asked for a stored-key user is only there for its cost: the exchange
+    // must still verify against the stored keys (the RFC 7677 run), not the derived ones.
+    auto m = sasl::detail::make_scram_server(hash_algorithm::sha256, test_context(),
+                                             rfc7677.server_nonce);
+    (void)m->start(rfc7677.client_first);
+    const auto r = m->resume(rfc_secret(rfc7677));
+    const auto& d = expect_step<step::derive_secret>(r);
+    EXPECT_NE(d.password, "pencil");
+    EXPECT_EQ(challenge_of(m->resume_derived(
+                  sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations))),
+              rfc7677.server_first);
+    EXPECT_EQ(challenge_of(m->next(rfc7677.client_final)), rfc7677.server_final);
+}
+
+TEST(SaslServerScram, DerivedKeysOutOfTurnFail) {
+    auto m = sasl::detail::make_scram_server(hash_algorithm::sha256, test_context());
+    EXPECT_TRUE(is_failure(m->resume_derived(sasl::scram_secret{}), false));
+    auto cram = sasl::detail::make_cram_md5_server(test_context());
+    EXPECT_TRUE(is_failure(cram->resume_derived(sasl::scram_secret{}), false));
 }

@@ -49,15 +49,19 @@ const std::string cleartext_mech_refused =
     "-ERR [AUTH] Cleartext mechanism refused on an unencrypted connection; use STLS or the "
     "TLS port first\r\n";
 const std::string too_many_bad = "-ERR Too many bad commands; closing the connection\r\n";
+const std::string too_many_failed = "-ERR Too many failed logins; closing the connection\r\n";
+const std::string apop_refused =
+    "-ERR [AUTH] APOP refused on an unencrypted connection; use STLS and USER/PASS or AUTH, "
+    "or the TLS port\r\n";
 
 std::string greeting(server_transcript& t) {
     return ok_greeting + " " + t.session().apop_timestamp() + "\r\n";
 }
 
 // A session that has read the greeting.
-std::unique_ptr<server_transcript> started(server_config c = server_transcript::default_config(),
-                                           fake_environment e =
-                                               server_transcript::default_environment()) {
+std::unique_ptr<server_transcript> started(
+    server_config c = server_transcript::default_config(),
+    fake_environment e = server_transcript::default_environment()) {
     auto t = std::make_unique<server_transcript>(std::move(c), std::move(e));
     t->take();
     return t;
@@ -173,6 +177,23 @@ TEST(ServerSession, WrongPasswordIsDelayedThenRefused) {
     t->feed("USER alice\r\nPASS wonderland\r\n").expect_send("+OK User accepted\r\n" + logged_in);
 }
 
+TEST(ServerSession, S13UnknownUserAndWrongPasswordTakeTheSamePath) {
+    // Same replies, same delay, and the unknown user's password is checked like a known
+    // user's (the credential source spends the same work on a decoy), so neither the text
+    // nor the sequence of work tells the two apart (RFC 1939 section 13).
+    std::vector<std::string> sent, events;
+    for (const std::string user : {"alice", "mallory"}) {
+        auto t = started();
+        t->feed("USER " + user + "\r\nPASS wrong\r\n");
+        sent.push_back(t->take());
+        for (const auto& e : t->events()) events.push_back(e.substr(0, e.find(' ')));
+    }
+    EXPECT_EQ(sent[0], "+OK User accepted\r\n" + invalid_login);
+    EXPECT_EQ(sent[1], sent[0]);
+    EXPECT_EQ(events, (std::vector<std::string>{"verify_password", "delay", "verify_password",
+                                                "delay"}));
+}
+
 TEST(ServerSession, OriginalBadLoginTranscript) {
     // method test fullclientserver: USER baduser / PASS badpass (a user's password is its
     // own name there).
@@ -210,9 +231,10 @@ TEST(ServerSession, TemporaryCredentialFailure) {
     e.unavailable_users = {"alice"};
     auto t = started(server_transcript::default_config(), e);
     t->feed("USER alice\r\nPASS wonderland\r\n")
-        .expect_send("+OK User accepted\r\n"
-                     "-ERR [SYS/TEMP] Authentication is temporarily unavailable; try again "
-                     "later\r\n");
+        .expect_send(
+            "+OK User accepted\r\n"
+            "-ERR [SYS/TEMP] Authentication is temporarily unavailable; try again "
+            "later\r\n");
     EXPECT_TRUE(t->delays().empty());
     EXPECT_EQ(t->session().stats().auth_failures, 0u);
 }
@@ -222,8 +244,9 @@ TEST(ServerSession, PasswordLoginUnavailableWhenSourceCannotVerify) {
     c.verify_passwords = false;
     auto t = started(c);
     t->feed("USER alice\r\nPASS wonderland\r\n")
-        .expect_send("+OK User accepted\r\n"
-                     "-ERR [AUTH] Password login is not available; use AUTH\r\n");
+        .expect_send(
+            "+OK User accepted\r\n"
+            "-ERR [AUTH] Password login is not available; use AUTH\r\n");
     EXPECT_TRUE(t->events().empty());
 }
 
@@ -239,21 +262,173 @@ TEST(ServerSession, ThreeFailedLoginsCloseTheConnection) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Every refused or failed authentication step counts (issue 12, item 7)
+
+// One refused step each, with the reply it gets at once while under the limit.
+struct refused_step {
+    std::string what;
+    server_config config;
+    std::string input;
+    std::string reply;
+};
+
+std::vector<refused_step> refused_steps() {
+    auto plain = server_transcript::default_config();
+    auto barred = no_cleartext_config();
+    auto no_verify = server_transcript::default_config();
+    no_verify.verify_passwords = false;
+    auto no_apop = server_transcript::default_config();
+    no_apop.secret_forms = {};
+    return {
+        {"unknown mechanism", plain, "AUTH KERBEROS_V4\r\n",
+         "-ERR Unsupported authentication mechanism\r\n"},
+        {"mechanism not offered", no_apop, "AUTH CRAM-MD5\r\n",
+         "-ERR Unsupported authentication mechanism\r\n"},
+        {"bad base64 initial response", plain, "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ\r\n",
+         "-ERR Invalid base64 in the initial response\r\n"},
+        {"bad base64 continuation", plain, "AUTH PLAIN\r\nnot*base64\r\n",
+         "+ \r\n-ERR Invalid base64 in the SASL response\r\n"},
+        {"cancel", plain, "AUTH LOGIN\r\n*\r\n",
+         "+ " + core::base64_encode("Username:") + "\r\n-ERR Authentication cancelled\r\n"},
+        {"USER refused in cleartext", barred, "USER alice\r\n", cleartext_refused},
+        {"PASS refused in cleartext", barred, "PASS wonderland\r\n", cleartext_refused},
+        {"AUTH PLAIN refused in cleartext", barred, "AUTH PLAIN\r\n", cleartext_mech_refused},
+        {"APOP refused in cleartext", barred, "APOP alice 0123456789abcdef0123456789abcdef\r\n",
+         apop_refused},
+        {"APOP not offered", no_apop, "APOP alice 0123456789abcdef0123456789abcdef\r\n",
+         "-ERR APOP is not available on this server\r\n"},
+        {"PASS without password checks", no_verify, "USER alice\r\nPASS x\r\n",
+         "+OK User accepted\r\n-ERR [AUTH] Password login is not available; use AUTH\r\n"},
+    };
+}
+
+TEST(ServerSession, EveryRefusedAuthStepCountsAndTheThirdClosesAfterTheDelay) {
+    for (const auto& r : refused_steps()) {
+        SCOPED_TRACE(r.what);
+        auto t = started(r.config);
+        t->feed(r.input).expect_send(r.reply);
+        t->feed(r.input).expect_send(r.reply);
+        EXPECT_EQ(t->session().stats().auth_failures, 2u);
+        EXPECT_TRUE(t->delays().empty());  // under the limit the refusal costs no wait
+        t->expect_open();
+        t->feed(r.input + "NOOP\r\n")
+            .expect_send(r.reply + too_many_failed)
+            .expect_close(close_reason::too_many_auth_failures);
+        // The third reply waited for the failure delay, like a wrong password's.
+        ASSERT_EQ(t->delays(), std::vector<std::uint32_t>{2000});
+        const std::string last = r.reply.substr(r.reply.rfind("-ERR"));
+        EXPECT_EQ(t->sent().substr(t->delay_points()[0]), last + too_many_failed);
+        EXPECT_FALSE(t->has_event_prefix("verify_password"));
+        EXPECT_FALSE(t->has_event_prefix("open_maildrop"));
+    }
+}
+
+TEST(ServerSession, RefusedStepsAndWrongPasswordsCountTogether) {
+    auto t = started();
+    t->feed("AUTH PLAIN\r\n*\r\n").expect_send("+ \r\n-ERR Authentication cancelled\r\n");
+    t->feed("USER alice\r\nPASS nope\r\n").expect_send("+OK User accepted\r\n" + invalid_login);
+    t->feed("AUTH X-UNKNOWN\r\n")
+        .expect_send("-ERR Unsupported authentication mechanism\r\n" + too_many_failed)
+        .expect_close(close_reason::too_many_auth_failures);
+    EXPECT_EQ(t->delays(), (std::vector<std::uint32_t>{2000, 2000}));
+}
+
+TEST(ServerSession, RefusedStepsWithoutADelayStillClose) {
+    auto c = server_transcript::default_config();
+    c.auth_failure_delay_ms = 0;
+    auto t = started(c);
+    t->feed("AUTH A\r\nAUTH B\r\nAUTH C\r\n")
+        .expect_send(
+            "-ERR Unsupported authentication mechanism\r\n"
+            "-ERR Unsupported authentication mechanism\r\n"
+            "-ERR Unsupported authentication mechanism\r\n" +
+            too_many_failed)
+        .expect_close(close_reason::too_many_auth_failures);
+    EXPECT_TRUE(t->delays().empty());
+}
+
+TEST(ServerSession, MechanismListingAndCapaAreNotRefusals) {
+    auto t = started();
+    for (int i = 0; i < 5; ++i) {
+        t->feed("AUTH\r\n");
+        t->feed("CAPA\r\n");
+    }
+    t->take();
+    EXPECT_EQ(t->session().stats().auth_failures, 0u);
+    t->expect_open();
+}
+
+TEST(ServerSession, LoginTimeoutClosesBeforeLogin) {
+    auto t = started();
+    t->feed("USER alice\r\n").expect_send("+OK User accepted\r\n");
+    t->login_timeout()
+        .expect_send("-ERR Login took too long; closing the connection\r\n")
+        .expect_close(close_reason::login_timeout);
+    EXPECT_FALSE(t->has_event_prefix("verify_password"));
+}
+
+TEST(ServerSession, LoginTimeoutInsideASaslExchange) {
+    auto t = started();
+    t->feed("AUTH LOGIN\r\n").expect_send("+ " + core::base64_encode("Username:") + "\r\n");
+    t->login_timeout()
+        .expect_send("-ERR Login took too long; closing the connection\r\n")
+        .expect_close(close_reason::login_timeout);
+    EXPECT_EQ(core::to_string(close_reason::login_timeout), "login timeout");
+}
+
+// ---------------------------------------------------------------------------------------
+// APOP follows the cleartext rule (issue 12, item 9; S25: off without TLS)
+
+TEST(ServerSession, S25ApopOffWithoutTlsWhenCleartextIsBarred) {
+    server_transcript t(no_cleartext_config());
+    // No timestamp: a client cannot even try, and a MITM's timestamp would not verify.
+    t.expect_send("+OK POP3 Server ready\r\n");
+    EXPECT_EQ(t.session().apop_timestamp(), "");
+    t.feed("APOP alice 0123456789abcdef0123456789abcdef\r\n").expect_send(apop_refused);
+    EXPECT_TRUE(t.events().empty());
+    // After STLS the greeting's (missing) timestamp cannot be used either.
+    t.feed("STLS\r\n").expect_send("+OK Begin TLS negotiation\r\n");
+    t.feed("APOP alice 0123456789abcdef0123456789abcdef\r\n")
+        .expect_send("-ERR APOP is not available on this server\r\n");
+    EXPECT_EQ(t.events(), std::vector<std::string>{"start_tls"});
+}
+
+TEST(ServerSession, S25ApopOfferedOnImplicitTlsAndWhereCleartextIsAllowed) {
+    auto tls = no_cleartext_config();
+    tls.tls_active = true;
+    for (const auto& c : {tls, server_transcript::default_config()}) {
+        auto t = started(c);
+        ASSERT_FALSE(t->session().apop_timestamp().empty());
+        const std::string digest =
+            core::sasl::apop_digest(t->session().apop_timestamp(), "wonderland");
+        t->feed("APOP alice " + digest + "\r\n").expect_send(logged_in);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Cleartext policy (S03, S04) and STLS (S01, S02, S05)
 
 TEST(ServerSession, S04CleartextRefusedWithoutTls) {
-    auto t = started(no_cleartext_config());
-    t->feed("USER alice\r\n").expect_send(cleartext_refused);
-    t->feed("PASS wonderland\r\n").expect_send(cleartext_refused);
-    t->feed("AUTH PLAIN " + core::base64_encode("\0alice\0wonderland"s) + "\r\n")
-        .expect_send(cleartext_mech_refused);
-    t->feed("AUTH LOGIN\r\n").expect_send(cleartext_mech_refused);
-    t->feed("CAPA\r\n").expect_send(capa_no_cleartext);
-    t->feed("AUTH\r\n").expect_send(
-        "+OK Supported mechanisms follow\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1\r\nCRAM-MD5\r\n.\r\n");
-    // No password was ever checked.
-    EXPECT_TRUE(t->events().empty());
-    t->expect_open();
+    for (const std::string& refused_first : {"USER alice\r\n"s, "PASS wonderland\r\n"s}) {
+        auto t = started(no_cleartext_config());
+        t->feed(refused_first).expect_send(cleartext_refused);
+        t->feed("AUTH PLAIN " + core::base64_encode("\0alice\0wonderland"s) + "\r\n")
+            .expect_send(cleartext_mech_refused);
+        t->feed("CAPA\r\n").expect_send(capa_no_cleartext);
+        t->feed("AUTH\r\n")
+            .expect_send(
+                "+OK Supported mechanisms follow\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1\r\nCRAM-MD5\r\n."
+                "\r\n");
+        // No password was ever checked, and no delay was asked for yet.
+        EXPECT_TRUE(t->events().empty());
+        t->expect_open();
+        // A third refused cleartext login is one too many (item 7: refused steps count).
+        t->feed("AUTH LOGIN\r\n")
+            .expect_send(cleartext_mech_refused + too_many_failed)
+            .expect_close(close_reason::too_many_auth_failures);
+        EXPECT_EQ(t->events(),
+                  (std::vector<std::string>{"delay 2000", "close too many failed logins"}));
+    }
 }
 
 TEST(ServerSession, S03CleartextAllowedAfterStls) {
@@ -292,10 +467,11 @@ TEST(ServerSession, CapaHookEditsTheList) {
         std::erase(caps, std::string("LANG"));
     };
     auto t = logged_in_session(c);
-    t->feed("CAPA\r\n").expect_send(
-        "+OK Capability list follows\r\n"
-        "TOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nUTF8\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\n"
-        "IMPLEMENTATION izypop3\r\n.\r\n");
+    t->feed("CAPA\r\n")
+        .expect_send(
+            "+OK Capability list follows\r\n"
+            "TOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nUTF8\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\n"
+            "IMPLEMENTATION izypop3\r\n.\r\n");
 }
 
 TEST(ServerSession, CapaWithoutUserWhenPasswordsCannotBeVerified) {
@@ -304,11 +480,13 @@ TEST(ServerSession, CapaWithoutUserWhenPasswordsCannotBeVerified) {
     c.tls_available = false;
     auto t = started(c);
     // PLAIN and LOGIN need a password check; CRAM-MD5 and SCRAM work from stored secrets.
-    t->feed("CAPA\r\n").expect_send(
-        "+OK Capability list follows\r\n"
-        "TOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n"
-        "SASL SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5\r\n"
-        "UTF8 USER\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\nLANG\r\nIMPLEMENTATION izypop3\r\n.\r\n");
+    t->feed("CAPA\r\n")
+        .expect_send(
+            "+OK Capability list follows\r\n"
+            "TOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n"
+            "SASL SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5\r\n"
+            "UTF8 USER\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\nLANG\r\nIMPLEMENTATION "
+            "izypop3\r\n.\r\n");
 }
 
 TEST(ServerSession, S01NothingPipelinedAfterStlsIsAnswered) {
@@ -326,7 +504,8 @@ TEST(ServerSession, S01NothingPipelinedAfterStlsIsAnswered) {
 
 TEST(ServerSession, S01InjectedUserPassAfterStlsAreDropped) {
     auto t = started(no_cleartext_config());
-    t->feed("STLS\r\nUSER alice\r\nPASS wonderland\r\n").expect_send("+OK Begin TLS negotiation\r\n");
+    t->feed("STLS\r\nUSER alice\r\nPASS wonderland\r\n")
+        .expect_send("+OK Begin TLS negotiation\r\n");
     t->feed("PASS wonderland\r\n").expect_send("-ERR PASS: send USER first\r\n");
     EXPECT_FALSE(t->has_event_prefix("verify_password"));
 }
@@ -380,8 +559,9 @@ TEST(ServerSession, TlsHandshakeFailureCloses) {
     auto e = server_transcript::default_environment();
     e.tls_ok = false;
     auto t = started(server_transcript::default_config(), e);
-    t->feed("STLS\r\n").expect_send("+OK Begin TLS negotiation\r\n").expect_close(
-        close_reason::tls_failed);
+    t->feed("STLS\r\n")
+        .expect_send("+OK Begin TLS negotiation\r\n")
+        .expect_close(close_reason::tls_failed);
     EXPECT_FALSE(t->session().tls_active());
 }
 
@@ -401,7 +581,8 @@ TEST(ServerSession, StatListUidl) {
     t->feed("LIST\r\n").expect_send("+OK 2 messages (85 octets)\r\n1 28\r\n2 57\r\n.\r\n");
     t->feed("LIST 2\r\n").expect_send("+OK 2 57\r\n");
     t->feed("LIST 3\r\n").expect_send("-ERR No such message\r\n");
-    t->feed("UIDL\r\n").expect_send("+OK Unique-ID listing follows\r\n1 uid-one\r\n2 uid-two\r\n.\r\n");
+    t->feed("UIDL\r\n")
+        .expect_send("+OK Unique-ID listing follows\r\n1 uid-one\r\n2 uid-two\r\n.\r\n");
     t->feed("UIDL 1\r\n").expect_send("+OK 1 uid-one\r\n");
     t->feed("UIDL 3\r\n").expect_send("-ERR No such message\r\n");
     t->feed("NOOP\r\n").expect_send("+OK\r\n");
@@ -417,9 +598,10 @@ TEST(ServerSession, EmptyMaildrop) {
     e.bodies.clear();
     auto t = logged_in_session(server_transcript::default_config(), e);
     t->feed("STAT\r\nLIST\r\nUIDL\r\nLIST 1\r\nRETR 1\r\n")
-        .expect_send("+OK 0 0\r\n+OK 0 messages (0 octets)\r\n.\r\n"
-                     "+OK Unique-ID listing follows\r\n.\r\n"
-                     "-ERR No such message\r\n-ERR No such message\r\n");
+        .expect_send(
+            "+OK 0 0\r\n+OK 0 messages (0 octets)\r\n.\r\n"
+            "+OK Unique-ID listing follows\r\n.\r\n"
+            "-ERR No such message\r\n-ERR No such message\r\n");
 }
 
 TEST(ServerSession, RetrSendsDotStuffedBody) {
@@ -442,10 +624,12 @@ TEST(ServerSession, Top) {
     auto t = logged_in_session();
     t->feed("TOP 2 0\r\n").expect_send("+OK Top of message follows\r\nSubject: two\r\n\r\n.\r\n");
     EXPECT_EQ(t->events().back(), "stream_message 1 lines=0");
-    t->feed("TOP 2 2\r\n").expect_send(
-        "+OK Top of message follows\r\nSubject: two\r\n\r\n..leading dot\r\n...two dots\r\n.\r\n");
-    t->feed("TOP 2 100\r\n").expect_send("+OK Top of message follows\r\n"s +
-                                         std::string(body2_wire));
+    t->feed("TOP 2 2\r\n")
+        .expect_send(
+            "+OK Top of message follows\r\nSubject: two\r\n\r\n..leading dot\r\n...two "
+            "dots\r\n.\r\n");
+    t->feed("TOP 2 100\r\n")
+        .expect_send("+OK Top of message follows\r\n"s + std::string(body2_wire));
     t->feed("TOP 3 0\r\n").expect_send("-ERR No such message\r\n");
     EXPECT_EQ(t->session().stats().top, 3u);
     EXPECT_EQ(t->session().stats().retrieved, 0u);
@@ -469,11 +653,13 @@ TEST(ServerSession, DeleteHidesTheMessage) {
 TEST(ServerSession, RsetRestores) {
     auto t = logged_in_session();
     t->feed("DELE 1\r\nDELE 2\r\nSTAT\r\nRSET\r\nSTAT\r\nLIST\r\n")
-        .expect_send("+OK Message 1 deleted\r\n+OK Message 2 deleted\r\n+OK 0 0\r\n"
-                     "+OK Maildrop has 2 messages (85 octets)\r\n+OK 2 85\r\n"
-                     "+OK 2 messages (85 octets)\r\n1 28\r\n2 57\r\n.\r\n");
-    t->feed("QUIT\r\n").expect_send("+OK izypop3 signing off (nothing deleted)\r\n").expect_close(
-        close_reason::quit);
+        .expect_send(
+            "+OK Message 1 deleted\r\n+OK Message 2 deleted\r\n+OK 0 0\r\n"
+            "+OK Maildrop has 2 messages (85 octets)\r\n+OK 2 85\r\n"
+            "+OK 2 messages (85 octets)\r\n1 28\r\n2 57\r\n.\r\n");
+    t->feed("QUIT\r\n")
+        .expect_send("+OK izypop3 signing off (nothing deleted)\r\n")
+        .expect_close(close_reason::quit);
     EXPECT_FALSE(t->has_event_prefix("commit"));
 }
 
@@ -482,7 +668,8 @@ TEST(ServerSession, QuitCommitsExactlyTheMarkedMessages) {
     e.bodies = {"a\r\n", "b\r\n", "c\r\n", "d\r\n"};
     e.uids = {};
     auto t = logged_in_session(server_transcript::default_config(), e);
-    t->feed("DELE 3\r\nDELE 1\r\n").expect_send("+OK Message 3 deleted\r\n+OK Message 1 deleted\r\n");
+    t->feed("DELE 3\r\nDELE 1\r\n")
+        .expect_send("+OK Message 3 deleted\r\n+OK Message 1 deleted\r\n");
     t->feed("QUIT\r\n")
         .expect_send("+OK izypop3 signing off (2 messages deleted)\r\n")
         .expect_close(close_reason::quit);
@@ -520,8 +707,9 @@ TEST(ServerSession, UpdateIsFinishedOnlyAfterTheCommit) {
 
 TEST(ServerSession, QuitWithoutDeletions) {
     auto t = logged_in_session();
-    t->feed("QUIT\r\n").expect_send("+OK izypop3 signing off (nothing deleted)\r\n").expect_close(
-        close_reason::quit);
+    t->feed("QUIT\r\n")
+        .expect_send("+OK izypop3 signing off (nothing deleted)\r\n")
+        .expect_close(close_reason::quit);
     EXPECT_TRUE(t->commits().empty());
 }
 
@@ -576,23 +764,26 @@ TEST(ServerSession, QuitReceivedBeforeEofStillEntersUpdate) {
 TEST(ServerSession, S17TimeoutAfterDeleteCommitsNothing) {
     auto t = logged_in_session();
     t->feed("DELE 1\r\n").expect_send("+OK Message 1 deleted\r\n");
-    t->timeout().expect_send("-ERR Autologout; idle for too long\r\n").expect_close(
-        close_reason::timeout);
+    t->timeout()
+        .expect_send("-ERR Autologout; idle for too long\r\n")
+        .expect_close(close_reason::timeout);
     EXPECT_FALSE(t->has_event_prefix("commit"));
 }
 
 TEST(ServerSession, TimeoutBeforeLogin) {
     auto t = started();
-    t->timeout().expect_send("-ERR Autologout; idle for too long\r\n").expect_close(
-        close_reason::timeout);
+    t->timeout()
+        .expect_send("-ERR Autologout; idle for too long\r\n")
+        .expect_close(close_reason::timeout);
 }
 
 TEST(ServerSession, ShutdownCommitsNothing) {
     auto t = logged_in_session();
     t->feed("DELE 1\r\n").expect_send("+OK Message 1 deleted\r\n");
     t->shutdown()
-        .expect_send("-ERR [SYS/TEMP] Server is shutting down; nothing was deleted, try again "
-                     "later\r\n")
+        .expect_send(
+            "-ERR [SYS/TEMP] Server is shutting down; nothing was deleted, try again "
+            "later\r\n")
         .expect_close(close_reason::shutdown);
     EXPECT_FALSE(t->has_event_prefix("commit"));
 }
@@ -602,9 +793,10 @@ TEST(ServerSession, S19CommitFailure) {
     e.commit_ok = false;
     auto t = logged_in_session(server_transcript::default_config(), e);
     t->feed("DELE 2\r\nQUIT\r\n")
-        .expect_send("+OK Message 2 deleted\r\n"
-                     "-ERR [SYS/TEMP] Some messages marked as deleted could not be removed; "
-                     "they will be listed again next time\r\n")
+        .expect_send(
+            "+OK Message 2 deleted\r\n"
+            "-ERR [SYS/TEMP] Some messages marked as deleted could not be removed; "
+            "they will be listed again next time\r\n")
         .expect_close(close_reason::quit);
     EXPECT_EQ(t->commits(), (std::vector<std::vector<std::size_t>>{{1}}));
     EXPECT_EQ(t->session().stats().deleted, 0u);
@@ -615,8 +807,9 @@ TEST(ServerSession, S15MaildropInUse) {
     e.in_use_users = {"alice"};
     auto t = started(server_transcript::default_config(), e);
     t->feed("USER alice\r\nPASS wonderland\r\n")
-        .expect_send("+OK User accepted\r\n"
-                     "-ERR [IN-USE] Mailbox is locked by another session; try again later\r\n");
+        .expect_send(
+            "+OK User accepted\r\n"
+            "-ERR [IN-USE] Mailbox is locked by another session; try again later\r\n");
     EXPECT_EQ(t->session().state(), core::session_state::authorization);
     EXPECT_EQ(t->session().user(), "");
     t->feed("STAT\r\n").expect_send("-ERR STAT: log in first\r\n");
@@ -629,12 +822,14 @@ TEST(ServerSession, MaildropTemporaryAndPermanentFailures) {
     e.maildrop_failure = core::maildrop_failure::temporary;
     auto t = started(server_transcript::default_config(), e);
     t->feed("USER alice\r\nPASS wonderland\r\n")
-        .expect_send("+OK User accepted\r\n"
-                     "-ERR [SYS/TEMP] Mailbox is temporarily unavailable; try again later\r\n");
+        .expect_send(
+            "+OK User accepted\r\n"
+            "-ERR [SYS/TEMP] Mailbox is temporarily unavailable; try again later\r\n");
     t->env().maildrop_failure = core::maildrop_failure::permanent;
     t->feed("USER alice\r\nPASS wonderland\r\n")
-        .expect_send("+OK User accepted\r\n"
-                     "-ERR [SYS/PERM] Mailbox cannot be opened; contact the administrator\r\n");
+        .expect_send(
+            "+OK User accepted\r\n"
+            "-ERR [SYS/PERM] Mailbox cannot be opened; contact the administrator\r\n");
     EXPECT_EQ(t->session().state(), core::session_state::authorization);
 }
 
@@ -643,11 +838,12 @@ TEST(ServerSession, VanishedMessageKeepsTheSessionGoing) {
     e.vanished = {0};
     auto t = logged_in_session(server_transcript::default_config(), e);
     t->feed("RETR 1\r\n")
-        .expect_send("-ERR Message 1 is no longer in the mailbox; it was removed by someone "
-                     "else\r\n");
+        .expect_send(
+            "-ERR Message 1 is no longer in the mailbox; it was removed by someone "
+            "else\r\n");
     EXPECT_FALSE(t->has_event_prefix("stream_message"));
-    t->feed("NOOP\r\nRETR 2\r\n").expect_send("+OK\r\n+OK 57 octets\r\n"s +
-                                              std::string(body2_wire));
+    t->feed("NOOP\r\nRETR 2\r\n")
+        .expect_send("+OK\r\n+OK 57 octets\r\n"s + std::string(body2_wire));
 }
 
 TEST(ServerSession, StreamFailureClosesWithoutTerminator) {
@@ -760,8 +956,8 @@ TEST(ServerSession, S09StrictMessageNumbers) {
     auto c = server_transcript::default_config();
     c.max_bad_commands = 100;
     auto t = logged_in_session(c);
-    for (std::string cmd : {"LIST 4294967297", "LIST 4294967296", "LIST -1", "LIST +1",
-                            "LIST 0", "RETR 1x", "RETR 0x1", "DELE  1", "LIST 1 ", "UIDL 01a"}) {
+    for (std::string cmd : {"LIST 4294967297", "LIST 4294967296", "LIST -1", "LIST +1", "LIST 0",
+                            "RETR 1x", "RETR 0x1", "DELE  1", "LIST 1 ", "UIDL 01a"}) {
         t->feed(cmd + "\r\n");
         const std::string out = t->take();
         EXPECT_TRUE(out.starts_with("-ERR ")) << cmd << " -> " << out;
@@ -826,7 +1022,8 @@ TEST(ServerSession, S11TwentyBadCommandsAfterLogin) {
     EXPECT_FALSE(t->closed());
     // Bad commands before login do not count against the session after it (and the
     // counter resets at login), so the 20th here is the limit.
-    t->feed("XYZZY\r\nNOOP\r\n").expect_send("-ERR Unknown command\r\n" + too_many_bad)
+    t->feed("XYZZY\r\nNOOP\r\n")
+        .expect_send("-ERR Unknown command\r\n" + too_many_bad)
         .expect_close(close_reason::too_many_bad_commands);
 }
 
@@ -848,10 +1045,22 @@ TEST(ServerSession, HundredPipelinedCommandsAnsweredInOrder) {
     std::string in, expected;
     for (int i = 0; i < 100; ++i) {
         switch (i % 5) {
-            case 0: in += "NOOP\r\n"; expected += "+OK\r\n"; break;
-            case 1: in += "STAT\r\n"; expected += "+OK 2 85\r\n"; break;
-            case 2: in += "LIST 2\r\n"; expected += "+OK 2 57\r\n"; break;
-            case 3: in += "UIDL 1\r\n"; expected += "+OK 1 uid-one\r\n"; break;
+            case 0:
+                in += "NOOP\r\n";
+                expected += "+OK\r\n";
+                break;
+            case 1:
+                in += "STAT\r\n";
+                expected += "+OK 2 85\r\n";
+                break;
+            case 2:
+                in += "LIST 2\r\n";
+                expected += "+OK 2 57\r\n";
+                break;
+            case 3:
+                in += "UIDL 1\r\n";
+                expected += "+OK 1 uid-one\r\n";
+                break;
             case 4:
                 in += "TOP 1 0\r\n";
                 expected += "+OK Top of message follows\r\nSubject: one\r\n\r\n.\r\n";
@@ -894,16 +1103,54 @@ TEST(ServerSession, S21HugeListingInBoundedSlices) {
         const std::size_t sends_before = t->send_sizes().size();
         t->feed(uidl ? "UIDL\r\n" : "LIST\r\n");
         const std::string out = t->take();
-        const std::string head = uidl ? "+OK Unique-ID listing follows\r\n"
-                                      : "+OK 100000 messages (300000 octets)\r\n";
+        const std::string head =
+            uidl ? "+OK Unique-ID listing follows\r\n" : "+OK 100000 messages (300000 octets)\r\n";
         ASSERT_TRUE(out.starts_with(head)) << out.substr(0, 80);
-        EXPECT_TRUE(out.ends_with(uidl ? "\r\n100000 uid-100000\r\n.\r\n" : "\r\n100000 3\r\n.\r\n"));
+        EXPECT_TRUE(
+            out.ends_with(uidl ? "\r\n100000 uid-100000\r\n.\r\n" : "\r\n100000 3\r\n.\r\n"));
         EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 100'002);
         const auto& sizes = t->send_sizes();
         ASSERT_GT(sizes.size() - sends_before, 100u);
         for (std::size_t i = sends_before; i < sizes.size(); ++i)
             EXPECT_LE(sizes[i], c.output_high_water + 64) << "send #" << i;
     }
+}
+
+TEST(ServerSession, S21SizesPastFourGibibytesAreNotTruncated) {
+    // 64-bit sizes end to end: STAT, LIST and RETR's status line carry them whole (a 32-bit
+    // counter would wrap 4294967296 to 0). The body itself is the transport's to stream.
+    const std::vector<core::message_info> big{{5'000'000'123, "big"}, {4'294'967'296, "edge"}};
+    core::server_session s(server_transcript::default_config());
+    std::string out;
+    auto run_until_input_or_stream = [&] {
+        for (;;) {
+            auto a = s.next();
+            if (auto* snd = std::get_if<core::server_action::send>(&a)) {
+                out.append(snd->bytes);
+            } else if (std::holds_alternative<core::server_action::verify_password>(a)) {
+                s.complete_verify(core::auth_outcome::accepted);
+            } else if (std::holds_alternative<core::server_action::open_maildrop>(a)) {
+                s.complete_open_maildrop(std::span<const core::message_info>(big));
+            } else if (std::holds_alternative<core::server_action::open_message>(a)) {
+                s.complete_open_message(true);
+            } else {
+                return a;
+            }
+        }
+    };
+    run_until_input_or_stream();
+    out.clear();
+    s.feed("USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nLIST 2\r\nRETR 1\r\n");
+    const auto a = run_until_input_or_stream();
+    ASSERT_TRUE(std::holds_alternative<core::server_action::stream_message>(a));
+    EXPECT_EQ(out,
+              "+OK User accepted\r\n" + logged_in +
+                  "+OK 2 9294967419\r\n"
+                  "+OK 2 messages (9294967419 octets)\r\n1 5000000123\r\n2 4294967296\r\n.\r\n"
+                  "+OK 2 4294967296\r\n"
+                  "+OK 5000000123 octets\r\n");
+    s.complete_message(true, 5'000'000'123);
+    EXPECT_EQ(s.stats().retrieved_octets, 5'000'000'123u);
 }
 
 TEST(ServerSession, RequestActionsWaitForEarlierRepliesToBeSent) {
@@ -978,13 +1225,17 @@ TEST(ServerSession, NextBeforeCompleteIsAProgrammingError) {
 // ---------------------------------------------------------------------------------------
 // SASL (S23, S24) and APOP (S25)
 
-std::string b64(std::string_view s) { return core::base64_encode(s); }
+std::string b64(std::string_view s) {
+    return core::base64_encode(s);
+}
 
 TEST(ServerSession, AuthWithoutArgumentListsMechanisms) {
     auto t = started();
-    t->feed("AUTH\r\n").expect_send(
-        "+OK Supported mechanisms follow\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1\r\nCRAM-MD5\r\nPLAIN\r\n"
-        "LOGIN\r\n.\r\n");
+    t->feed("AUTH\r\n")
+        .expect_send(
+            "+OK Supported mechanisms "
+            "follow\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1\r\nCRAM-MD5\r\nPLAIN\r\n"
+            "LOGIN\r\n.\r\n");
 }
 
 TEST(ServerSession, AuthUnknownMechanism) {
@@ -1089,7 +1340,7 @@ TEST(ServerSession, PipelinedCommandsWaitForTheFailedLoginDelay) {
 // A mechanism that reports a password check for authcid "alice" on behalf of "bob": the
 // session has no proxy-authorization policy, so it must not log in as either.
 class proxy_mechanism : public core::sasl::server_mechanism {
-public:
+  public:
     core::sasl::step_result start(std::optional<std::string_view>) override {
         return core::sasl::step::verify_password{"alice", "bob", "wonderland"};
     }
@@ -1145,8 +1396,7 @@ std::string sasl_exchange(server_transcript& t, std::string_view mech, std::stri
     for (int round = 0; round < 10; ++round) {
         const std::string out = t.take();
         if (!out.starts_with("+ ")) {
-            if (out.starts_with("+OK") && server_verified)
-                *server_verified = !client->on_success();
+            if (out.starts_with("+OK") && server_verified) *server_verified = !client->on_success();
             return out;
         }
         EXPECT_TRUE(out.ends_with("\r\n")) << out;
@@ -1170,7 +1420,8 @@ TEST(ServerSession, S24ScramSha256FullExchange) {
     EXPECT_TRUE(verified) << "the client could not verify the server signature";
     EXPECT_EQ(t->session().user(), "alice");
     EXPECT_EQ(t->events(),
-              (std::vector<std::string>{"lookup_secret alice", "open_maildrop alice"}));
+              (std::vector<std::string>{"lookup_secret alice", "derive_secret SHA-256 4096",
+                                        "open_maildrop alice"}));
 }
 
 TEST(ServerSession, S24ScramSha1FullExchange) {
@@ -1192,6 +1443,41 @@ TEST(ServerSession, S24ScramUnknownUserFailsTheSameWay) {
     auto t = started();
     EXPECT_EQ(sasl_exchange(*t, "SCRAM-SHA-256", "mallory", "x"), invalid_login);
     EXPECT_FALSE(t->has_event_prefix("open_maildrop"));
+}
+
+// ---------------------------------------------------------------------------------------
+// SCRAM key derivation is asked for, never done in the session (item 7, S13)
+
+TEST(ServerSession, S13ScramAsksForTheSameDerivationForKnownAndUnknownUsers) {
+    // alice has stored SCRAM keys (4096 iterations), carol only a plaintext password, mallory
+    // does not exist: each costs one derivation of the announced iteration count, asked of
+    // the environment (off the I/O thread), before server-first.
+    auto e = server_transcript::default_environment();
+    std::vector<std::vector<std::string>> events;
+    for (const std::string user : {"alice", "mallory"}) {
+        auto t = started(server_transcript::default_config(), e);
+        (void)sasl_exchange(*t, "SCRAM-SHA-256", user, "wrong");
+        ASSERT_EQ(t->derivations().size(), 1u) << user;
+        EXPECT_EQ(t->derivations()[0].hash_name, "SHA-256");
+        EXPECT_EQ(t->derivations()[0].iterations, 4096u);
+        events.push_back(t->events());
+    }
+    EXPECT_EQ(events[0], (std::vector<std::string>{"lookup_secret alice",
+                                                   "derive_secret SHA-256 4096", "delay 2000"}));
+    EXPECT_EQ(events[1], (std::vector<std::string>{"lookup_secret mallory",
+                                                   "derive_secret SHA-256 4096", "delay 2000"}));
+}
+
+TEST(ServerSession, ScramFromAPlaintextSecretUsesTheDerivedKeys) {
+    auto e = server_transcript::default_environment();
+    e.scram_iterations = 0;  // the environment gives plaintext only
+    auto t = started(server_transcript::default_config(), e);
+    bool verified = false;
+    EXPECT_EQ(sasl_exchange(*t, "SCRAM-SHA-1", "bob", "builder", &verified), logged_in);
+    EXPECT_TRUE(verified);
+    ASSERT_EQ(t->derivations().size(), 1u);
+    EXPECT_EQ(t->derivations()[0].password, "builder");
+    EXPECT_EQ(t->derivations()[0].hash_name, "SHA-1");
 }
 
 TEST(ServerSession, CramMd5EndToEnd) {
@@ -1223,8 +1509,7 @@ TEST(ServerSession, S25ApopRfcExample) {
 
 TEST(ServerSession, S25ApopLogin) {
     auto t = started();
-    const std::string digest =
-        core::sasl::apop_digest(t->session().apop_timestamp(), "wonderland");
+    const std::string digest = core::sasl::apop_digest(t->session().apop_timestamp(), "wonderland");
     t->feed("APOP alice " + digest + "\r\n").expect_send(logged_in);
     EXPECT_EQ(t->events(),
               (std::vector<std::string>{"lookup_secret alice", "open_maildrop alice"}));
@@ -1242,8 +1527,7 @@ TEST(ServerSession, S25ApopWrongDigestAndUnknownUserLookAlike) {
     auto t = started();
     const std::string wrong = core::sasl::apop_digest(t->session().apop_timestamp(), "nope");
     t->feed("APOP alice " + wrong + "\r\n").expect_send(invalid_login);
-    const std::string other =
-        core::sasl::apop_digest(t->session().apop_timestamp(), "wonderland");
+    const std::string other = core::sasl::apop_digest(t->session().apop_timestamp(), "wonderland");
     t->feed("APOP mallory " + other + "\r\n").expect_send(invalid_login);
     EXPECT_EQ(t->delays(), (std::vector<std::uint32_t>{2000, 2000}));
     // A digest of the timestamp of another session (a replay) fails too.
@@ -1260,20 +1544,21 @@ TEST(ServerSession, ApopTemporaryFailure) {
     auto t = started(server_transcript::default_config(), e);
     t->feed("APOP alice " + core::sasl::apop_digest(t->session().apop_timestamp(), "wonderland") +
             "\r\n")
-        .expect_send("-ERR [SYS/TEMP] Authentication is temporarily unavailable; try again "
-                     "later\r\n");
+        .expect_send(
+            "-ERR [SYS/TEMP] Authentication is temporarily unavailable; try again "
+            "later\r\n");
 }
 
 // N3's pluggable mechanism: "AUTH FOOBAR <user> <pass>".
 class foobar_mechanism : public core::sasl::server_mechanism {
-public:
+  public:
     core::sasl::step_result start(std::optional<std::string_view> initial) override {
         if (!initial) return core::sasl::step::failure{"FOOBAR needs arguments", true};
         const auto sp = initial->find(' ');
         if (sp == std::string_view::npos)
             return core::sasl::step::failure{"FOOBAR needs user and password", true};
-        return core::sasl::step::verify_password{std::string(initial->substr(0, sp)), {},
-                                                 std::string(initial->substr(sp + 1))};
+        return core::sasl::step::verify_password{
+            std::string(initial->substr(0, sp)), {}, std::string(initial->substr(sp + 1))};
     }
     core::sasl::step_result next(std::string_view) override {
         return core::sasl::step::failure{"FOOBAR has one step", true};
@@ -1286,9 +1571,8 @@ core::sasl::server_registry foobar_registry() {
     traits.name = "FOOBAR";
     traits.cleartext = true;
     traits.raw_arguments = true;
-    r.add(traits, [](const core::sasl::server_context&) {
-        return std::make_unique<foobar_mechanism>();
-    });
+    r.add(traits,
+          [](const core::sasl::server_context&) { return std::make_unique<foobar_mechanism>(); });
     return r;
 }
 
@@ -1376,7 +1660,7 @@ TEST(ServerSession, TranscriptNeverSeesAPassword) {
     server_transcript t2(c, e);
     t2.take();
     const std::string apop2 = core::sasl::apop_digest(t2.session().apop_timestamp(), "wonderland");
-    t2.feed("pass wonderland\r\n");  // refused, but still never logged
+    t2.feed("pass wonderland\r\n");   // refused, but still never logged
     t2.feed("PASS\twonderland\r\n");  // malformed, idem
     t2.feed("APOP alice " + apop2 + "\r\n");
     t2.take();
@@ -1408,8 +1692,8 @@ TEST(ServerSession, TranscriptNeverSeesAPassword) {
     EXPECT_EQ(sasl_exchange(t7, "CRAM-MD5", "alice", "wonderland"), logged_in);
 
     for (auto* x : {&t, &t2, &t3, &t4, &t5, &t6, &t7})
-        EXPECT_EQ(x->session().state(), x->closed() ? core::session_state::closed
-                                                    : core::session_state::transaction);
+        EXPECT_EQ(x->session().state(),
+                  x->closed() ? core::session_state::closed : core::session_state::transaction);
 
     const std::vector<std::string> secrets = {
         "wonderland", b64("wonderland"), b64("\0alice\0wonderland"s), "12345", apop, apop2};

@@ -95,6 +95,7 @@ store_backend dir_backend(const std::string& kind, bool per_user) {
         b.mailbox = "";
         b.separates_mailboxes = false;
     }
+    b.tags_conversion_errors = true;
     return b;
 }
 

@@ -34,16 +34,18 @@ fake_store_options opts(std::uint64_t count = 99, std::uint64_t seed = 1,
     return o;
 }
 
-std::vector<item> all_items(store::mime_store& s) {
+// Every item of `mailbox`; "" = every mailbox in use.
+std::vector<item> all_items(store::mime_store& s, const std::string& mailbox = {}) {
     query_options q;
     q.limit = query_options::unlimited;
+    q.mailbox = mailbox;
     auto r = s.query(q);
     EXPECT_TRUE(r.has_value());
     return r ? r->items : std::vector<item>{};
 }
 
-item by_guid(store::mime_store& s, const std::string& guid) {
-    for (auto& it : all_items(s))
+item by_guid(store::mime_store& s, const std::string& guid, const std::string& mailbox = {}) {
+    for (auto& it : all_items(s, mailbox))
         if (it.guid == guid) return it;
     ADD_FAILURE() << "no item " << guid;
     return {};
@@ -343,11 +345,16 @@ TEST(FakeStore, QueryCountsAllMatchesButReturnsAtMostLimit) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->count, 0u);
 
+    // Every user name has its own copy of the generated messages.
     q.tags = {};
     q.mailbox = "nobody";
+    q.order_by = query_options::order::asc;
     r = s.query(q);
     ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(r->count, 0u);
+    EXPECT_EQ(r->count, 99u);
+    ASSERT_EQ(r->items.size(), 10u);
+    EXPECT_EQ(r->items[0].mailbox, "nobody");
+    EXPECT_EQ(r->items[0].guid, "guid_1");
 }
 
 TEST(FakeStore, MarkReplacesStatusTagsAndAddsOthers) {
@@ -411,11 +418,13 @@ TEST(FakeStore, AddStoresOctetsAndComputesMetadata) {
     EXPECT_NE(got.created, std::chrono::system_clock::time_point{});
     EXPECT_EQ(payload(s, got), "abc");
 
+    // Alice's mailbox: her copy of the generated messages, then what was added for her.
     query_options q;
     q.mailbox = "alice";
     auto qr = s.query(q);
     ASSERT_TRUE(qr.has_value());
-    EXPECT_EQ(qr->count, 1u);
+    ASSERT_EQ(qr->count, 3u);
+    EXPECT_EQ(qr->items[2].guid, "abc-1");
 
     // Bare LF and a missing final line end are counted as the server will send them.
     meta.guid = "lf";
@@ -579,7 +588,7 @@ TEST(FakeMaildrop, CommitDeletionsRemovesOnlyTheListed) {
         ASSERT_FALSE((*md)->commit_deletions(del));
     }
     std::vector<std::string> left;
-    for (const auto& it : all_items(s)) left.push_back(it.guid);
+    for (const auto& it : all_items(s, "alice")) left.push_back(it.guid);
     EXPECT_EQ(left, (std::vector<std::string>{"guid_2", "guid_4", "guid_5", "guid_6", "guid_7",
                                               "guid_8", "guid_9"}));
     // A dropped session (maildrop destroyed without commit) deletes nothing.
@@ -588,7 +597,58 @@ TEST(FakeMaildrop, CommitDeletionsRemovesOnlyTheListed) {
         ASSERT_TRUE(md.has_value());
         ASSERT_EQ((*md)->messages().size(), 7u);
     }
-    EXPECT_EQ(all_items(s).size(), 7u);
+    EXPECT_EQ(all_items(s, "alice").size(), 7u);
+    // The default mailbox (and every other user's) still has all ten.
+    EXPECT_EQ(all_items(s, "").size(), 10u + 7u);
+    EXPECT_EQ(all_items(s, "bob").size(), 10u);
+}
+
+// Each user name has its own generated maildrop: the same messages for the same seed, and
+// one user's deletions never reach another's, even with both sessions open at once.
+TEST(FakeMaildrop, EachUserHasAMaildropOfTheirOwn) {
+    fake_store s(opts(8));
+    auto contents = [](core::maildrop& md) {
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < md.messages().size(); ++i) {
+            auto src = md.open(i);
+            EXPECT_TRUE(src.has_value());
+            out.push_back(md.messages()[i].uid + " " + (src ? read_chunked(**src, 4096) : ""));
+        }
+        return out;
+    };
+    auto alice = s.open_maildrop("alice");
+    auto bob = s.open_maildrop("bob");
+    ASSERT_TRUE(alice.has_value());
+    ASSERT_TRUE(bob.has_value());
+    const auto bobs = contents(**bob);
+    ASSERT_EQ(bobs.size(), 8u);
+    EXPECT_EQ(contents(**alice), bobs);  // same seed, same messages
+
+    // The same user twice is refused while the first session lasts; another user is not.
+    auto alice_again = s.open_maildrop("alice");
+    ASSERT_FALSE(alice_again.has_value());
+    EXPECT_EQ(alice_again.error(), errc::in_use);
+
+    // Alice deletes 1-3 and quits in one thread while Bob reads everything in another.
+    std::vector<std::string> bob_read;
+    std::thread reader([&] { bob_read = contents(**bob); });
+    const std::vector<std::size_t> del{0, 1, 2};
+    ASSERT_FALSE((*alice)->commit_deletions(del));
+    alice->reset();
+    reader.join();
+    EXPECT_EQ(bob_read, bobs);
+    // Bob's deletions of 1 and 2 are his own, even though Alice deleted them too.
+    const std::vector<std::size_t> bob_del{0, 1};
+    ASSERT_FALSE((*bob)->commit_deletions(bob_del));
+    bob->reset();
+
+    auto alice2 = s.open_maildrop("alice");
+    auto bob2 = s.open_maildrop("bob");
+    auto carol = s.open_maildrop("carol");
+    ASSERT_TRUE(alice2.has_value() && bob2.has_value() && carol.has_value());
+    EXPECT_EQ(contents(**alice2), std::vector<std::string>(bobs.begin() + 3, bobs.end()));
+    EXPECT_EQ(contents(**bob2), std::vector<std::string>(bobs.begin() + 2, bobs.end()));
+    EXPECT_EQ(contents(**carol), bobs);
 }
 
 TEST(FakeMaildrop, SnapshotIsFixedAndVanishedItemsCountAsDeleted) {
@@ -597,16 +657,17 @@ TEST(FakeMaildrop, SnapshotIsFixedAndVanishedItemsCountAsDeleted) {
     ASSERT_TRUE(md.has_value());
     item meta;
     meta.guid = "late";
+    meta.mailbox = "alice";
     ASSERT_TRUE(store::add_item(s, meta, "late arrival").has_value());
     EXPECT_EQ((*md)->messages().size(), 4u);
-    ASSERT_FALSE(s.remove(by_guid(s, "guid_1")));
+    ASSERT_FALSE(s.remove(by_guid(s, "guid_1", "alice")));
     auto src = (*md)->open(0);
     ASSERT_FALSE(src.has_value());
     EXPECT_EQ(src.error(), errc::not_found);
     std::vector<std::size_t> del{0, 1};
     EXPECT_FALSE((*md)->commit_deletions(del));
     std::vector<std::string> left;
-    for (const auto& it : all_items(s)) left.push_back(it.guid);
+    for (const auto& it : all_items(s, "alice")) left.push_back(it.guid);
     EXPECT_EQ(left, (std::vector<std::string>{"guid_3", "guid_4", "late"}));
 }
 
@@ -620,8 +681,9 @@ TEST(FakeMaildrop, ArchiveModeKeepsItemsButHidesThem) {
         std::vector<std::size_t> del{1};
         ASSERT_FALSE((*md)->commit_deletions(del));
     }
-    EXPECT_EQ(all_items(s).size(), 4u);
-    EXPECT_EQ(by_guid(s, "guid_2").tags, std::vector<std::string>{"archive"});
+    EXPECT_EQ(all_items(s, "alice").size(), 4u);
+    EXPECT_EQ(by_guid(s, "guid_2", "alice").tags, std::vector<std::string>{"archive"});
+    EXPECT_EQ(by_guid(s, "guid_2", "bob").tags, std::vector<std::string>{"unread"});
     auto md = s.open_maildrop("alice");
     ASSERT_TRUE(md.has_value());
     std::vector<std::string> uids;
@@ -678,10 +740,14 @@ TEST(Uid, MaildropUidsAreValidAndUniqueAcrossMailboxes) {
     fake_store s(opts(2));
     item meta;
     meta.guid = "with space";
+    meta.mailbox = "alice";
     ASSERT_TRUE(store::add_item(s, meta, "x").has_value());
-    meta.guid = "guid_1";  // same guid as a generated message, other mailbox
+    meta.guid = "guid_3";  // not generated with count 2: a new item of Bob's only
     meta.mailbox = "bob";
     ASSERT_EQ(store::add_item(s, meta, "y").value(), store::add_outcome::added);
+    meta.guid = "guid_1";  // Alice has a generated guid_1: other octets make a dup
+    meta.mailbox = "alice";
+    ASSERT_EQ(store::add_item(s, meta, "z").value(), store::add_outcome::duplicate);
 
     std::vector<std::string> uids;
     for (int round = 0; round < 2; ++round) {
@@ -692,14 +758,13 @@ TEST(Uid, MaildropUidsAreValidAndUniqueAcrossMailboxes) {
         if (round == 0) uids = now;
         EXPECT_EQ(now, uids);  // stable across sessions
     }
-    ASSERT_EQ(uids.size(), 4u);
+    ASSERT_EQ(uids.size(), 3u);  // guid_3 is Bob's, guid_1.dup is not served
     EXPECT_EQ(uids[0], "guid_1");
     EXPECT_EQ(uids[1], "guid_2");
     item spaced;
     spaced.guid = "with space";
     EXPECT_EQ(uids[2], store::make_uid(spaced));
-    EXPECT_NE(uids[3], "guid_1");
-    EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), 4u);
+    EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), 3u);
     for (const auto& u : uids) EXPECT_TRUE(store::is_valid_uid(u)) << u;
 }
 

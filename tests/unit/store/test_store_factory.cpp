@@ -117,7 +117,7 @@ TEST(StoreFactory, DirectoryStoreSettingsAreChecked) {
     cfg.settings = {{"path", "/tmp/x"}, {"count", "3"}};
     EXPECT_EQ(validate(cfg, why), errc::unknown_setting);
     EXPECT_EQ(why, "unknown setting mimestore.count for mimestore.modhandler localfs (valid: "
-                   "path, create, commitmode)");
+                   "path, create, commitmode, verbose)");
 }
 
 TEST(StoreFactory, UnknownSettingIsNamed) {
@@ -128,7 +128,7 @@ TEST(StoreFactory, UnknownSettingIsNamed) {
     EXPECT_EQ(s.error(), errc::unknown_setting);
     EXPECT_EQ(why,
               "unknown setting mimestore.path for mimestore.modhandler fake (valid: count, seed, "
-              "bigsize, commitmode)");
+              "bigsize, commitmode, verbose)");
     why.clear();
     EXPECT_EQ(validate(cfg, why), errc::unknown_setting);
     EXPECT_NE(why.find("mimestore.path"), std::string::npos);

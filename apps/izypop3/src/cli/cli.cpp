@@ -59,8 +59,10 @@ std::string did_you_mean(std::string_view typed, const std::vector<std::string>&
 
 std::vector<std::string> store_keys_of(std::string_view modhandler) {
     std::vector<std::string> keys;
-    for (const store::setting_info& s : store::settings_of(modhandler)) {
-        keys.push_back(std::string(store::store_config::key_prefix) + s.name);
+    for (const auto table : {store::settings_of(modhandler), store::common_settings()}) {
+        for (const store::setting_info& s : table) {
+            keys.push_back(std::string(store::store_config::key_prefix) + s.name);
+        }
     }
     return keys;
 }
@@ -300,6 +302,12 @@ std::string modhandler_of(const std::vector<key_value>& pairs) {
         fail(m, fmt::format("unknown key {}; write '{} {}' or '--{}'", quoted(kv.key), key,
                             transport::sanitize_for_log(kv.key.substr(eq + 1), 80),
                             transport::sanitize_for_log(kv.key, 80)));
+    }
+    // A key of another method: say whose it is, so "verbose.serverLog" given to clientpop3
+    // reads as "not here" rather than "misspelt".
+    if (const std::string owners = methods_with_key(m, kv.key); !owners.empty()) {
+        fail(m, fmt::format("key {} belongs to {}, not to {}{}; {}", quoted(kv.key), owners, m.name,
+                            did_you_mean(kv.key, candidates), help_hint(m)));
     }
     fail(m, fmt::format("unknown key {}{}; {}", quoted(kv.key), did_you_mean(kv.key, candidates),
                         help_hint(m)));

@@ -72,6 +72,15 @@ std::vector<store_group> store_groups() {
     return groups;
 }
 
+/// mimestore.modhandler and the settings every store has (mimestore.verbose).
+std::vector<option_row> store_rows() {
+    std::vector<option_row> rows = rows_of(store_options());
+    for (const store::setting_info& s : store::common_settings()) {
+        rows.push_back({"mimestore." + s.name, "BOOL", s.default_value, s.description});
+    }
+    return rows;
+}
+
 /// "fake; not built yet: localfs, maildir".
 std::string modhandler_list() {
     std::string built;
@@ -162,9 +171,9 @@ void write_method_help(std::ostream& out, const method_entry& m) {
     out << m.name << " keys:\n";
     write_rows_text(out, rows_of(m.options()));
     out << "\nlogging keys:\n";
-    write_rows_text(out, rows_of(common_options()));
+    write_rows_text(out, rows_of(logging_options(m)));
     out << "\nmessage store keys:\n";
-    write_rows_text(out, rows_of(store_options()));
+    write_rows_text(out, store_rows());
     out << "      stores: " << modhandler_list() << '\n';
     for (const store_group& g : store_groups()) {
         if (g.rows.empty()) continue;
@@ -192,7 +201,8 @@ void write_markdown_intro(std::ostream& out) {
         << "| code | meaning |\n| --- | --- |\n"
         << "| 0 | success, or help was asked for |\n"
         << "| 1 | the method ran and failed (for example, the store could not be opened) |\n"
-        << "| 2 | the command line is wrong: unknown method or key, missing or malformed value |\n"
+        << "| 2 | the command line is wrong: unknown method or key, missing or malformed value; "
+           "for clientpop3 also a passeval command that fails or prints no password |\n"
         << "| 3 | the method, test type or store is not built yet; for clientpop3: connection "
            "or TLS failure, or a login refused before any password went out because it would "
            "have gone in clear (see allowplaintext) |\n"
@@ -209,18 +219,18 @@ void write_markdown_methods(std::ostream& out) {
         if (!summary.empty() && summary[0] >= 'a' && summary[0] <= 'z') summary[0] = static_cast<char>(summary[0] - 'a' + 'A');
         out << "\n## `method " << m.name << "`\n\n" << markdown_text(summary) << ".\n\n";
         write_rows_markdown(out, rows_of(m.options()));
-        out << "\nThe logging and message store keys below apply as well.\n";
+        out << "\nLogging keys of " << markdown_code(m.name) << ":\n\n";
+        write_rows_markdown(out, rows_of(logging_options(m)));
+        out << "\nThe message store keys below apply as well.\n";
     }
 }
 
-void write_markdown_common_keys(std::ostream& out) {
-    out << "\n## Logging keys (every method)\n\n";
-    write_rows_markdown(out, rows_of(common_options()));
+void write_markdown_store_keys(std::ostream& out) {
     out << "\n## Message store keys (every method)\n\n"
         << "`mimestore.modhandler` names the store: " << modhandler_list()
         << ". Each store has its own `mimestore.*` keys; a key the chosen store does not "
            "have is an error.\n\n";
-    write_rows_markdown(out, rows_of(store_options()));
+    write_rows_markdown(out, store_rows());
     for (const store_group& g : store_groups()) {
         out << "\n### `mimestore.modhandler " << g.modhandler << "`\n\n";
         if (!g.aliases.empty()) out << "Also named `" << g.aliases << "`.\n\n";
@@ -239,7 +249,7 @@ void write_markdown_common_keys(std::ostream& out) {
 void write_markdown(std::ostream& out) {
     write_markdown_intro(out);
     write_markdown_methods(out);
-    write_markdown_common_keys(out);
+    write_markdown_store_keys(out);
 }
 
 }  // namespace izypop3::app

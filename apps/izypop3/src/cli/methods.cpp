@@ -13,14 +13,43 @@ namespace po = boost::program_options;
 
 namespace {
 
+constexpr std::string_view loglevel_text = "how much to log on stderr";
+
 constexpr std::array<method_entry, 4> table{{
-    {"serverpop3", "serve a message store to POP3 clients", serverpop3_options,
+    {"serverpop3",
+     "serve a message store to POP3 clients",
+     serverpop3_options,
+     {.server_log = "log every line the server sends and receives (passwords, SASL exchanges "
+                    "and APOP digests redacted; message bodies are not logged)",
+      .client_log = {},
+      .wait_time = "log how long the server waited for each command line from a client",
+      .loglevel = loglevel_text},
      run_serverpop3},
-    {"clientpop3", "talk to a POP3 server: list, fetch or back up a mailbox into a store",
-     clientpop3_options, run_clientpop3},
-    {"test", "self-tests: query a store, run client against server, load a server",
-     test_options, run_test},
-    {"querystore", "query a message store and print what it holds", querystore_options,
+    {"clientpop3",
+     "talk to a POP3 server: list, fetch or back up a mailbox into a store",
+     clientpop3_options,
+     {.server_log = {},
+      .client_log = "log every line the client sends and receives (passwords, SASL exchanges "
+                    "and APOP digests redacted; message bodies only by size)",
+      .wait_time = "log how long each wait for the server took: the greeting, each reply, "
+                   "each message body",
+      .loglevel = loglevel_text},
+     run_clientpop3},
+    {"test",
+     "self-tests: query a store, run client against server, load a server",
+     test_options,
+     {.server_log = "fullclientserver, and load without ip: log every line the server in this "
+                    "process sends and receives (secrets redacted)",
+      .client_log = "fullclientserver: log every line the scripted clients and the backups "
+                    "send and receive (secrets redacted, message bodies only by size)",
+      .wait_time = "fullclientserver: log each wait for the peer, on both sides; load without "
+                   "ip: the server's side",
+      .loglevel = loglevel_text},
+     run_test},
+    {"querystore",
+     "query a message store and print what it holds",
+     querystore_options,
+     {.server_log = {}, .client_log = {}, .wait_time = {}, .loglevel = loglevel_text},
      run_querystore},
 }};
 
@@ -35,21 +64,32 @@ const method_entry* find_method(std::string_view name) noexcept {
     return nullptr;
 }
 
-po::options_description common_options() {
+po::options_description logging_options(const method_entry& m) {
     po::options_description d("logging");
-    d.add_options()
-        ("verbose.serverLog", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "log every line the server sends and receives (passwords redacted)")
-        ("verbose.clientLog", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "log every line the client sends and receives (passwords redacted)")
-        ("verbose.waitTime", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "log how long each wait for the peer took")
-        ("loglevel",
-         po::value<choice<loglevel_names>>()
-             ->default_value(choice<loglevel_names>{"info"})
-             ->value_name("error|warn|info|debug"),
-         "how much to log on stderr");
+    auto add_flag = [&d](const char* key, std::string_view text) {
+        if (text.empty()) return;
+        d.add_options()(key, po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+                        std::string(text).c_str());
+    };
+    add_flag("verbose.serverLog", m.logging.server_log);
+    add_flag("verbose.clientLog", m.logging.client_log);
+    add_flag("verbose.waitTime", m.logging.wait_time);
+    d.add_options()("loglevel",
+                    po::value<choice<loglevel_names>>()
+                        ->default_value(choice<loglevel_names>{"info"})
+                        ->value_name("error|warn|info|debug"),
+                    std::string(m.logging.loglevel).c_str());
     return d;
+}
+
+std::string methods_with_key(const method_entry& m, std::string_view key) {
+    std::string names;
+    for (const method_entry& other : table) {
+        if (other.name == m.name) continue;
+        if (all_options(other).find_nothrow(std::string(key), false) == nullptr) continue;
+        names += (names.empty() ? "" : ", ") + std::string(other.name);
+    }
+    return names;
 }
 
 po::options_description store_options() {
@@ -62,7 +102,7 @@ po::options_description store_options() {
 
 po::options_description all_options(const method_entry& m) {
     po::options_description d;
-    d.add(m.options()).add(common_options()).add(store_options());
+    d.add(m.options()).add(logging_options(m)).add(store_options());
     return d;
 }
 
@@ -72,8 +112,11 @@ transport::logger logger_for(const invocation& inv, transport::log_sink sink) {
     const auto level =
         transport::parse_log_level(vm["loglevel"].as<choice<loglevel_names>>().value);
     transport::logger log(level.value_or(transport::log_level::info), std::move(sink));
-    log.set_transcript_server(vm["verbose.serverLog"].as<flag>().value);
-    log.set_transcript_client(vm["verbose.clientLog"].as<flag>().value);
+    // A key the method does not have is absent from the map, not false.
+    auto on = [&vm](const char* key) { return vm.count(key) != 0 && vm[key].as<flag>().value; };
+    log.set_transcript_server(on("verbose.serverLog"));
+    log.set_transcript_client(on("verbose.clientLog"));
+    log.set_wait_time(on("verbose.waitTime"));
     return log;
 }
 

@@ -25,11 +25,21 @@ struct invocation {
     store::store_config store;
 };
 
+/// The logging keys of one method, each with what it does there. A key whose text is empty
+/// is not a key of the method: a key that can do nothing in a method is not offered by it.
+struct logging_keys {
+    std::string_view server_log;  ///< verbose.serverLog
+    std::string_view client_log;  ///< verbose.clientLog
+    std::string_view wait_time;   ///< verbose.waitTime
+    std::string_view loglevel;    ///< loglevel (every method has it)
+};
+
 struct method_entry {
     std::string_view name;
     std::string_view summary;  ///< one line, for the usage listing
-    /// The method's own keys (the common and mimestore groups are added by all_options).
+    /// The method's own keys (the logging and mimestore groups are added by all_options).
     boost::program_options::options_description (*options)();
+    logging_keys logging;
     /// Runs the method; returns an exit code (exit_codes.hpp). Results go to `out`,
     /// diagnostics to `err`.
     int (*run)(const invocation& inv, std::ostream& out, std::ostream& err);
@@ -40,15 +50,19 @@ std::span<const method_entry> method_table() noexcept;
 /// nullptr when there is no method of that name.
 const method_entry* find_method(std::string_view name) noexcept;
 
-/// verbose.serverLog, verbose.clientLog, verbose.waitTime, loglevel: keys every method has.
-boost::program_options::options_description common_options();
+/// The method's logging keys: loglevel, and those of verbose.serverLog, verbose.clientLog
+/// and verbose.waitTime that do something in it.
+boost::program_options::options_description logging_options(const method_entry& m);
+/// The methods other than `m` that have `key`, e.g. "serverpop3, test"; empty when none.
+std::string methods_with_key(const method_entry& m, std::string_view key);
 /// mimestore.modhandler; the store's own keys come from store::settings_of().
 boost::program_options::options_description store_options();
-/// The method's keys plus the common and mimestore groups: what the parser validates.
+/// The method's keys plus the logging and mimestore groups: what the parser validates.
 boost::program_options::options_description all_options(const method_entry& m);
 
 /// The logger a method runs with: level from loglevel, transcripts from verbose.serverLog
-/// and verbose.clientLog, lines to `sink`.
+/// and verbose.clientLog, waits from verbose.waitTime (each where the method has it), lines
+/// to `sink`.
 transport::logger logger_for(const invocation& inv,
                              transport::log_sink sink = transport::stderr_sink());
 

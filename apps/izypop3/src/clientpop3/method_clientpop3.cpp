@@ -2,11 +2,13 @@
 
 #include "clientpop3/backup_job.hpp"
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "clientpop3/instance_lock.hpp"
 #include "common/json.hpp"
 #include "clientpop3/message_selection.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
+#include "clientpop3/password_source.hpp"
 #include "clientpop3/pop3_link.hpp"
 #include "clientpop3/server_listing.hpp"
 #include "common/terminal_text.hpp"
@@ -42,9 +44,10 @@ po::options_description clientpop3_options() {
          "server port; 995 usually means implicit TLS (tls true)")
         ("user", po::value<std::string>()->value_name("TEXT"), "user name")
         ("pass", po::value<std::string>()->value_name("TEXT"),
-         "password (visible in the process list; prefer passeval)")
+         "password (visible in the process list; prefer passeval or IZYPOP3_PASS)")
         ("passeval", po::value<std::string>()->value_name("COMMAND"),
-         "command whose first output line is the password")
+         "command whose first output line is the password; it must exit 0 and print one (else "
+         "exit code 2); without pass and passeval, $IZYPOP3_PASS is the password")
         ("tls", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
          "implicit TLS from the first byte (RFC 8314)")
         ("starttls", po::value<choice<starttls_names>>()->default_value(choice<starttls_names>{"auto"})->value_name("auto|true|false"),
@@ -73,8 +76,9 @@ po::options_description clientpop3_options() {
          "delete each message on the server once it is durably stored")
         ("timeout", po::value<seconds_value>()->default_value(seconds_value{60})->value_name("SECONDS"),
          "give up on a server silent this long")
-        ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|on|off"),
-         "send commands ahead of replies (RFC 2449 PIPELINING); auto = when offered")
+        ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|off"),
+         "auto = send commands ahead of replies when the server offers PIPELINING (RFC 2449 "
+         "allows it only then); off = one command at a time")
         ("maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
          "skip messages larger than this, and accept no body past it; 0 = no limit")
         ("maxmessages", po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
@@ -130,32 +134,24 @@ private:
     void (*old_term_)(int) = SIG_DFL;
 };
 
-// pass, else passeval's first output line, else $IZYPOP3_PASS.
-std::optional<std::string> password_of(const po::variables_map& vm, std::ostream& err) {
-    if (vm.count("pass")) return vm["pass"].as<std::string>();
-    if (vm.count("passeval")) {
-        const auto& cmd = vm["passeval"].as<std::string>();
-        FILE* p = ::popen(cmd.c_str(), "r");
-        if (p == nullptr) {
-            err << fmt::format("izypop3: cannot run passeval command '{}'; check that it exists\n", cmd);
-            return std::nullopt;
-        }
-        std::string line;
-        for (int ch = std::fgetc(p); ch != EOF && ch != '\n'; ch = std::fgetc(p)) {
-            line += static_cast<char>(ch);
-        }
-        while (std::fgetc(p) != EOF) {}
-        const int status = ::pclose(p);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (status != 0 || line.empty()) {
-            err << fmt::format("izypop3: passeval command '{}' failed or printed no password "
-                               "(exit status {}); run it by hand to see why\n", cmd, status);
-            return std::nullopt;
-        }
-        return line;
+// Connects and logs in; at loglevel debug, says what the connection is.
+bool open_link(pop3_link& link, const transport::logger& log) {
+    if (!link.open()) return false;
+    if (!log.enabled(transport::log_level::debug)) return true;
+    const transport::connection_info& c = link.connection();
+    if (c.tls) {
+        log.debug("connected to {} over {} ({}), server certificate {} SHA-256 {}{}",
+                  c.remote_address, c.tls_version, c.cipher,
+                  transport::sanitize_for_log(c.peer_subject, 200), c.peer_fingerprint,
+                  c.verified ? ", verified" : ", NOT verified (tls.verify false)");
+    } else {
+        log.debug("connected to {} without TLS", c.remote_address);
     }
-    if (const char* env = std::getenv("IZYPOP3_PASS"); env != nullptr) return std::string(env);
-    return std::string{};
+    std::string caps;
+    for (const auto& cap : link.session().capabilities()) caps += (caps.empty() ? "" : ", ") + cap;
+    log.debug("logged in with {}; the server offers: {}", link.mechanism(),
+              caps.empty() ? std::string("no CAPA") : transport::sanitize_for_log(caps));
+    return true;
 }
 
 int exit_for(const pop3_link& link, std::ostream& err) {
@@ -221,7 +217,9 @@ std::optional<message_selection> selection_of(const po::variables_map& vm, std::
     return sel;
 }
 
-transport::client_stream_options stream_options_of(const po::variables_map& vm, std::ostream& err) {
+transport::client_stream_options stream_options_of(const po::variables_map& vm,
+                                                   const transport::logger& log,
+                                                   std::ostream& err) {
     transport::client_stream_options st;
     st.host = vm["ip"].as<std::string>();
     st.port = vm["port"].as<port_number>().value;
@@ -229,7 +227,7 @@ transport::client_stream_options stream_options_of(const po::variables_map& vm, 
     if (vm.count("tls.cafile")) st.tls.ca_file = vm["tls.cafile"].as<std::string>();
     if (vm.count("tls.fingerprint")) st.tls.fingerprint = vm["tls.fingerprint"].as<std::string>();
     st.tls.verify = vm["tls.verify"].as<flag>().value;
-    if (!st.tls.verify && st.tls.fingerprint.empty()) {
+    if (!st.tls.verify && st.tls.fingerprint.empty() && log.enabled(transport::log_level::warn)) {
         err << "izypop3: warning: tls.verify false accepts any server certificate; anyone on "
                "the path can read the password. Prefer tls.cafile or tls.fingerprint\n";
     }
@@ -262,7 +260,8 @@ core::client_config session_config_of(const po::variables_map& vm,
     return c;
 }
 
-std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
+std::optional<settings> settings_of(const invocation& inv, const transport::logger& log,
+                                    std::ostream& err) {
     const auto& vm = inv.options;
     settings s;
     if (!vm.count("ip") || !vm.count("cmd")) {
@@ -283,7 +282,7 @@ std::optional<settings> settings_of(const invocation& inv, std::ostream& err) {
     s.max_messages = vm["maxmessages"].as<count_value>().value;
     auto pass = password_of(vm, err);
     if (!pass) return std::nullopt;
-    s.stream = stream_options_of(vm, err);
+    s.stream = stream_options_of(vm, log, err);
     s.session = session_config_of(vm, s.stream, std::move(*pass));
     return s;
 }
@@ -482,10 +481,10 @@ backup_settings backup_settings_of(const settings& s, std::string source_id,
     return b;
 }
 
-int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ostream& out,
-             std::ostream& err) {
+int run_retr(pop3_link& link, const settings& s, const invocation& inv,
+             const transport::logger& log, std::ostream& out, std::ostream& err) {
     std::string error;
-    auto made = store::make_store(inv.store, error);
+    auto made = open_store(inv.store, log, error);
     if (!made) {
         err << "izypop3: cannot open the store: " << error << '\n';
         return exit_code::failure;
@@ -496,7 +495,7 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
         err << "izypop3: " << error << '\n';
         return exit_code::failure;
     }
-    if (!link.open()) return exit_for(link, err);
+    if (!open_link(link, log)) return exit_for(link, err);
     const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
@@ -523,12 +522,14 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv, std::ost
 }  // namespace
 
 int run_clientpop3(const invocation& inv, std::ostream& out, std::ostream& err) {
-    auto s = settings_of(inv, err);
+    const auto log = logger_for(inv);
+    auto s = settings_of(inv, log, err);
     if (!s) return exit_code::usage;
     pop3_link link(s->stream, s->session);
+    link.set_log(log);
     interrupt_guard guard(link);
-    if (s->cmd == "retr") return run_retr(link, *s, inv, out, err);
-    if (!link.open()) return exit_for(link, err);
+    if (s->cmd == "retr") return run_retr(link, *s, inv, log, out, err);
+    if (!open_link(link, log)) return exit_for(link, err);
     return run_listing(link, *s, out, err);
 }
 

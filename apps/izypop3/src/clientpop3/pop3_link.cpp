@@ -55,6 +55,7 @@ bool pop3_link::open() {
                                                               : link_failure::connection,
                     stream_->error_text());
     }
+    log_.connected();
     return pump([](const core::client_action_t&) {});
 }
 
@@ -84,6 +85,7 @@ bool pop3_link::step_io(const core::client_action_t& a, bool& done) {
                     stream_->error_text());
     };
     if (const auto* s = std::get_if<ca::send>(&a)) {
+        log_.sent(s->bytes, logged_in_);
         if (auto ec = stream_->write_all(s->bytes)) return io_failure(ec);
         return true;
     }
@@ -107,7 +109,10 @@ bool pop3_link::step_io(const core::client_action_t& a, bool& done) {
         }
         return io_failure(n.error());
     }
-    session_->feed(std::string_view(buf.data(), *n));
+    const std::string_view got(buf.data(), *n);
+    // After login the session's events tell what arrived, bodies apart from lines.
+    if (!logged_in_) log_.received_before_login(got);
+    session_->feed(got);
     return true;
 }
 
@@ -137,6 +142,7 @@ bool pop3_link::pump(const event_sink& sink) {
             stream_->close();
             return true;
         }
+        log_.event(a);
         sink(a);
     }
 }

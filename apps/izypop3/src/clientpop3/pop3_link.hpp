@@ -4,8 +4,11 @@
 // I/O ones (send, need_input, start_tls) goes to the caller's callback. A link can be opened
 // again on a new connection (reconnect) after the old one can no longer be trusted.
 
+#include "clientpop3/link_log.hpp"
+
 #include <izypop3/core/client_session.hpp>
 #include <izypop3/transport/client_stream.hpp>
+#include <izypop3/transport/logger.hpp>
 
 #include <atomic>
 #include <functional>
@@ -31,6 +34,9 @@ public:
 
     pop3_link(transport::client_stream_options stream, core::client_config session);
 
+    /// Where the conversation is logged (verbose.clientLog, verbose.waitTime); set before
+    /// open(). Without it nothing is logged.
+    void set_log(transport::logger log) { log_ = link_log(std::move(log)); }
     /// Connects and logs in. On failure, failure() and error_text() say why.
     bool open();
     /// Drops the connection without QUIT (the server deletes nothing of that session) and
@@ -48,6 +54,8 @@ public:
     void interrupt() noexcept;
 
     core::client_session& session() noexcept { return *session_; }
+    /// What the current connection is (address, TLS, certificate), once open.
+    const transport::connection_info& connection() const noexcept { return stream_->info(); }
     link_failure failure() const noexcept { return failure_; }
     const std::string& error_text() const noexcept { return error_; }
     const std::string& mechanism() const noexcept { return mechanism_; }
@@ -62,6 +70,7 @@ private:
     std::unique_ptr<transport::client_stream> stream_;
     std::unique_ptr<core::client_session> session_;
     std::atomic<bool> interrupted_{false};
+    link_log log_;
     bool logged_in_ = false;
     bool closed_ = false;
     link_failure failure_ = link_failure::none;

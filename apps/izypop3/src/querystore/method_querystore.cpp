@@ -7,11 +7,13 @@
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "querystore/query_report.hpp"
+#include "querystore/tag_change.hpp"
 #include "common/terminal_text.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <ostream>
 
 namespace izypop3::app {
@@ -29,7 +31,14 @@ po::options_description querystore_options() {
         ("query.order", po::value<choice<order_names>>()->default_value(choice<order_names>{"asc"})->value_name("asc|desc"),
          "the store's insertion order, or its reverse")
         ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
-         "output format");
+         "output format")
+        ("mark", po::value<std::string>()->value_name("TAG"),
+         "tag every item the query lists (the original's markAs): a status tag (unread, "
+         "archive, staged, dup, conversionerror) replaces the item's status, any other tag "
+         "is added; prints what changed")
+        ("unmark", po::value<std::string>()->value_name("TAG"),
+         "remove TAG from every item the query lists; an item whose status tag is removed is "
+         "unread again; prints what changed");
     return d;
 }
 
@@ -90,11 +99,49 @@ void write_json(std::ostream& out, const query_run& run,
         out, query_json(run.store->kind(), run.query.tags, run.query.limit, r, std::move(items)));
 }
 
+// mark or unmark, as asked; nullopt when neither (a usage error was printed if both).
+std::optional<tag_change> tag_change_of(const po::variables_map& vm, std::ostream& err,
+                                        bool& bad) {
+    bad = false;
+    if (vm.count("mark") && vm.count("unmark")) {
+        err << "izypop3: querystore: give mark or unmark, not both; run them one after the "
+               "other\n";
+        bad = true;
+        return std::nullopt;
+    }
+    std::optional<tag_change> change;
+    if (vm.count("mark")) change = tag_change{tag_change::kind::mark, vm["mark"].as<std::string>()};
+    if (vm.count("unmark"))
+        change = tag_change{tag_change::kind::unmark, vm["unmark"].as<std::string>()};
+    if (change) {
+        if (auto why = refused_tag_change(*change)) {
+            err << "izypop3: querystore: " << *why << '\n';
+            bad = true;
+            return std::nullopt;
+        }
+    }
+    return change;
+}
+
+int run_tag_change(const query_run& run, const tag_change& change, std::ostream& out) {
+    const auto changes = apply_tag_change(*run.store, run.result.items, change);
+    if (run.json) {
+        write_json_line(out, tag_changes_json(run.store->kind(), change, run.result.count, changes));
+    } else {
+        write_tag_changes_text(out, run.store->kind(), change, run.result.count, changes);
+    }
+    return all_applied(changes) ? exit_code::ok : exit_code::failure;
+}
+
 }  // namespace
 
 int run_querystore(const invocation& inv, std::ostream& out, std::ostream& err) {
+    bool bad = false;
+    const auto change = tag_change_of(inv.options, err, bad);
+    if (bad) return exit_code::usage;
     auto run = run_query(inv, err);
     if (!run) return exit_code::failure;
+    if (change) return run_tag_change(*run, *change, out);
     std::vector<item_headline> heads;
     heads.reserve(run->result.items.size());
     for (const auto& it : run->result.items) heads.push_back(read_headline(*run->store, it));

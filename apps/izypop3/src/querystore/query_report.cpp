@@ -1,6 +1,7 @@
 #include "querystore/query_report.hpp"
 
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "common/json.hpp"
 #include "cli/option_types.hpp"
 
@@ -148,7 +149,7 @@ std::optional<query_run> run_query(const invocation& inv, std::ostream& err) {
     run.json = vm["format"].as<choice<format_names>>().value == "json";
 
     std::string why;
-    auto made = store::make_store(inv.store, why);
+    auto made = open_store(inv.store, logger_for(inv), why);
     if (!made) {
         err << "izypop3: " << inv.method << ": cannot open the " << shown(inv.store.modhandler)
             << " store: " << (why.empty() ? made.error().message() : why) << '\n';

@@ -72,7 +72,7 @@ std::vector<std::string> client_args(const backup_target& t, const route& r,
         a.insert(a.end(), {"starttls", r.how == route::wire::stls ? "true" : "false"});
     }
     if (r.how != route::wire::plain) a.insert(a.end(), {"tls.fingerprint", t.fingerprint});
-    if (t.client_log) a.insert(a.end(), {"verbose.clientLog", "true"});
+    a.insert(a.end(), t.log_keys.begin(), t.log_keys.end());
     return a;
 }
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace izypop3::app {
 
@@ -24,7 +25,10 @@ struct backup_target {
     bool may_delete = false;
     /// After the delete run: a new session's verdict on the maildrop being empty.
     std::function<verdict()> maildrop_empty;
-    /// Where the client's own diagnostics go when verbose (verbose.clientLog).
+    /// The logging keys every backup run gets, e.g. {"verbose.clientLog", "true"}: the
+    /// self-test's own, so that its log shows the backups' conversations too.
+    std::vector<std::string> log_keys;
+    /// Where the client's own diagnostics go when it logs (any of log_keys).
     std::ostream* client_log = nullptr;
 };
 

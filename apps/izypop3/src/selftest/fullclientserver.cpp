@@ -3,6 +3,7 @@
 #include "selftest/backup_checks.hpp"
 #include "selftest/check_list.hpp"
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "selftest/maildrop_reference.hpp"
 #include "cli/option_types.hpp"
 #include "selftest/scripted_client.hpp"
@@ -214,7 +215,17 @@ void run_backups(const invocation& inv, const context& ctx, std::string_view sto
     // Only the fake store is ours to empty; a store the user named keeps its messages.
     target.may_delete = store_kind == "fake";
     target.maildrop_empty = [&ctx] { return maildrop_is_empty(ctx, "backupuser"); };
-    if (inv.options["verbose.clientLog"].as<flag>().value) target.client_log = &err;
+    // The backups log what the self-test logs: their conversations and waits at its level.
+    for (const char* key : {"verbose.clientLog", "verbose.waitTime"}) {
+        if (inv.options[key].as<flag>().value)
+            target.log_keys.insert(target.log_keys.end(), {key, "true"});
+    }
+    if (!target.log_keys.empty()) {
+        target.log_keys.insert(
+            target.log_keys.end(),
+            {"loglevel", inv.options["loglevel"].as<choice<loglevel_names>>().value});
+        target.client_log = &err;
+    }
     run_backup_checks(target, checks);
 }
 
@@ -222,7 +233,8 @@ void run_backups(const invocation& inv, const context& ctx, std::string_view sto
 
 int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream& err) {
     std::string why;
-    auto made = store::make_store(inv.store, why);
+    const auto log = logger_for(inv);
+    auto made = open_store(inv.store, log, why);
     if (!made) {
         err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
             << '\n';
@@ -237,7 +249,6 @@ int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream&
     }
     const auto opt = listeners_of(inv, err);
     if (!opt) return exit_code::usage;
-    auto log = logger_for(inv);
     server_under_test server(*opt, own_name_passwords(data), log);
     if (server.start(why)) {
         err << "izypop3: test: the server did not start: " << why << '\n';

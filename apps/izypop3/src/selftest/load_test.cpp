@@ -1,6 +1,7 @@
 #include "selftest/load_test.hpp"
 
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "common/json.hpp"
 #include "selftest/load_generator.hpp"
 #include "cli/option_types.hpp"
@@ -162,7 +163,7 @@ void print_json(std::ostream& out, const load_settings& s, const load_report& r,
 std::unique_ptr<server_under_test> start_own_server(const invocation& inv, load_settings& settings,
                                                     int& code, std::ostream& err) {
     std::string why;
-    auto made = store::make_store(inv.store, why);
+    auto made = open_store(inv.store, logger_for(inv), why);
     if (!made) {
         err << "izypop3: test: cannot open the " << inv.store.modhandler << " store: " << why
             << '\n';
@@ -206,9 +207,13 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
         if (!own) return code;
         if (pid == 0) pid = static_cast<long>(::getpid());
     }
-    const auto before = pid ? read_process_usage(pid) : std::nullopt;
+    // Assigned, not built by "pid ? ... : std::nullopt": g++ 12 reports that ternary's
+    // optional as maybe-uninitialized once print_text() is inlined (a false positive).
+    std::optional<process_usage> before;
+    if (pid) before = read_process_usage(pid);
     const load_report report = run_load(*settings);
-    const auto after = pid ? read_process_usage(pid) : std::nullopt;
+    std::optional<process_usage> after;
+    if (pid) after = read_process_usage(pid);
     if (own) own->stop();
     if (inv.options["format"].as<choice<format_names>>().value == "json") {
         print_json(out, *settings, report, before, after);

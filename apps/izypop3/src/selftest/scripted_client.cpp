@@ -18,13 +18,15 @@ boost::system::error_code scripted_client::fill() {
     return {};
 }
 
-boost::system::result<std::string> scripted_client::next_line() {
+boost::system::result<std::string> scripted_client::next_line(
+    std::string_view what, std::chrono::steady_clock::time_point since) {
     for (;;) {
         if (auto l = lines_.next()) {
             if (l->overlong) {
                 failure_ = "the server sent a line longer than 64 KiB";
                 return boost::system::errc::make_error_code(boost::system::errc::message_size);
             }
+            if (!what.empty()) log_.client_wait(what, std::chrono::steady_clock::now() - since);
             std::string text(l->text);
             log_.client_transcript('<', text);
             return text;
@@ -38,7 +40,7 @@ boost::system::result<std::string> scripted_client::connect() {
         failure_ = stream_.error_text();
         return ec;
     }
-    return next_line();
+    return next_line("the greeting", std::chrono::steady_clock::now());
 }
 
 boost::system::result<std::string> scripted_client::command(std::string_view command,
@@ -46,20 +48,26 @@ boost::system::result<std::string> scripted_client::command(std::string_view com
     log_.client_transcript('>', shown.empty() ? command : shown);
     std::string line(command);
     line += "\r\n";
+    const auto sent = std::chrono::steady_clock::now();
     if (auto ec = stream_.write_all(line)) {
         failure_ = stream_.error_text();
         return ec;
     }
-    return next_line();
+    const std::string_view verb = command.substr(0, command.find(' '));
+    // PASS and the like show only their verb, as in the transcript.
+    return next_line("the reply to " + std::string(shown.empty() ? command : verb), sent);
 }
 
 boost::system::result<std::string> scripted_client::body() {
     core::dot_unstuffer decoder;
     std::string out;
+    const auto since = std::chrono::steady_clock::now();
     for (;;) {
         const auto progress = decoder.decode(lines_.unread(), out);
         lines_.consume(progress.consumed);
         if (progress.done) {
+            log_.client_wait("the rest of a multi-line reply",
+                             std::chrono::steady_clock::now() - since);
             log_.client_transcript('<', "(" + std::to_string(out.size()) + " octets of body)");
             return out;
         }

@@ -11,6 +11,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -36,7 +37,10 @@ public:
     std::string error_text() const;
 
 private:
-    boost::system::result<std::string> next_line();
+    /// The next line; with verbose.waitTime, how long it took since `since` is logged as
+    /// the wait for `what`.
+    boost::system::result<std::string> next_line(std::string_view what = {},
+                                                 std::chrono::steady_clock::time_point since = {});
     boost::system::error_code fill();
 
     transport::client_stream stream_;

@@ -1,8 +1,10 @@
 // method serverpop3: serve a message store over POP3 (RFC 1939, 2449, 2595, 8314).
 
 #include "common/exit_codes.hpp"
+#include "common/store_opening.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
+#include "serverpop3/server_option_types.hpp"
 #include "serverpop3/user_directory.hpp"
 
 #include <izypop3/store/store_factory.hpp>
@@ -25,7 +27,8 @@ po::options_description serverpop3_options() {
         ("host", po::value<std::string>()->default_value("::")->value_name("ADDRESS"),
          "address to listen on; '::' means every interface, IPv4 and IPv6")
         ("port", po::value<port_number>()->default_value(port_number{110})->value_name("PORT"),
-         "TCP port for plain POP3 with STLS (RFC 2595)")
+         "TCP port for plain POP3; STLS (RFC 2595) is offered only with a certificate: "
+         "tls.cert, or the self-signed one made when tlsport is set")
         ("tlsport", po::value<port_or_zero>()->default_value(port_or_zero{0})->value_name("PORT"),
          "TCP port for implicit TLS (RFC 8314, usually 995); 0 = off")
         ("password", po::value<std::string>()->value_name("TEXT"),
@@ -34,8 +37,15 @@ po::options_description serverpop3_options() {
          "Dovecot passwd-file of users (user:{SCHEME}secret per line; PLAIN, SHA512-CRYPT, "
          "SHA256-CRYPT, BLF-CRYPT, SCRAM-SHA-256, SCRAM-SHA-1), instead of password; re-read "
          "when it changes and on SIGHUP")
-        ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "allow USER/PASS and AUTH PLAIN without TLS from non-loopback peers")
+        ("allowplaintext",
+         po::value<plaintext_policy>()->default_value(plaintext_policy{})->value_name(
+             "loopback|true|false"),
+         "who may send a password before TLS (USER/PASS, AUTH PLAIN/LOGIN, APOP): loopback = "
+         "clients on this machine (not through a proxy), true = everyone, false = no one")
+        ("trustedproxies", po::value<network_list>()->composing()->value_name("ADDRESS/PREFIX,..."),
+         "load balancers or TLS terminators that start each connection with a PROXY protocol "
+         "header (v1 or v2, HAProxy's send-proxy); the header's client address is used for "
+         "maxperip, the failed-login delay and the logs, and such clients are not loopback")
         ("threads", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
          "I/O threads; 0 = one per CPU core")
         ("timeout", po::value<seconds_value>()->default_value(seconds_value{600})->value_name("SECONDS"),
@@ -43,11 +53,17 @@ po::options_description serverpop3_options() {
         ("maxconnections", po::value<count_value>()->default_value(count_value{10000})->value_name("N"),
          "sessions open at once; more are refused")
         ("maxperip", po::value<count_value>()->default_value(count_value{50})->value_name("N"),
-         "sessions open at once from one client address")
+         "sessions open at once from one client address (an IPv6 /64 counts as one)")
+        ("maxauthperip", po::value<whole_number<1, 1000>>()->default_value(whole_number<1, 1000>{2})->value_name("N"),
+         "password checks and key derivations running at once for one client address; more wait")
+        ("logintimeout", po::value<seconds_value>()->default_value(seconds_value{60})->value_name("SECONDS"),
+         "close a connection that has not logged in this long after the greeting")
         ("tls.cert", po::value<std::string>()->value_name("PATH"),
          "PEM certificate chain for STLS and tlsport")
         ("tls.key", po::value<std::string>()->value_name("PATH"),
          "PEM private key of tls.cert")
+        ("tls.timeout", po::value<seconds_value>()->default_value(seconds_value{30})->value_name("SECONDS"),
+         "close a connection whose TLS handshake (or PROXY header) is not done this long")
         ("hostname", po::value<std::string>()->default_value("", "<machine name>")->value_name("NAME"),
          "name in the greeting's APOP timestamp <...@NAME>");
     return d;
@@ -117,7 +133,12 @@ std::optional<transport::server_options> server_options_of(const po::variables_m
     opt.host = o["host"].as<std::string>();
     opt.port = o["port"].as<port_number>().value;
     opt.tls_port = o["tlsport"].as<port_or_zero>().value;
-    opt.allow_cleartext = o["allowplaintext"].as<flag>().value;
+    opt.cleartext = o["allowplaintext"].as<plaintext_policy>().value;
+    if (o.count("trustedproxies"))
+        opt.trusted_proxies = o["trustedproxies"].as<network_list>().networks;
+    opt.max_auth_work_per_ip = o["maxauthperip"].as<whole_number<1, 1000>>().value;
+    opt.login_timeout = std::chrono::seconds(o["logintimeout"].as<seconds_value>().value);
+    opt.handshake_timeout = std::chrono::seconds(o["tls.timeout"].as<seconds_value>().value);
     opt.threads = static_cast<unsigned>(o["threads"].as<count_value>().value);
     opt.idle_timeout = std::chrono::seconds(o["timeout"].as<seconds_value>().value);
     opt.max_connections = o["maxconnections"].as<count_value>().value;
@@ -169,7 +190,7 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     std::shared_ptr<user_directory> users;
     if (const auto bad = install_credentials(o, log, hooks, users, err)) return *bad;
     std::string error_text;
-    auto made = store::make_store(inv.store, error_text);
+    auto made = open_store(inv.store, log, error_text);
     if (!made) {
         err << "izypop3: serverpop3: " << error_text << "\n";
         return exit_code::failure;

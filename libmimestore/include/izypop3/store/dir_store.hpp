@@ -70,6 +70,7 @@ class dir_store : public mime_store {
     /// user name.
     result<std::unique_ptr<item_writer>> begin_add(item meta) final;
     error_code mark(const item& it, std::string_view t) final;
+    error_code unmark(const item& it, std::string_view t) final;
     error_code remove(const item& it) final;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) final;
     void set_group_commit(bool on) final;

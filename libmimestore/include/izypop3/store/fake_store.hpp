@@ -3,11 +3,18 @@
 // messages (the original's demo store: guid_1 .. guid_99), size-exact and full of the edge
 // cases a POP3 implementation gets wrong. Mutable: adds, marks and removals change its
 // in-memory state (lost when it is destroyed), so backups into it and server deletions can
-// be tested. Every user sees the same mailbox. "Durable" here means for the life of the
-// process only: a backup into the fake store is a test, not a backup.
+// be tested. "Durable" here means for the life of the process only: a backup into the fake
+// store is a test, not a backup.
+//
+// Every mailbox holds its own copy of the generated messages: the default mailbox "" (what
+// querystore shows) and the mailbox of each user name, which is that user's POP3 maildrop.
+// Copies are kept as their differences (removed messages, changed tags), so a user costs
+// nothing until they change something, and one user's deletions never reach another's
+// maildrop; the maildrop lock is per user, like the mailbox. A query without a mailbox lists
+// the mailboxes in use, each where it was first used, with the items added to them.
 //
 // Generation rule for message i (1-based) and seed s:
-// - guid "guid_<i>", source_id "fake", tags {"unread"}, mailbox "" (the default mailbox);
+// - guid "guid_<i>", source_id "fake", tags {"unread"}, mailbox: the copy's;
 // - headers Date, From, To, Subject, Message-ID, MIME-Version, Content-Type,
 //   Content-Transfer-Encoding; a blank line; a text/plain body; CRLF line ends;
 // - size = 300 + (h(s, i) mod 3797) octets, i.e. 300 to 4096, raised to what the message's
@@ -21,6 +28,7 @@
 #include <izypop3/store/store_maildrop.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -66,6 +74,7 @@ class fake_store final : public mime_store {
     result<std::unique_ptr<core::message_source>> open_item(const item& it) override;
     result<std::unique_ptr<item_writer>> begin_add(item meta) override;
     error_code mark(const item& it, std::string_view t) override;
+    error_code unmark(const item& it, std::string_view t) override;
     error_code remove(const item& it) override;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) override;
     std::string_view kind() const noexcept override { return "fake"; }
@@ -74,7 +83,11 @@ class fake_store final : public mime_store {
 
     struct state;  // private, in fake_store.cpp; public only so its helpers can name it
 
-  private:
+private:
+    error_code change_tags(
+        const item& it,
+        const std::function<std::vector<std::string>(std::vector<std::string>)>& rule);
+
     std::shared_ptr<state> state_;
 };
 

@@ -52,6 +52,13 @@ struct item {
     std::string mailbox;
 };
 
+/// The tags after mime_store::mark(t): a status tag replaces the status tags, any other tag
+/// is added once (at the end).
+std::vector<std::string> tags_after_mark(std::vector<std::string> tags, std::string_view t);
+/// The tags after mime_store::unmark(t): `t` is removed; when it was the status, the item is
+/// unread again (an item always has a status). `t` must not be "unread".
+std::vector<std::string> tags_after_unmark(std::vector<std::string> tags, std::string_view t);
+
 bool has_tag(const item& it, std::string_view t) noexcept;
 /// True when `it` carries every tag of `wanted` (an empty `wanted` matches everything).
 bool has_all_tags(const item& it, std::span<const std::string> wanted) noexcept;

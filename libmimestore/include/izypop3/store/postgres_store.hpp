@@ -104,6 +104,7 @@ public:
     /// unsupported once the payload grows past maxitemsize (last_error() says so).
     result<std::unique_ptr<item_writer>> begin_add(item meta) override;
     error_code mark(const item& it, std::string_view t) override;
+    error_code unmark(const item& it, std::string_view t) override;
     error_code remove(const item& it) override;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) override;
     std::string_view kind() const noexcept override { return "postgres"; }

@@ -104,6 +104,13 @@ class mime_store {
     /// other tag is added if absent. Errors: not_found, read_only, io_error.
     [[nodiscard]] virtual error_code mark(const item& it, std::string_view t) = 0;
 
+    /// The inverse of mark: removes tag `t` from the item (tags_after_unmark in item.hpp).
+    /// Removing its status tag makes the item unread again; "unread" itself cannot be
+    /// removed (errc::invalid_item), only replaced by marking another status. Removing a tag
+    /// the item does not carry changes nothing. Errors: not_found, invalid_item, read_only,
+    /// io_error.
+    [[nodiscard]] virtual error_code unmark(const item& it, std::string_view t) = 0;
+
     /// Deletes the item. Errors: not_found, read_only, io_error.
     [[nodiscard]] virtual error_code remove(const item& it) = 0;
 

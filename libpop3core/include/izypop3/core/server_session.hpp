@@ -14,10 +14,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,6 +32,7 @@ enum class close_reason {
     timeout,
     too_many_bad_commands,
     too_many_auth_failures,
+    login_timeout,  ///< the transport's deadline to authenticate passed
     tls_failed,
     shutdown,
     stream_failed,  ///< a message could not be read while it was being sent
@@ -40,23 +41,29 @@ std::string_view to_string(close_reason r) noexcept;
 
 /// Policies and facts for one session. The transport fills it per connection.
 struct server_config {
-    std::string host_name = "localhost";        ///< in the APOP timestamp and CRAM-MD5
-    std::string implementation = "izypop3";     ///< CAPA IMPLEMENTATION
-    std::string greeting = "POP3 Server ready"; ///< the original's wording
-    std::size_t max_command_line = 2048;        ///< Dovecot's limit; RFC 2449 needs >= 255
-    std::size_t max_sasl_line = 16384;          ///< OAuth2 tokens exceed 255 octets
-    std::size_t output_high_water = 64 * 1024;  ///< stop answering pipelined commands above
-    unsigned max_bad_commands_before_login = 3; ///< then disconnect (Dovecot's pre-login 3)
+    std::string host_name = "localhost";         ///< in the APOP timestamp and CRAM-MD5
+    std::string implementation = "izypop3";      ///< CAPA IMPLEMENTATION
+    std::string greeting = "POP3 Server ready";  ///< the original's wording
+    std::size_t max_command_line = 2048;         ///< Dovecot's limit; RFC 2449 needs >= 255
+    std::size_t max_sasl_line = 16384;           ///< OAuth2 tokens exceed 255 octets
+    std::size_t output_high_water = 64 * 1024;   ///< stop answering pipelined commands above
+    unsigned max_bad_commands_before_login = 3;  ///< then disconnect (Dovecot's pre-login 3)
     unsigned max_bad_commands = 20;
+    /// Failed or refused authentication steps (wrong password, unknown or unoffered
+    /// mechanism, bad base64, "*", a refused cleartext login) before the connection closes.
     unsigned max_auth_failures = 3;
-    std::uint32_t auth_failure_delay_ms = 2000; ///< asked for before each failed-login reply
-    bool tls_active = false;                    ///< implicit TLS, or after STLS
-    bool tls_available = false;                 ///< STLS can be offered
-    bool cleartext_without_tls = false;         ///< USER/PASS, PLAIN, LOGIN before TLS
-    sasl::secret_forms secret_forms{};          ///< what the credential source can give
-    bool verify_passwords = true;               ///< the source can check a cleartext password
+    /// Asked for before each failed-login reply, and before the reply that closes the
+    /// connection at max_auth_failures; the transport adds its per-address penalty.
+    std::uint32_t auth_failure_delay_ms = 2000;
+    bool tls_active = false;     ///< implicit TLS, or after STLS
+    bool tls_available = false;  ///< STLS can be offered
+    /// USER/PASS, PLAIN, LOGIN and APOP before TLS (without it and TLS, the greeting has no
+    /// APOP timestamp)
+    bool cleartext_without_tls = false;
+    sasl::secret_forms secret_forms{};  ///< what the credential source can give
+    bool verify_passwords = true;       ///< the source can check a cleartext password
     const sasl::server_registry* mechanisms = nullptr;  ///< nullptr: built-ins
-    random_source random;                       ///< empty: system_random()
+    random_source random;                               ///< empty: system_random()
     /// pop3-emitter's capabilities hook: edit the CAPA lines for the given state.
     std::function<void(session_state, std::vector<std::string>&)> edit_capabilities;
     /// Transcript hook: '<' received lines, '>' sent status lines (bodies are not
@@ -69,36 +76,65 @@ enum class auth_outcome { accepted, rejected, temporary_failure };
 
 namespace server_action {
 /// Write these bytes, then call next() again. The view is valid until that call.
-struct send { std::string_view bytes; };
+struct send {
+    std::string_view bytes;
+};
 /// Read from the peer and call feed() (or feed_eof()); arm the idle timer.
 struct need_input {};
 /// Check a cleartext password; answer with complete_verify().
-struct verify_password { std::string_view user; std::string_view password; };
+struct verify_password {
+    std::string_view user;
+    std::string_view password;
+};
 /// Fetch the user's stored secret; answer with complete_lookup().
-struct lookup_secret { std::string_view user; };
+struct lookup_secret {
+    std::string_view user;
+};
+/// Derive SCRAM keys: run sasl::derive_scram_secret(hash_name, password, salt, iterations)
+/// off the I/O threads (PBKDF2 is expensive on purpose) and answer with complete_derive().
+/// The views are valid until then.
+struct derive_secret {
+    std::string_view hash_name;
+    std::string_view password;
+    std::string_view salt;
+    std::uint32_t iterations;
+};
 /// Open and lock the user's maildrop; answer with complete_open_maildrop().
-struct open_maildrop { std::string_view user; };
+struct open_maildrop {
+    std::string_view user;
+};
 /// Open message `index` (0-based) for RETR/TOP; answer with complete_open_message().
-struct open_message { std::size_t index; };
+struct open_message {
+    std::size_t index;
+};
 /// Send the opened message through a dot_stuffer (with `body_lines` for TOP), write it,
 /// then answer with complete_message(). The status line has been sent before this.
-struct stream_message { std::size_t index; std::optional<std::uint64_t> body_lines; };
+struct stream_message {
+    std::size_t index;
+    std::optional<std::uint64_t> body_lines;
+};
 /// Run the TLS handshake on the connection; answer with complete_tls(). The session has
 /// already discarded every byte received after the STLS line (RFC 2595 section 4).
 struct start_tls {};
 /// Wait this long, then call next() (failed-login delay).
-struct delay { std::uint32_t milliseconds; };
+struct delay {
+    std::uint32_t milliseconds;
+};
 /// UPDATE state: remove these messages; answer with complete_commit().
-struct commit_deletions { std::span<const std::size_t> indices; };
+struct commit_deletions {
+    std::span<const std::size_t> indices;
+};
 /// Close the connection. Nothing is deleted unless reason is quit after a commit.
-struct close { close_reason reason; };
+struct close {
+    close_reason reason;
+};
 }  // namespace server_action
 
 using server_action_t =
     std::variant<server_action::send, server_action::need_input, server_action::verify_password,
-                 server_action::lookup_secret, server_action::open_maildrop,
-                 server_action::open_message, server_action::stream_message,
-                 server_action::start_tls, server_action::delay,
+                 server_action::lookup_secret, server_action::derive_secret,
+                 server_action::open_maildrop, server_action::open_message,
+                 server_action::stream_message, server_action::start_tls, server_action::delay,
                  server_action::commit_deletions, server_action::close>;
 
 /// Counters for the per-session summary line.
@@ -106,13 +142,13 @@ struct session_stats {
     std::uint32_t retrieved = 0;
     std::uint64_t retrieved_octets = 0;
     std::uint32_t top = 0;
-    std::uint32_t deleted = 0;   ///< committed in UPDATE
+    std::uint32_t deleted = 0;  ///< committed in UPDATE
     std::uint32_t bad_commands = 0;
     std::uint32_t auth_failures = 0;
 };
 
 class server_session {
-public:
+  public:
     explicit server_session(server_config config);
     ~server_session();
     server_session(const server_session&) = delete;
@@ -124,6 +160,9 @@ public:
     void feed_eof();
     /// The idle timer fired: the session says so and closes without UPDATE.
     void on_timeout();
+    /// The deadline to authenticate (counted by the transport from the greeting) passed
+    /// before login: the session says so and closes.
+    void on_login_timeout();
     /// The server is shutting down: close without UPDATE.
     void on_shutdown();
 
@@ -133,6 +172,7 @@ public:
 
     void complete_verify(auth_outcome outcome);
     void complete_lookup(std::optional<sasl::stored_secret> secret, bool temporary_failure = false);
+    void complete_derive(const sasl::scram_secret& derived);
     /// On success `messages` must stay valid and unchanged for the rest of the session.
     void complete_open_maildrop(std::span<const message_info> messages);
     void complete_open_maildrop(maildrop_failure failure);
@@ -158,10 +198,19 @@ public:
     /// The APOP timestamp of the greeting, empty when APOP is not offered.
     const std::string& apop_timestamp() const noexcept { return apop_timestamp_; }
 
-private:
+  private:
     enum class pending {
-        none, verify, lookup_apop, lookup_sasl, maildrop, message_open, message_stream, tls,
-        commit, delay
+        none,
+        verify,
+        lookup_apop,
+        lookup_sasl,
+        derive,
+        maildrop,
+        message_open,
+        message_stream,
+        tls,
+        commit,
+        delay
     };
     struct listing_cursor {
         bool uidl = false;
@@ -201,6 +250,7 @@ private:
     void sasl_step(sasl::step_result r);
     void end_sasl();
     void auth_failed(std::string_view reason);
+    void auth_refused(std::string_view code, std::string_view text);
     void finish_auth_failure();
     void login_succeeded(std::string user);
     bool cleartext_allowed() const noexcept;
@@ -223,11 +273,13 @@ private:
     bool eof_ = false;
 
     // Authorization
-    std::string user_;          // after login
-    std::string user_arg_;      // from USER, before PASS
-    std::string password_;      // held only while a verify is pending
+    std::string user_;      // after login
+    std::string user_arg_;  // from USER, before PASS
+    std::string password_;  // held only while a verify is pending
     std::string apop_timestamp_;
     std::string apop_digest_;
+    std::string failure_reply_;         // the -ERR line a counted failure sends after its delay
+    sasl::step::derive_secret derive_;  // held while a derivation is pending
     std::unique_ptr<sasl::server_mechanism> mechanism_;
     std::string sasl_user_;
     bool in_sasl_ = false;

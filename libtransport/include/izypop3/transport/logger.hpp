@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -71,6 +72,10 @@ public:
     void set_transcript_client(bool on) noexcept { transcript_client_ = on; }
     [[nodiscard]] bool transcript_client() const noexcept { return transcript_client_; }
 
+    /// verbose.waitTime: how long each wait for the peer took is logged.
+    void set_wait_time(bool on) noexcept { wait_time_ = on; }
+    [[nodiscard]] bool wait_time() const noexcept { return wait_time_; }
+
     /// One protocol line as seen by a server session: direction '<' for a line received,
     /// '>' for a line sent. When transcript_server() is on (and info is enabled) it writes
     /// `[SERVER] < USER bob` at info level. A trailing CRLF (or LF) is removed and the rest
@@ -78,6 +83,12 @@ public:
     void server_transcript(char direction, std::string_view line) const;
     /// The same for a client session: `[CLIENT] > RETR 1`, when transcript_client() is on.
     void client_transcript(char direction, std::string_view line) const;
+
+    /// One wait for the peer, when wait_time() is on (and info is enabled):
+    /// `[SERVER] waited 12.3 ms for a command` or `[CLIENT] waited 0.8 ms for the reply to
+    /// STAT`. `what` is our own text, never a peer's.
+    void server_wait(std::string_view what, std::chrono::steady_clock::duration took) const;
+    void client_wait(std::string_view what, std::chrono::steady_clock::duration took) const;
 
     /// Writes `message` (after the prefix) at `level` if enabled. The message is written
     /// as is: text from a peer must go through sanitize_for_log() first.
@@ -111,12 +122,15 @@ private:
         if (enabled(level)) write(level, fmt::format(format, std::forward<Args>(args)...));
     }
     void transcript(std::string_view side, char direction, std::string_view line) const;
+    void wait(std::string_view side, std::string_view what,
+              std::chrono::steady_clock::duration took) const;
 
     log_level level_ = log_level::info;
     std::shared_ptr<const log_sink> sink_;
     std::string prefix_;
     bool transcript_server_ = false;
     bool transcript_client_ = false;
+    bool wait_time_ = false;
 };
 
 }  // namespace izypop3::transport

@@ -7,6 +7,7 @@
 #include <izypop3/core/sasl/credentials.hpp>
 #include <izypop3/core/sasl/server_mechanism.hpp>
 #include <izypop3/core/server_session.hpp>
+#include <izypop3/transport/ip_network.hpp>
 #include <izypop3/transport/logger.hpp>
 
 #include <boost/system/error_code.hpp>
@@ -23,6 +24,14 @@
 
 namespace izypop3::transport {
 
+/// Who may log in with a password that crosses the wire (USER/PASS, AUTH PLAIN/LOGIN, APOP)
+/// before TLS.
+enum class cleartext_policy {
+    loopback,  ///< peers on the loopback interface (not proxied connections)
+    always,    ///< everyone
+    never,     ///< no one, loopback included
+};
+
 struct server_options {
     std::string host = "::";        ///< "::" listens on all IPv6 and IPv4 addresses
     std::uint16_t port = 110;       ///< plain POP3 with STLS; 0 = off
@@ -34,11 +43,22 @@ struct server_options {
     unsigned threads = 0;           ///< I/O threads; 0 = number of cores
     unsigned blocking_threads = 4;  ///< threads for credential checks and store reads
     std::chrono::seconds idle_timeout{600};        ///< RFC 1939 autologout, at least 10 min
-    std::chrono::seconds handshake_timeout{30};
+    std::chrono::seconds handshake_timeout{30};    ///< a TLS handshake; a PROXY header
+    std::chrono::seconds login_timeout{60};        ///< from the greeting to a login
     std::chrono::seconds send_timeout{120};        ///< one write may take this long at most
+    std::chrono::milliseconds auth_failure_delay{2000};  ///< first failed login; then doubled
+                                                         ///< per failure of the address, to 15 s
     std::size_t max_connections = 10000;
+    /// Open sessions per client address (an IPv6 /64 counts as one address).
     std::size_t max_connections_per_ip = 50;
-    bool allow_cleartext = false;   ///< cleartext logins without TLS from non-loopback peers
+    /// Password checks and key derivations running at once per client address; more wait.
+    std::size_t max_auth_work_per_ip = 2;
+    /// Failed-login counts remembered (addresses); the longest quiet is dropped when full.
+    std::size_t penalty_table_size = 65536;
+    cleartext_policy cleartext = cleartext_policy::loopback;
+    /// Peers that start each connection with a PROXY protocol header (v1 or v2) naming the
+    /// real client. From them the header is required; from anyone else it is never read.
+    std::vector<ip_network> trusted_proxies;
     bool stls = true;               ///< offer STLS on the plain port when TLS is configured
 };
 

@@ -4,6 +4,7 @@
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "querystore/query_report.hpp"
+#include "serverpop3/server_option_types.hpp"
 #include "cli/suggest.hpp"
 
 #include <izypop3/store/fake_store.hpp>
@@ -11,6 +12,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -78,10 +81,14 @@ TEST(cli, unknown_key_suggests_the_nearest_key) {
     // Nothing close: no suggestion.
     expect_usage_error({"method", "serverpop3", "zzzzzz", "1"},
                        "izypop3: serverpop3: unknown key 'zzzzzz'; " + server_hint);
-    // A key of another method is unknown here.
+    // A key of another method is refused here, saying whose it is.
     expect_usage_error({"method", "querystore", "password", "x"},
-                       "izypop3: querystore: unknown key 'password'; run 'izypop3 method "
-                       "querystore help' for the list");
+                       "izypop3: querystore: key 'password' belongs to serverpop3, not to "
+                       "querystore; run 'izypop3 method querystore help' for the list");
+    expect_usage_error({"method", "serverpop3", "verbose.clientLog", "true"},
+                       "izypop3: serverpop3: key 'verbose.clientLog' belongs to clientpop3, "
+                       "test, not to serverpop3; " +
+                           server_hint);
 }
 
 TEST(cli, key_written_with_an_equals_sign_gets_the_right_spelling) {
@@ -163,9 +170,9 @@ TEST(cli, numbers_are_checked_against_their_range) {
 }
 
 TEST(cli, booleans_accept_the_usual_words) {
-    expect_usage_error({"method", "serverpop3", "allowplaintext", "maybe"},
-                       "izypop3: serverpop3: key 'allowplaintext' wants true or false (also "
-                       "yes/no, on/off, 1/0), got 'maybe'; " + server_hint);
+    expect_usage_error({"method", "clientpop3", "tls", "maybe"},
+                       "izypop3: clientpop3: key 'tls' wants true or false (also yes/no, on/off, "
+                       "1/0), got 'maybe'; " + client_hint);
     const std::vector<std::pair<std::string, bool>> words{
         {"true", true}, {"yes", true}, {"on", true},  {"1", true},    {"TRUE", true},
         {"false", false}, {"no", false}, {"off", false}, {"0", false}, {"Off", false}};
@@ -209,7 +216,12 @@ TEST(cli, defaults_fill_every_key_that_has_one) {
     EXPECT_EQ(inv.options["maxconnections"].as<app::count_value>().value, 10000u);
     EXPECT_EQ(inv.options["maxperip"].as<app::count_value>().value, 50u);
     EXPECT_EQ(inv.options["threads"].as<app::count_value>().value, 0u);
-    EXPECT_FALSE(inv.options["allowplaintext"].as<app::flag>().value);
+    EXPECT_EQ(inv.options["allowplaintext"].as<app::plaintext_policy>().value,
+              izypop3::transport::cleartext_policy::loopback);
+    EXPECT_EQ(inv.options["logintimeout"].as<app::seconds_value>().value, 60u);
+    EXPECT_EQ(inv.options["tls.timeout"].as<app::seconds_value>().value, 30u);
+    EXPECT_EQ((inv.options["maxauthperip"].as<app::whole_number<1, 1000>>().value), 2u);
+    EXPECT_EQ(inv.options.count("trustedproxies"), 0u);
     EXPECT_EQ(inv.options["loglevel"].as<app::choice<app::loglevel_names>>().value, "info");
     EXPECT_EQ(inv.options.count("password"), 0u);
     EXPECT_EQ(inv.store.modhandler, "fake");
@@ -580,6 +592,32 @@ TEST(cli, logger_follows_loglevel_and_verbose_keys) {
     log = app::logger_for(inv, sink);
     EXPECT_EQ(log.level(), izypop3::transport::log_level::error);
     EXPECT_TRUE(log.transcript_client());
+    EXPECT_FALSE(log.wait_time());
+
+    lines.clear();
+    inv = parse("clientpop3", {"verbose.waitTime", "yes"});
+    log = app::logger_for(inv, sink);
+    EXPECT_TRUE(log.wait_time());
+    EXPECT_FALSE(log.transcript_client());
+    log.client_wait("the greeting", std::chrono::microseconds(12345));
+    log.server_wait("a command", std::chrono::milliseconds(2));
+    EXPECT_EQ(lines, (std::vector<std::string>{"[CLIENT] waited 12.3 ms for the greeting",
+                                               "[SERVER] waited 2.0 ms for a command"}));
+}
+
+TEST(cli, each_method_offers_the_logging_keys_that_do_something_in_it) {
+    auto keys_of = [](std::string_view method) {
+        std::vector<std::string> keys;
+        const auto table = app::logging_options(*app::find_method(method));
+        for (const auto& o : table.options()) keys.push_back(o->long_name());
+        return keys;
+    };
+    using keys = std::vector<std::string>;
+    EXPECT_EQ(keys_of("serverpop3"), (keys{"verbose.serverLog", "verbose.waitTime", "loglevel"}));
+    EXPECT_EQ(keys_of("clientpop3"), (keys{"verbose.clientLog", "verbose.waitTime", "loglevel"}));
+    EXPECT_EQ(keys_of("test"),
+              (keys{"verbose.serverLog", "verbose.clientLog", "verbose.waitTime", "loglevel"}));
+    EXPECT_EQ(keys_of("querystore"), (keys{"loglevel"}));
 }
 
 }  // namespace

@@ -108,8 +108,9 @@ run_result run_cli(const std::vector<std::string>& kv) {
     for (const auto& a : args) argv.push_back(a.c_str());
     app::invocation inv;
     inv.method = "clientpop3";
+    // The whole table, logging keys included, as the command line parser uses it.
     po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(),
-                                     app::clientpop3_options()),
+                                     app::all_options(*app::find_method("clientpop3"))),
               inv.options);
     po::notify(inv.options);
     std::ostringstream out, err;
@@ -130,9 +131,11 @@ std::vector<std::string> with(std::vector<std::string> v, const std::vector<std:
     return v;
 }
 
+// What the source serves user alice: her mailbox of the fake store.
 std::map<std::string, std::string> source_messages(store::mime_store& s) {
     store::query_options q;
     q.limit = store::query_options::unlimited;
+    q.mailbox = "alice";
     auto r = s.query(q);
     EXPECT_TRUE(r);
     std::map<std::string, std::string> out;
@@ -196,6 +199,7 @@ TEST(clientpop3_cli, stat_list_uidl_capa) {
     ASSERT_EQ(st.code, 0) << st.err;
     store::query_options q;
     q.limit = 0;
+    q.mailbox = "alice";
     const auto total = *s.data().query(q);
     EXPECT_EQ(st.out.substr(0, st.out.find(' ')), std::to_string(total.count));
 
@@ -297,6 +301,7 @@ TEST(clientpop3_backup, delete_true_empties_the_maildrop) {
     EXPECT_EQ(sum.deleted, count);
     store::query_options q;
     q.limit = 0;
+    q.mailbox = "alice";
     EXPECT_EQ(s.data().query(q)->count, 0u);
     auto st = run_cli(with(base(s), {"cmd", "stat"}));
     EXPECT_EQ(st.out, "0 messages, 0 octets\n");

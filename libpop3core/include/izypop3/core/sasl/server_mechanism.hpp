@@ -4,6 +4,7 @@
 #include <izypop3/core/random_source.hpp>
 #include <izypop3/core/sasl/credentials.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,20 +19,43 @@ namespace izypop3::core::sasl {
 /// What a mechanism needs from the server after a step.
 namespace step {
 /// Send "+ base64(data)" and wait for the client's next line.
-struct challenge { std::string data; };
+struct challenge {
+    std::string data;
+};
 /// The client sent a cleartext password: ask the credential source to verify it.
-struct verify_password { std::string authcid; std::string authzid; std::string password; };
+struct verify_password {
+    std::string authcid;
+    std::string authzid;
+    std::string password;
+};
 /// Ask the credential source for the user's stored secret, then call resume().
-struct need_secret { std::string authcid; std::string authzid; };
+struct need_secret {
+    std::string authcid;
+    std::string authzid;
+};
+/// Derive the SCRAM keys of `password` (PBKDF2: sasl::derive_scram_secret), then call
+/// resume_derived(). Expensive on purpose, so it is the environment's to run off the I/O
+/// threads and to bound per client.
+struct derive_secret {
+    std::string hash_name;  ///< "SHA-1" or "SHA-256"
+    std::string password;
+    std::string salt;
+    std::uint32_t iterations = 0;
+};
 /// Authentication succeeded for this user (authzid when given and allowed, else authcid).
-struct success { std::string user; };
+struct success {
+    std::string user;
+};
 /// Authentication failed. `reason` is for the log only; the client sees a generic -ERR
 /// (RFC 1939 section 13: do not tell which part was wrong).
-struct failure { std::string reason; bool malformed = false; };
+struct failure {
+    std::string reason;
+    bool malformed = false;
+};
 }  // namespace step
 
 using step_result = std::variant<step::challenge, step::verify_password, step::need_secret,
-                                 step::success, step::failure>;
+                                 step::derive_secret, step::success, step::failure>;
 
 /// Facts a mechanism may use.
 struct server_context {
@@ -40,7 +64,7 @@ struct server_context {
 };
 
 class server_mechanism {
-public:
+  public:
     virtual ~server_mechanism() = default;
 
     /// The first step. `initial` is the decoded initial response (RFC 5034), nullopt when
@@ -51,25 +75,26 @@ public:
     /// Resumes after step::need_secret; nullopt when the user is unknown or has no usable
     /// secret (the mechanism then fails exactly as with a wrong password).
     virtual step_result resume(const std::optional<stored_secret>& secret);
+    /// Resumes after step::derive_secret with the derived keys.
+    virtual step_result resume_derived(const scram_secret& derived);
 };
 
 /// How a mechanism is offered.
 struct mechanism_traits {
-    std::string name;              ///< upper case, e.g. "SCRAM-SHA-256"
-    bool cleartext = false;        ///< the password crosses the wire (PLAIN, LOGIN): needs TLS
-                                   ///< unless cleartext is allowed on this connection
-    secret_forms needs{};          ///< forms of stored secret required (any one is enough
-                                   ///< when several are set); none = verify_password only
-    bool raw_arguments = false;    ///< the AUTH line's text after the name is passed as is
-                                   ///< instead of a base64 initial response (N3's FOOBAR)
+    std::string name;            ///< upper case, e.g. "SCRAM-SHA-256"
+    bool cleartext = false;      ///< the password crosses the wire (PLAIN, LOGIN): needs TLS
+                                 ///< unless cleartext is allowed on this connection
+    secret_forms needs{};        ///< forms of stored secret required (any one is enough
+                                 ///< when several are set); none = verify_password only
+    bool raw_arguments = false;  ///< the AUTH line's text after the name is passed as is
+                                 ///< instead of a base64 initial response (N3's FOOBAR)
 };
 
-using mechanism_factory =
-    std::function<std::unique_ptr<server_mechanism>(const server_context&)>;
+using mechanism_factory = std::function<std::unique_ptr<server_mechanism>(const server_context&)>;
 
 /// The set of server mechanisms; a program registers its own beside the built-in ones.
 class server_registry {
-public:
+  public:
     /// PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256.
     static server_registry with_builtins();
 
@@ -82,8 +107,11 @@ public:
     /// All registered mechanisms in preference order (strongest first).
     std::vector<const mechanism_traits*> all() const;
 
-private:
-    struct entry { mechanism_traits traits; mechanism_factory factory; };
+  private:
+    struct entry {
+        mechanism_traits traits;
+        mechanism_factory factory;
+    };
     std::vector<entry> entries_;
 };
 
