@@ -483,8 +483,10 @@ error_code dir_mailbox::snapshot_for_maildrop(
     std::vector<place> order;
     order.reserve(files_.size());
     for (std::size_t i = 0; i < files_.size(); ++i) {
-        // The folder decides the status: archived and duplicate items are never served.
-        if (files_[i].status == tag::archive || files_[i].status == tag::dup) continue;
+        // The folder decides the status: archived and duplicate items, and records of
+        // messages a backup could not fetch, are never served.
+        const auto& status = files_[i].status;
+        if (status == tag::archive || status == tag::dup || status == tag::pop3failed) continue;
         place p{0, 0, i};
         (void)row_of(files_[i], p.arrival_us, p.seq);
         order.push_back(p);

@@ -90,7 +90,7 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     /// Every item, in the order of arrival.
     boost::system::error_code snapshot(std::vector<located_item>& out);
     /// For a POP3 maildrop, with one scan of the folders: every file that is served (not
-    /// in the archive or dup folder) in order of arrival, handed to `each` under the
+    /// in the archive, dup or pop3failed folder) in order of arrival, handed to `each` under the
     /// mailbox's lock, without building items. Files the log has no wire size for are read
     /// once and their sizes noted in the log, so that LIST is exact and the next session
     /// does not read them again. An error `each` returns ends the snapshot with it.
