@@ -5,8 +5,8 @@
 #   already its wire form goes out with sendfile on a plain connection and is read (and
 #   encrypted by OpenSSL) under TLS, where this machine has no kernel TLS; a message with
 #   LF line ends, one with lines starting with '.', small ones gathered with their status
-#   line, TOP of the big one; and a wire-form file touched since it was examined is read
-#   instead (its octets checked), and still arrives whole;
+#   line, TOP of the big one; and a wire-form file touched since it was examined is examined
+#   again (a file nobody noted a SHA-256 for is counted anew) and still arrives whole;
 # - TLS sessions resume: a client that kept the session of its first connection resumes it
 #   on the second (implicit TLS and STLS), and logs in over it.
 set -euo pipefail
@@ -53,8 +53,9 @@ open(f"{work}/users", "w").write("alice:{PLAIN}secret\n")
 PY
 
 port=$(free_port); tlsport=$(free_port)
+# loglevel debug: the server says which messages went out with sendfile.
 "$bin" method serverpop3 host 127.0.0.1 port "$port" tlsport "$tlsport" users "$work/users" \
-  loglevel error mimestore.modhandler maildir mimestore.path "$work/mail/%u" \
+  loglevel debug mimestore.modhandler maildir mimestore.path "$work/mail/%u" \
   >"$work/server.out" 2>"$work/server.err" &
 pid=$!
 for _ in $(seq 100); do grep -q "POP3S on port" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
@@ -127,7 +128,7 @@ want = b"\r\n".join(open(f"{work}/wire1", "rb").read().split(b"\r\n")[:5]) + b"\
 check(top == want, f"plain: TOP 1 3 is the header, the blank line and 3 body lines ({len(top)} octets)")
 c.command("QUIT")
 
-# A wire-form file touched since the log noted it: read and checked instead, still whole.
+# A wire-form file touched since the log noted it: examined again, still whole.
 touched = sorted(glob.glob(f"{work}/mail/alice/cur/*"))[4]
 st = os.stat(touched)
 os.utime(touched, (st.st_atime, st.st_mtime + 60))
@@ -135,6 +136,11 @@ c = plain()
 c.login()
 c.command("RETR 5")
 check(c.body() == open(f"{work}/wire5", "rb").read(), "plain: a wire-form file touched since it was noted arrives whole")
+# Names are percent-encoded in the log (',' and '='): the part before the first ',' is not.
+stem = os.path.basename(touched).split(",")[0]
+notes = [l for l in open(f"{work}/mail/alice/.izypop3-meta.log") if l.startswith(f"wire {stem}%2C")]
+check(len(notes) == 2 and all(" form=wire " in l for l in notes),
+      f"plain: the touched file was examined again and noted in wire form ({len(notes)} notes)")
 c.command("QUIT")
 
 # Implicit TLS: no kernel TLS here, so every body is read and encrypted by OpenSSL.
@@ -177,4 +183,14 @@ c.command("QUIT")
 s.close()
 sys.exit(1 if failed else 0)
 PY
+
+# Which path each message took: sendfile only for the big wire-form ones on plain
+# connections (TLS reads them, TOP reads), and never for the small or converted ones.
+sent() { grep -c "message $1 sent from its file with sendfile" "$work/server.out" "$work/server.err" | awk -F: '{s += $2} END {print s}'; }
+[ "$(sent 1)" -eq 1 ] || fail "message 1 went out with sendfile $(sent 1) times, expected once (plain RETR only)"
+[ "$(sent 5)" -eq 2 ] || fail "message 5 went out with sendfile $(sent 5) times, expected twice (plain RETR, before and after it was touched)"
+for n in 2 3 4; do
+  [ "$(sent $n)" -eq 0 ] || fail "message $n (small or not in wire form) went out with sendfile"
+done
+echo "PASS: sendfile for the big wire-form messages on plain connections only"
 echo "serverpop3_wire_and_tls: all checks passed"
