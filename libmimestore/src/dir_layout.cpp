@@ -23,30 +23,36 @@ std::vector<std::string_view> mailbox_statuses() {
 
 int scan_message_files(const std::string& root, const std::string& rel_dir, std::string_view status,
                        item_name_of name_of, std::vector<stored_file>& out,
-                       std::string& failed_path) {
+                       std::string& failed_path, std::vector<std::string>* subdirs) {
     const std::string dir = join_path(root, rel_dir);
     std::vector<dir_entry> entries;
-    if (int err = list_dir(dir, entries)) {
+    // Each file is looked at relative to the open directory (one lstat, no second walk of
+    // its whole path): a login scans every message file of the maildrop.
+    if (int err = list_dir(dir, entries, nullptr, true)) {
         failed_path = dir;
         return err;
     }
-    for (const auto& e : entries) {
+    for (auto& e : entries) {
+        if (e.is_dir && subdirs != nullptr) subdirs->push_back(std::move(e.name));
         // Dot-files are never messages (Maildir readers skip them too).
         if (!e.is_regular || e.name.front() == '.') continue;
         stored_file f;
         f.name = name_of(e.name);
         if (f.name.empty()) continue;
         f.rel_path = join_path(rel_dir, e.name);
-        file_facts facts;
-        if (probe(join_path(root, f.rel_path), facts) != 0 || !facts.is_regular)
-            continue;  // gone or replaced since readdir
         f.status = std::string(status);
-        f.size = facts.size;
-        f.mtime_ns = facts.mtime_ns;
-        f.ino = facts.ino;
+        f.size = e.facts.size;
+        f.mtime_ns = e.facts.mtime_ns;
+        f.ino = e.facts.ino;
         out.push_back(std::move(f));
     }
     return 0;
+}
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+    for (const auto& n : names)
+        if (n == name) return true;
+    return false;
 }
 
 }  // namespace izypop3::store::detail

@@ -38,7 +38,7 @@ struct new_file_facts {
 };
 
 class dir_layout {
-public:
+  public:
     virtual ~dir_layout() = default;
 
     virtual std::string_view kind() const noexcept = 0;
@@ -91,15 +91,20 @@ std::vector<std::string_view> folder_statuses();
 /// folder_statuses().
 std::vector<std::string_view> mailbox_statuses();
 
+/// True when `names` holds `name`.
+bool contains(const std::vector<std::string>& names, std::string_view name);
+
 /// A layout's item name for a message file name; empty when the file is not a message.
 using item_name_of = std::string (*)(std::string_view file_name);
 
 /// Appends the message files of directory `rel_dir` (relative to `root`, in folder
 /// `status`) to `out`: regular files whose names do not start with '.' and that `name_of`
-/// names. A file gone or replaced since the directory was read is passed over. Returns 0 or
-/// the errno; `failed_path` names the directory that could not be read.
+/// names. A file gone or replaced since the directory was read is passed over. With
+/// `subdirs`, the names of the directory's subdirectories go there. A missing directory
+/// has no files. Returns 0 or the errno; `failed_path` names the directory that could not
+/// be read.
 int scan_message_files(const std::string& root, const std::string& rel_dir, std::string_view status,
                        item_name_of name_of, std::vector<stored_file>& out,
-                       std::string& failed_path);
+                       std::string& failed_path, std::vector<std::string>* subdirs = nullptr);
 
 }  // namespace izypop3::store::detail

@@ -53,15 +53,17 @@ std::vector<std::string> reconcile(std::vector<std::string> tags, const std::str
 }
 
 system_clock::time_point from_us(std::int64_t us) {
-    return system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
-        microseconds(us)));
+    return system_clock::time_point(
+        std::chrono::duration_cast<system_clock::duration>(microseconds(us)));
 }
 
 std::int64_t to_us(system_clock::time_point t) {
     return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count();
 }
 
-std::int64_t now_us() { return to_us(system_clock::now()); }
+std::int64_t now_us() {
+    return to_us(system_clock::now());
+}
 
 std::string lower(std::string s) {
     for (auto& c : s)
@@ -74,9 +76,9 @@ std::string dir_of(const std::string& rel) {
     return slash == std::string::npos ? std::string() : rel.substr(0, slash);
 }
 
-/// Counts what a file would be on the POP3 wire.
-int count_wire(const std::string& path, std::uint64_t size, std::uint64_t& wire) {
-    auto src = open_file_source(path, size, {});
+/// Counts what a file would be on the POP3 wire, and whether it already is its wire form.
+int count_wire(const std::string& path, wire_note& note) {
+    auto src = open_file_source(path, note.size, {});
     if (!src) return EIO;
     core::wire_size_counter counter;
     std::array<char, 65536> buf{};
@@ -86,7 +88,8 @@ int count_wire(const std::string& path, std::uint64_t size, std::uint64_t& wire)
         if (*n == 0) break;
         counter.add(std::string_view(buf.data(), *n));
     }
-    wire = counter.finish();
+    note.wire = counter.finish();
+    note.wire_form = counter.wire_form();
     return 0;
 }
 
@@ -107,7 +110,7 @@ int hash_file(const std::string& path, std::uint64_t size, std::string& hex) {
 
 /// Streams an item's octets into a temporary file of the mailbox.
 class dir_writer final : public item_writer {
-public:
+  public:
     dir_writer(std::shared_ptr<dir_mailbox> box, item meta, std::string temp_rel, unique_fd fd)
         : box_(std::move(box)), meta_(std::move(meta)), fd_(std::move(fd)) {
         file_.temp_rel = std::move(temp_rel);
@@ -138,10 +141,17 @@ public:
         if (!synced_) {
             if (int err = fsync_fd(fd_.get())) return give_up(err, "cannot fsync");
         }
+        // The mtime after the last write ties the wire-form note to these octets: a file
+        // changed later has another mtime and is read (and checked) instead of sent as is.
+        struct stat st {};
+        const bool stat_ok = ::fstat(fd_.get(), &st) == 0;
         fd_.reset();
         done_ = true;
         file_.fingerprint = hash_.hex_digest();
         file_.wire_size = wire_.finish();
+        if (stat_ok && wire_.wire_form())
+            file_.wire_form_mtime_ns =
+                static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
         file_.crlf_size = file_.size + bare_lf_;
         if (!meta_.fingerprint.empty() && lower(meta_.fingerprint) != file_.fingerprint) {
             box_->discard_temp(file_.temp_rel);
@@ -163,10 +173,10 @@ public:
         box_->discard_temp(file_.temp_rel);
     }
 
-private:
+  private:
     error_code give_up(int err, std::string_view what) {
-        box_->note_error(errno_text(
-            fmt::format("{} {}", what, join_path(box_->root(), file_.temp_rel)), err));
+        box_->note_error(
+            errno_text(fmt::format("{} {}", what, join_path(box_->root(), file_.temp_rel)), err));
         abort();
         errc e = errno_to_errc(err);
         return e == errc::not_found ? errc::io_error : e;
@@ -318,7 +328,7 @@ boost::system::error_code dir_mailbox::flush() {
     return published;
 }
 
-boost::system::result<dir_mailbox::write_lock_hold> dir_mailbox::take_write_lock() {
+boost::system::result<dir_mailbox::write_lock_hold> dir_mailbox::take_write_lock(bool wait) {
     std::string path = join_path(root_, layout_.write_lock_file());
     // The lock file stays open between writes (an open per message is one of the dearest
     // calls of a backup); one that was unlinked since would no longer exclude anybody.
@@ -326,10 +336,13 @@ boost::system::result<dir_mailbox::write_lock_hold> dir_mailbox::take_write_lock
     if (write_lock_fd_ && (::fstat(write_lock_fd_.get(), &st) != 0 || st.st_nlink == 0))
         write_lock_fd_.reset();
     if (!write_lock_fd_) {
-        write_lock_fd_ = unique_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-        if (!write_lock_fd_) return fail_errno(errno, fmt::format("cannot open the write lock {}", path));
+        write_lock_fd_ =
+            unique_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!write_lock_fd_)
+            return fail_errno(errno, fmt::format("cannot open the write lock {}", path));
     }
-    while (::flock(write_lock_fd_.get(), LOCK_EX) != 0) {
+    while (::flock(write_lock_fd_.get(), wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK && !wait) return errc::in_use;
         if (errno != EINTR) return fail_errno(errno, fmt::format("cannot lock {}", path));
     }
     return write_lock_hold(write_lock_fd_.get());
@@ -371,6 +384,7 @@ located_item dir_mailbox::describe(const stored_file& f) const {
             // its old octets.
             it.fingerprint = r->fingerprint;
             it.wire_size = r->wire_size;
+            if (r->wire_form_mtime_ns == f.mtime_ns) out.wire_form_mtime_ns = f.mtime_ns;
         }
         out.arrival_us = r->stored_us;
         out.seq = r->seq;
@@ -386,8 +400,10 @@ located_item dir_mailbox::describe(const stored_file& f) const {
         it.tags = {f.status.empty() ? std::string(tag::unread) : f.status};
     }
     if (!it.wire_size && r != nullptr && r->wire && r->wire->size == f.size &&
-        r->wire->mtime_ns == f.mtime_ns)
+        r->wire->mtime_ns == f.mtime_ns) {
         it.wire_size = r->wire->wire;
+        if (r->wire->wire_form) out.wire_form_mtime_ns = f.mtime_ns;
+    }
     return out;
 }
 
@@ -400,12 +416,105 @@ error_code dir_mailbox::snapshot(std::vector<located_item>& out) {
         return fail_errno(err, fmt::format("cannot read {}", log_.path()));
     out.reserve(files_.size());
     for (const auto& f : files_) out.push_back(describe(f));
-    std::sort(out.begin(), out.end(), [](const located_item& a, const located_item& b) {
+    sort_by_arrival(out);
+    return {};
+}
+
+void dir_mailbox::sort_by_arrival(std::vector<located_item>& items) const {
+    std::sort(items.begin(), items.end(), [](const located_item& a, const located_item& b) {
         if (a.arrival_us != b.arrival_us) return a.arrival_us < b.arrival_us;
         if (a.seq != b.seq) return a.seq < b.seq;
         return a.file.rel_path < b.file.rel_path;
     });
+}
+
+maildrop_row dir_mailbox::row_of(const stored_file& f, std::int64_t& arrival_us,
+                                 std::uint64_t& seq) const {
+    maildrop_row row;
+    row.rel_path = f.rel_path;
+    row.status = f.status;
+    row.file_size = f.size;
+    const meta_record* r = log_.find(f.name);
+    if (r != nullptr && r->has_item) {
+        row.guid = r->guid;
+        if (r->size == f.size) {  // as describe(): a file changed by hand loses these
+            row.fingerprint = r->fingerprint;
+            row.wire_size = r->wire_size;
+            if (r->wire_form_mtime_ns == f.mtime_ns) row.wire_form_mtime_ns = f.mtime_ns;
+        }
+        arrival_us = r->stored_us;
+        seq = r->seq;
+    } else {
+        row.guid = f.name;
+        arrival_us = layout_.arrival_ns(f) / 1000;
+        seq = unlogged_seq;
+    }
+    if (!row.wire_size && r != nullptr && r->wire && r->wire->size == f.size &&
+        r->wire->mtime_ns == f.mtime_ns) {
+        row.wire_size = r->wire->wire;
+        if (r->wire->wire_form) row.wire_form_mtime_ns = f.mtime_ns;
+    }
+    return row;
+}
+
+error_code dir_mailbox::snapshot_for_maildrop(
+    const std::function<error_code(const maildrop_row&)>& each) {
+    std::lock_guard lock(mu_);
+    if (!exists()) return {};
+    if (int err = rescan()) return fail_errno(err, last_error_);
+    if (int err = log_.refresh())
+        return fail_errno(err, fmt::format("cannot read {}", log_.path()));
+    if (std::string lines = count_missing_wire_sizes(); !lines.empty()) {
+        // Only a cache, so never waited for: a server's I/O thread runs this, and a writer
+        // in another process may hold the lock across fsyncs. Lines not written are
+        // counted again (the maildrop counts sizes the log lacks); not fsynced either.
+        // The layout's own folders (localfs keeps its log in .izypop3/) may not exist yet
+        // in a directory only other programs wrote to.
+        if (ensure_root() == 0) {
+            if (auto write_lock = take_write_lock(false)) (void)log_.append(lines, false);
+        }
+    }
+    // The order of arrival, as snapshot() sorts, by index: nothing is copied.
+    struct place {
+        std::int64_t arrival_us;
+        std::uint64_t seq;
+        std::size_t index;
+    };
+    std::vector<place> order;
+    order.reserve(files_.size());
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+        // The folder decides the status: archived and duplicate items, and records of
+        // messages a backup could not fetch, are never served.
+        const auto& status = files_[i].status;
+        if (status == tag::archive || status == tag::dup || status == tag::pop3failed) continue;
+        place p{0, 0, i};
+        (void)row_of(files_[i], p.arrival_us, p.seq);
+        order.push_back(p);
+    }
+    std::sort(order.begin(), order.end(), [this](const place& a, const place& b) {
+        if (a.arrival_us != b.arrival_us) return a.arrival_us < b.arrival_us;
+        if (a.seq != b.seq) return a.seq < b.seq;
+        return files_[a.index].rel_path < files_[b.index].rel_path;
+    });
+    for (const auto& p : order) {
+        std::int64_t arrival = 0;
+        std::uint64_t seq = 0;
+        if (auto ec = each(row_of(files_[p.index], arrival, seq))) return ec;
+    }
     return {};
+}
+
+void dir_mailbox::forget_cache() {
+    // A mailbox in the middle of a call is in use, not idle: it keeps its cache.
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    // Items committed under group commit wait for flush(), which needs the log open.
+    if (!unpublished_.empty() || !unsynced_dirs_.empty()) return;
+    decltype(files_)().swap(files_);
+    decltype(by_name_)().swap(by_name_);
+    scanned_ = false;
+    log_.forget();
+    write_lock_fd_.reset();  // no write holds it: writes run under mu_
 }
 
 std::string dir_mailbox::find_same_content(const finished_file& nf) {
@@ -433,7 +542,8 @@ std::string dir_mailbox::find_same_content(const finished_file& nf) {
 
 std::vector<located_item> dir_mailbox::find_live(const std::string& guid) {
     std::vector<std::string> names;
-    if (const auto* logged = log_.names_with_guid(guid)) names.assign(logged->begin(), logged->end());
+    if (const auto* logged = log_.names_with_guid(guid))
+        names.assign(logged->begin(), logged->end());
     const bool logged_any = !names.empty();
     names.push_back(guid);  // a file without metadata is known by its name
     std::vector<located_item> out;
@@ -603,8 +713,7 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
 
     // Arrival order across processes: later than anything in the log (we hold the write
     // lock), even if the clock stepped back.
-    std::int64_t stored =
-        std::max(now_us(), std::max(last_stored_us_, log_.max_stored_us()) + 1);
+    std::int64_t stored = std::max(now_us(), std::max(last_stored_us_, log_.max_stored_us()) + 1);
     last_stored_us_ = stored;
 
     new_file_facts facts{meta.guid, meta.source_id, nf.size, nf.crlf_size};
@@ -613,7 +722,8 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
         if (layout_.name_taken(root_, name)) continue;
         std::string rel;
         if (int err = layout_.deliver_path(root_, name, status, rel))
-            return fail_errno(err, fmt::format("cannot make the folder for {} in {}", status, root_));
+            return fail_errno(err,
+                              fmt::format("cannot make the folder for {} in {}", status, root_));
 
         add_line a;
         a.name = name;
@@ -622,6 +732,7 @@ boost::system::result<add_outcome> dir_mailbox::commit_add(item meta, const fini
         a.fingerprint = nf.fingerprint;
         a.size = nf.size;
         a.wire_size = nf.wire_size;
+        a.wire_form_mtime_ns = nf.wire_form_mtime_ns;
         a.created_us = to_us(meta.created);
         a.stored_us = stored;
         if (meta.message_time) a.message_time_us = to_us(*meta.message_time);
@@ -697,7 +808,8 @@ error_code dir_mailbox::change_tags(const item& it, const tag_rule& rule) {
     if (int err = fsync_dir(join_path(root_, dir_of(rel))))
         return fail_errno(err, fmt::format("cannot fsync {}", join_path(root_, dir_of(rel))));
     if (int err = fsync_dir(join_path(root_, dir_of(f.rel_path))))
-        return fail_errno(err, fmt::format("cannot fsync {}", join_path(root_, dir_of(f.rel_path))));
+        return fail_errno(err,
+                          fmt::format("cannot fsync {}", join_path(root_, dir_of(f.rel_path))));
     found->rel_path = rel;
     found->status = status;
     return {};
@@ -780,25 +892,17 @@ boost::system::result<unique_fd> dir_mailbox::lock_maildrop() {
     return fd;
 }
 
-error_code dir_mailbox::learn_wire_sizes() {
-    std::lock_guard lock(mu_);
-    if (!exists()) return {};
-    if (int err = rescan()) return fail_errno(err, fmt::format("cannot read {}", root_));
-    if (int err = log_.refresh())
-        return fail_errno(err, fmt::format("cannot read {}", log_.path()));
+std::string dir_mailbox::count_missing_wire_sizes() {
     std::string lines;
     for (const auto& f : files_) {
-        if (describe(f).it.wire_size) continue;
-        wire_note note{f.size, f.mtime_ns, 0};
-        if (count_wire(join_path(root_, f.rel_path), f.size, note.wire) != 0) continue;
+        std::int64_t arrival = 0;
+        std::uint64_t seq = 0;
+        if (row_of(f, arrival, seq).wire_size) continue;
+        wire_note note{f.size, f.mtime_ns, 0, false};
+        if (count_wire(join_path(root_, f.rel_path), note) != 0) continue;
         lines += format_wire(f.name, note);
     }
-    if (lines.empty()) return {};
-    auto write_lock = take_write_lock();
-    if (!write_lock) return {};  // only a cache: the maildrop counts sizes itself then
-    // Not fsynced: a lost line only means counting again.
-    (void)log_.append(lines, false);
-    return {};
+    return lines;
 }
 
 }  // namespace izypop3::store::detail

@@ -1,5 +1,7 @@
 #include "dir_store_engine.hpp"
 
+#include "dir_maildrop.hpp"
+
 #include <izypop3/store/dir_store.hpp>
 #include <izypop3/store/errc.hpp>
 
@@ -15,6 +17,9 @@ namespace detail {
 namespace {
 
 constexpr std::size_t max_id_length = 1000;
+// Mailboxes whose folder scan and metadata log stay in memory between calls; a cache
+// costs about half a kilobyte a message.
+constexpr std::size_t cached_mailboxes = 512;
 
 // Why `meta` cannot be stored, or empty.
 std::string invalid_item_reason(const item& meta) {
@@ -37,7 +42,13 @@ struct mailbox_item {
 
 dir_store_engine::dir_store_engine(std::unique_ptr<dir_layout> layout, path_template tpl,
                                    const dir_store_options& opts)
-    : layout_(std::move(layout)), template_(std::move(tpl)), options_(opts) {}
+    : layout_(std::move(layout)),
+      template_(std::move(tpl)),
+      options_(opts),
+      locks_(std::make_shared<maildrop_locks>(
+          join_path(template_.base(),
+                    template_.per_user() ? ".izypop3-maildrops" : ".izypop3-maildrops.lock"),
+          template_.per_user())) {}
 
 std::string dir_store_engine::last_error() const {
     std::shared_ptr<dir_mailbox> box;
@@ -71,19 +82,45 @@ std::shared_ptr<dir_mailbox> dir_store_engine::mailbox_of(const std::string& nam
             return nullptr;
         }
     }
-    std::lock_guard lock(mu_);
-    box_stamp_ = ++ops_;
-    auto it = mailboxes_.find(key);
-    if (it != mailboxes_.end()) {
-        last_box_ = it->second;
-        return it->second;
+    std::vector<std::shared_ptr<dir_mailbox>> idle;
+    std::shared_ptr<dir_mailbox> box;
+    {
+        std::lock_guard lock(mu_);
+        box_stamp_ = ++ops_;
+        auto it = mailboxes_.find(key);
+        if (it == mailboxes_.end()) {
+            auto made = std::make_shared<dir_mailbox>(*layout_, template_.for_user(key), key,
+                                                      template_.per_user());
+            if (group_commit_) made->set_group_commit(true);
+            it = mailboxes_.emplace(key, mailbox_entry{std::move(made), recent_.end()}).first;
+        }
+        auto& entry = it->second;
+        if (entry.recent != recent_.end()) {
+            recent_.splice(recent_.begin(), recent_, entry.recent);
+        } else {
+            recent_.push_front(entry.box.get());
+            entry.recent = recent_.begin();
+            idle = least_recently_used();
+        }
+        last_box_ = entry.box;
+        box = entry.box;
     }
-    auto box = std::make_shared<dir_mailbox>(*layout_, template_.for_user(key), key,
-                                             template_.per_user());
-    if (group_commit_) box->set_group_commit(true);
-    mailboxes_.emplace(key, box);
-    last_box_ = box;
+    // Outside the store's lock: a mailbox busy in a write keeps its cache for now.
+    for (auto& b : idle) b->forget_cache();
     return box;
+}
+
+std::vector<std::shared_ptr<dir_mailbox>> dir_store_engine::least_recently_used() {
+    std::vector<std::shared_ptr<dir_mailbox>> out;
+    while (recent_.size() > cached_mailboxes) {
+        dir_mailbox* oldest = recent_.back();
+        recent_.pop_back();
+        auto it = mailboxes_.find(oldest->mailbox_name());
+        if (it == mailboxes_.end()) continue;
+        it->second.recent = recent_.end();
+        out.push_back(it->second.box);
+    }
+    return out;
 }
 
 result<query_result> dir_store_engine::query(const query_options& opts) {
@@ -94,9 +131,9 @@ result<query_result> dir_store_engine::query(const query_options& opts) {
         if (!unsafe_user_reason(opts.mailbox).empty()) return query_result{};
         names.push_back(opts.mailbox);
     } else if (int err = template_.existing_users(names)) {
-        return note(errno_to_errc(err) == errc::not_found ? errc::io_error : errno_to_errc(err),
-                    errno_text(fmt::format("cannot list the mailboxes in {}", template_.base()),
-                               err));
+        return note(
+            errno_to_errc(err) == errc::not_found ? errc::io_error : errno_to_errc(err),
+            errno_text(fmt::format("cannot list the mailboxes in {}", template_.base()), err));
     }
     std::vector<mailbox_item> all;
     std::vector<located_item> one;
@@ -109,7 +146,8 @@ result<query_result> dir_store_engine::query(const query_options& opts) {
     // Each mailbox is already in its order of arrival; across mailboxes the arrival time
     // decides, then the mailbox name, so the order is the same in every call.
     std::stable_sort(all.begin(), all.end(), [](const mailbox_item& a, const mailbox_item& b) {
-        if (a.entry.arrival_us != b.entry.arrival_us) return a.entry.arrival_us < b.entry.arrival_us;
+        if (a.entry.arrival_us != b.entry.arrival_us)
+            return a.entry.arrival_us < b.entry.arrival_us;
         return a.mailbox_rank < b.mailbox_rank;
     });
     query_result out;
@@ -181,23 +219,19 @@ error_code dir_store_engine::remove(const item& it) {
 }
 
 result<std::unique_ptr<core::maildrop>> dir_store_engine::open_maildrop(mime_store& self,
-                                                                          std::string_view user) {
+                                                                        std::string_view user) {
     std::string name(user);
     auto box = mailbox_of(name);
     if (!box) return errc::no_such_mailbox;
     // A user without a mailbox directory has an empty maildrop: nothing to lock, nothing to
     // delete, and nothing is created for a name that merely logged in.
-    std::function<void()> release = [] {};
+    maildrop_locks::hold lock;
     if (box->exists()) {
-        auto fd = box->lock_maildrop();
-        if (!fd) return note(fd.error(), *box);
-        // std::function needs a copyable callable; the lock lives as long as the maildrop.
-        auto lock_fd = std::make_shared<unique_fd>(std::move(*fd));
-        release = [lock_fd] { lock_fd->reset(); };
-        (void)box->learn_wire_sizes();  // only a cache: the maildrop counts what is missing
+        auto held = locks_->acquire(*box);
+        if (!held) return note(held.error(), *box);
+        lock = std::move(*held);
     }
-    auto md = store_maildrop::open(self, box->mailbox_name(), options_.commitmode,
-                                   std::move(release));
+    auto md = dir_maildrop::make(self, box, std::move(lock), options_.commitmode);
     if (!md) return note(md.error(), *box);
     return std::unique_ptr<core::maildrop>(std::move(*md));
 }
@@ -209,7 +243,9 @@ dir_store::dir_store(std::unique_ptr<detail::dir_store_engine> engine)
 
 dir_store::~dir_store() = default;
 
-result<query_result> dir_store::query(const query_options& opts) { return engine_->query(opts); }
+result<query_result> dir_store::query(const query_options& opts) {
+    return engine_->query(opts);
+}
 
 result<std::unique_ptr<core::message_source>> dir_store::open_item(const item& it) {
     return engine_->open_item(it);
@@ -224,29 +260,37 @@ error_code dir_store::unmark(const item& it, std::string_view t) {
     return engine_->unmark(it, t);
 }
 
-error_code dir_store::remove(const item& it) { return engine_->remove(it); }
+error_code dir_store::remove(const item& it) {
+    return engine_->remove(it);
+}
 
 result<std::unique_ptr<core::maildrop>> dir_store::open_maildrop(std::string_view user) {
     return engine_->open_maildrop(*this, user);
 }
 
-std::string dir_store::last_error() const { return engine_->last_error(); }
+std::string dir_store::last_error() const {
+    return engine_->last_error();
+}
 
-void dir_store::set_group_commit(bool on) { engine_->set_group_commit(on); }
+void dir_store::set_group_commit(bool on) {
+    engine_->set_group_commit(on);
+}
 
-error_code dir_store::flush() { return engine_->flush(); }
+error_code dir_store::flush() {
+    return engine_->flush();
+}
 
 void detail::dir_store_engine::set_group_commit(bool on) {
     std::lock_guard lock(mu_);
     group_commit_ = on;
-    for (auto& [name, box] : mailboxes_) box->set_group_commit(on);
+    for (auto& [name, entry] : mailboxes_) entry.box->set_group_commit(on);
 }
 
 error_code detail::dir_store_engine::flush() {
     std::vector<std::shared_ptr<detail::dir_mailbox>> boxes;
     {
         std::lock_guard lock(mu_);
-        for (auto& [name, box] : mailboxes_) boxes.push_back(box);
+        for (auto& [name, entry] : mailboxes_) boxes.push_back(entry.box);
     }
     for (auto& box : boxes) {
         if (auto ec = box->flush()) return note(ec, *box);

@@ -112,8 +112,7 @@ int make_dirs(const std::string& path) noexcept {
 }
 
 int rename_no_replace(const std::string& from, const std::string& to) noexcept {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
-        return 0;
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
     int err = errno;
     if (err != EINVAL && err != ENOSYS) return err;
     // The file system cannot do RENAME_NOREPLACE: link() fails with EEXIST just the same.
@@ -151,7 +150,7 @@ int probe_follow(const std::string& path, file_facts& out) noexcept {
     return 0;
 }
 
-int list_dir(const std::string& dir, std::vector<dir_entry>& out, bool* missing) {
+int list_dir(const std::string& dir, std::vector<dir_entry>& out, bool* missing, bool stat_files) {
     out.clear();
     if (missing != nullptr) *missing = false;
     DIR* d = ::opendir(dir.c_str());
@@ -185,6 +184,12 @@ int list_dir(const std::string& dir, std::vector<dir_entry>& out, bool* missing)
         }
         de.is_regular = type == DT_REG;
         de.is_dir = type == DT_DIR;
+        if (stat_files && de.is_regular) {
+            struct stat st {};
+            if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            fill_facts(st, de.facts);
+            de.is_regular = de.facts.is_regular;  // replaced by something else meanwhile
+        }
         out.push_back(std::move(de));
     }
     ::closedir(d);

@@ -18,7 +18,7 @@ namespace izypop3::store::detail {
 
 /// Owns a file descriptor; closing is done once, on destruction or reset().
 class unique_fd {
-public:
+  public:
     unique_fd() = default;
     explicit unique_fd(int fd) noexcept : fd_(fd) {}
     ~unique_fd() { reset(); }
@@ -39,7 +39,7 @@ public:
     }
     void reset(int fd = -1) noexcept;
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -98,10 +98,14 @@ struct dir_entry {
     std::string name;
     bool is_regular = false;  ///< a regular file, not a symbolic link
     bool is_dir = false;
+    file_facts facts;  ///< with list_dir's `stat_files`, for regular files
 };
 /// The entries of `dir` except "." and "..". ENOENT yields an empty list and `missing`.
+/// With `stat_files`, regular files are looked at (lstat relative to the open directory,
+/// not through their whole path again) and one gone since the listing is left out.
 /// Returns 0 or the errno.
-int list_dir(const std::string& dir, std::vector<dir_entry>& out, bool* missing = nullptr);
+int list_dir(const std::string& dir, std::vector<dir_entry>& out, bool* missing = nullptr,
+             bool stat_files = false);
 
 /// A name unique to this process and moment: "<sec>.M<usec>P<pid>Q<n>R<random hex>", the
 /// first half of the classic Maildir recipe (the caller adds ".<host>").

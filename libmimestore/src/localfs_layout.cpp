@@ -63,7 +63,9 @@ bool ends_with_eml(std::string_view name) {
     return true;
 }
 
-std::string folder_of(std::string_view status) { return std::string(status); }
+std::string folder_of(std::string_view status) {
+    return std::string(status);
+}
 
 // "x.eml" names item "x"; other files are not messages.
 std::string item_name(std::string_view file_name) {
@@ -79,7 +81,7 @@ int ensure_folder(const std::string& root, std::string_view status) {
 }
 
 class localfs_layout final : public dir_layout {
-public:
+  public:
     std::string_view kind() const noexcept override { return "localfs"; }
     std::string_view meta_log_file() const noexcept override { return ".izypop3/meta.log"; }
     std::string_view maildrop_lock_file() const noexcept override {
@@ -95,7 +97,13 @@ public:
     int scan(const std::string& root, std::vector<stored_file>& out,
              std::string& failed_path) const override {
         out.clear();
-        for (const auto status : mailbox_statuses()) {
+        // The root holds the unread items and tells which status folders exist: the others
+        // are not even looked for.
+        std::vector<std::string> folders;
+        if (int err = scan_message_files(root, "", "", item_name, out, failed_path, &folders))
+            return err;
+        for (const auto status : folder_statuses()) {
+            if (!contains(folders, folder_of(status))) continue;
             if (int err = scan_message_files(root, folder_of(status), status, item_name, out,
                                              failed_path))
                 return err;
@@ -162,6 +170,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<dir_layout> make_localfs_layout() { return std::make_unique<localfs_layout>(); }
+std::unique_ptr<dir_layout> make_localfs_layout() {
+    return std::make_unique<localfs_layout>();
+}
 
 }  // namespace izypop3::store::detail

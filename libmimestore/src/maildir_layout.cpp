@@ -26,7 +26,9 @@ std::string folder_of(std::string_view status) {
 }
 
 // The base name: everything before the ":2," info (Maildir's separator is ':').
-std::string base_of(std::string_view file) { return std::string(file.substr(0, file.find(':'))); }
+std::string base_of(std::string_view file) {
+    return std::string(file.substr(0, file.find(':')));
+}
 
 int make_maildir(const std::string& dir) {
     for (auto sub : maildir_subdirs) {
@@ -55,7 +57,7 @@ int ensure_folder(const std::string& root, std::string_view status) {
 }
 
 class maildir_layout final : public dir_layout {
-public:
+  public:
     std::string_view kind() const noexcept override { return "maildir"; }
     std::string_view meta_log_file() const noexcept override { return ".izypop3-meta.log"; }
     std::string_view maildrop_lock_file() const noexcept override { return ".izypop3.lock"; }
@@ -68,8 +70,19 @@ public:
     int scan(const std::string& root, std::vector<stored_file>& out,
              std::string& failed_path) const override {
         out.clear();
+        // The root tells which Maildir++ folders exist: the others are not even looked for
+        // (each look is a path walk, and most mailboxes have none).
+        std::vector<dir_entry> top;
+        if (int err = list_dir(root, top)) {
+            failed_path = root;
+            return err;
+        }
+        std::vector<std::string> folders;
+        for (auto& e : top)
+            if (e.is_dir) folders.push_back(std::move(e.name));
         for (const auto status : mailbox_statuses()) {
             std::string folder = folder_of(status);
+            if (!status.empty() && !contains(folders, folder)) continue;
             for (std::string_view sub : {"new", "cur"}) {
                 if (int err = scan_message_files(root, join_path(folder, sub), status, base_of, out,
                                                  failed_path))
@@ -110,9 +123,8 @@ public:
         auto slash = f.rel_path.rfind('/');
         std::string file = f.rel_path.substr(slash + 1);
         std::string_view before = std::string_view(f.rel_path).substr(0, slash);
-        std::string_view sub = before.substr(before.rfind('/') == std::string_view::npos
-                                                 ? 0
-                                                 : before.rfind('/') + 1);
+        std::string_view sub =
+            before.substr(before.rfind('/') == std::string_view::npos ? 0 : before.rfind('/') + 1);
         rel_path = join_path(join_path(folder_of(status), sub), file);
         return 0;
     }
@@ -137,6 +149,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<dir_layout> make_maildir_layout() { return std::make_unique<maildir_layout>(); }
+std::unique_ptr<dir_layout> make_maildir_layout() {
+    return std::make_unique<maildir_layout>();
+}
 
 }  // namespace izypop3::store::detail

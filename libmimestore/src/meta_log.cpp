@@ -106,7 +106,9 @@ std::optional<Int> parse_int(std::string_view v) {
     return out;
 }
 
-std::string check_of(std::string_view body) { return sha256_hex(body).substr(0, 8); }
+std::string check_of(std::string_view body) {
+    return sha256_hex(body).substr(0, 8);
+}
 
 // Closes the line: " #<check>\n".
 std::string sealed(std::string body) {
@@ -181,7 +183,9 @@ std::optional<std::int64_t> parse_utc_us(std::string_view text) {
     if (text.size() != 27 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
         text[13] != ':' || text[16] != ':' || text[19] != '.' || text[26] != 'Z')
         return std::nullopt;
-    auto num = [&](std::size_t at, std::size_t len) { return parse_int<int>(text.substr(at, len)); };
+    auto num = [&](std::size_t at, std::size_t len) {
+        return parse_int<int>(text.substr(at, len));
+    };
     auto year = num(0, 4), mon = num(5, 2), day = num(8, 2), hour = num(11, 2), min = num(14, 2),
          sec = num(17, 2), frac = num(20, 6);
     if (!year || !mon || !day || !hour || !min || !sec || !frac) return std::nullopt;
@@ -205,6 +209,10 @@ std::string format_add(const add_line& a) {
     add_text_field(line, "fp", a.fingerprint);
     add_field(line, "size", std::to_string(a.size));
     add_field(line, "wire", std::to_string(a.wire_size));
+    if (a.wire_form_mtime_ns) {
+        add_field(line, "form", "wire");
+        add_field(line, "mtime", std::to_string(*a.wire_form_mtime_ns));
+    }
     add_field(line, "created", format_utc_us(a.created_us));
     add_field(line, "stored", format_utc_us(a.stored_us));
     if (a.message_time_us) add_field(line, "msgtime", format_utc_us(*a.message_time_us));
@@ -223,10 +231,13 @@ std::string format_wire(std::string_view name, const wire_note& w) {
     add_field(line, "size", std::to_string(w.size));
     add_field(line, "mtime", std::to_string(w.mtime_ns));
     add_field(line, "wire", std::to_string(w.wire));
+    if (w.wire_form) add_field(line, "form", "wire");
     return sealed(std::move(line));
 }
 
-std::string format_gone(std::string_view name) { return sealed(start_line("gone", name)); }
+std::string format_gone(std::string_view name) {
+    return sealed(start_line("gone", name));
+}
 
 meta_log::meta_log(std::string path) : path_(std::move(path)) {}
 
@@ -246,6 +257,19 @@ void meta_log::reset_state() {
     records_.clear();
     by_guid_.clear();
     by_fingerprint_.clear();
+}
+
+void meta_log::forget() {
+    reset_state();
+    // clear() keeps a map's bucket array; a forgotten log keeps nothing.
+    decltype(records_)().swap(records_);
+    decltype(by_guid_)().swap(by_guid_);
+    decltype(by_fingerprint_)().swap(by_fingerprint_);
+    if (append_fd_ >= 0) {
+        ::close(append_fd_);
+        append_fd_ = -1;
+        append_ino_ = 0;
+    }
 }
 
 int meta_log::refresh() {
@@ -271,8 +295,7 @@ int meta_log::refresh() {
     std::string data;
     char buf[65536];
     for (;;) {
-        ssize_t n = ::pread(read_fd_, buf, sizeof buf,
-                            static_cast<off_t>(offset_ + data.size()));
+        ssize_t n = ::pread(read_fd_, buf, sizeof buf, static_cast<off_t>(offset_ + data.size()));
         if (n < 0) {
             if (errno == EINTR) continue;
             return errno;
@@ -351,7 +374,7 @@ void meta_log::apply_parsed(const meta_line& pl) {
             ++bad_lines_;
             return;
         }
-        records_[name].wire = wire_note{*size, *mtime, *wire};
+        records_[name].wire = wire_note{*size, *mtime, *wire, p->get("form") == "wire"};
         return;
     }
     if (p->kind != "add") {
@@ -381,6 +404,11 @@ void meta_log::apply_parsed(const meta_line& pl) {
         }
         r.message_time_us = *v;
     }
+    if (p->get("form") == "wire") {
+        // Without its mtime the claim could not be tied to the file: not trusted then.
+        if (auto mt = parse_int<std::int64_t>(p->get("mtime").value_or("")))
+            r.wire_form_mtime_ns = *mt;
+    }
     r.guid = std::move(*guid);
     r.source_id = std::move(*source);
     r.fingerprint = std::move(*fp);
@@ -401,14 +429,13 @@ int meta_log::append(std::string_view lines, bool durable) {
     struct stat st {};
     bool reopen = append_fd_ < 0;
     if (!reopen) {
-        if (::stat(path_.c_str(), &st) != 0 ||
-            static_cast<std::uint64_t>(st.st_ino) != append_ino_)
+        if (::stat(path_.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_ino) != append_ino_)
             reopen = true;
     }
     if (reopen) {
         if (append_fd_ >= 0) ::close(append_fd_);
-        append_fd_ = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                            0600);
+        append_fd_ =
+            ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (append_fd_ < 0) return errno;
     }
     if (::fstat(append_fd_, &st) != 0) return errno;
@@ -436,8 +463,8 @@ int meta_log::sync() {
     if (int err = fsync_fd(append_fd_)) return err;
     if (new_file_unsynced_) {
         auto slash = path_.rfind('/');
-        if (int err = fsync_dir(slash == std::string::npos ? std::string(".")
-                                                           : path_.substr(0, slash)))
+        if (int err =
+                fsync_dir(slash == std::string::npos ? std::string(".") : path_.substr(0, slash)))
             return err;
         new_file_unsynced_ = false;
     }

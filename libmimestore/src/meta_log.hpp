@@ -5,9 +5,13 @@
 // describes the format; in short:
 //
 //   izypop3-meta 1
-//   add <name> guid=<g> source=<s> fp=<hex> size=<n> wire=<n> created=<utc> stored=<utc> [msgtime=<utc>] tags=<t,t> #<check>
-//   tags <name> tags=<t,t> #<check>
-//   wire <name> size=<n> mtime=<ns> wire=<n> #<check>
+//   add <name> guid=<g> source=<s> fp=<hex> size=<n> wire=<n> [form=wire mtime=<ns>] created=<utc>
+//   stored=<utc> [msgtime=<utc>] tags=<t,t> #<check> tags <name> tags=<t,t> #<check> wire <name>
+//   size=<n> mtime=<ns> wire=<n> [form=wire] #<check>
+//
+// form=wire: the file's octets are their own POP3 wire body (CRLF line ends, no line
+// starting with "."), so they may be sent as they are, while the file keeps that size and
+// mtime. Readers that do not know the field ignore it.
 //   gone <name> #<check>
 //
 // Values are percent-encoded (octets outside 0x21-0x7E and % , = #); times are UTC with
@@ -37,6 +41,7 @@ struct wire_note {
     std::uint64_t size = 0;
     std::int64_t mtime_ns = 0;
     std::uint64_t wire = 0;
+    bool wire_form = false;  ///< the octets are their own wire body (form=wire)
 };
 
 /// What the log knows about one file name.
@@ -48,6 +53,8 @@ struct meta_record {
     std::string fingerprint;
     std::uint64_t size = 0;
     std::uint64_t wire_size = 0;
+    /// form=wire with the file's mtime when the octets were written (see the header).
+    std::optional<std::int64_t> wire_form_mtime_ns;
     std::int64_t created_us = 0;
     std::int64_t stored_us = 0;
     std::optional<std::int64_t> message_time_us;
@@ -66,6 +73,7 @@ struct add_line {
     std::string fingerprint;
     std::uint64_t size = 0;
     std::uint64_t wire_size = 0;
+    std::optional<std::int64_t> wire_form_mtime_ns;  ///< written as form=wire mtime=<ns>
     std::int64_t created_us = 0;
     std::int64_t stored_us = 0;
     std::optional<std::int64_t> message_time_us;
@@ -85,7 +93,7 @@ std::optional<std::int64_t> parse_utc_us(std::string_view text);
 /// appended since the last call (by this process or another), or everything again when the
 /// file was replaced. Not thread-safe: the owner serialises calls.
 class meta_log {
-public:
+  public:
     explicit meta_log(std::string path);
     ~meta_log();
     meta_log(const meta_log&) = delete;
@@ -115,7 +123,11 @@ public:
     /// Lines that failed their check or did not parse, since the log was last read whole.
     std::uint64_t bad_lines() const noexcept { return bad_lines_; }
 
-private:
+    /// Forgets what was read (memory) and closes the file; the next refresh() reads it from
+    /// the start. Not while lines appended without `durable` wait for sync().
+    void forget();
+
+  private:
     void reset_state();
     bool apply(std::string_view line);  // false: the line fails its check
     void apply_parsed(const meta_line& p);

@@ -56,7 +56,9 @@ std::string one_line(const char* text) {
 }
 
 std::string describe(PGconn* c) {
-    auto text = [](const char* s) { return s == nullptr || *s == '\0' ? std::string("?") : std::string(s); };
+    auto text = [](const char* s) {
+        return s == nullptr || *s == '\0' ? std::string("?") : std::string(s);
+    };
     return fmt::format("database {} as user {} on {} port {}", text(PQdb(c)), text(PQuser(c)),
                        text(PQhost(c)), text(PQport(c)));
 }
@@ -72,9 +74,13 @@ pg_params& pg_params::owned(std::string v) {
     return *this;
 }
 
-pg_params& pg_params::text(std::string_view v) { return owned(std::string(v)); }
+pg_params& pg_params::text(std::string_view v) {
+    return owned(std::string(v));
+}
 
-pg_params& pg_params::number(std::int64_t v) { return owned(std::to_string(v)); }
+pg_params& pg_params::number(std::int64_t v) {
+    return owned(std::to_string(v));
+}
 
 pg_params& pg_params::optional_number(std::optional<std::int64_t> v) {
     if (v) return number(*v);
@@ -123,12 +129,20 @@ boost::system::result<std::unique_ptr<pg_connection>> pg_connection::open(
     // Entries before "dbname" are defaults the connection string may override; those after
     // it override the string. Keepalives make a vanished server or network show up as an
     // error within about a minute instead of a session hanging for hours.
-    const char* keys[] = {"connect_timeout", "keepalives",       "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "fallback_application_name",
-                          "dbname",          "password",         "client_encoding",
-                          nullptr};
-    const char* values[] = {"10",  "1", "30", "10", "3", "izypop3", opts.conninfo.c_str(),
-                            opts.password.empty() ? nullptr : opts.password.c_str(), "UTF8",
+    const char* keys[] = {"connect_timeout",  "keepalives",
+                          "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "fallback_application_name",
+                          "dbname",           "password",
+                          "client_encoding",  nullptr};
+    const char* values[] = {"10",
+                            "1",
+                            "30",
+                            "10",
+                            "3",
+                            "izypop3",
+                            opts.conninfo.c_str(),
+                            opts.password.empty() ? nullptr : opts.password.c_str(),
+                            "UTF8",
                             nullptr};
     PGconn* raw = PQconnectdbParams(keys, values, 1);
     if (raw == nullptr) {
@@ -167,14 +181,16 @@ boost::system::result<std::unique_ptr<pg_connection>> pg_connection::open(
         "SELECT set_config('synchronous_commit', 'on', false) "
         "WHERE current_setting('synchronous_commit') = 'off'");
     if (!r) {
-        error_text = fmt::format("PostgreSQL ({}) failed to set up the session: {}",
-                                 describe(raw), conn->error_text());
+        error_text = fmt::format("PostgreSQL ({}) failed to set up the session: {}", describe(raw),
+                                 conn->error_text());
         return r.error();
     }
     return conn;
 }
 
-pg_connection::~pg_connection() { PQfinish(conn_); }
+pg_connection::~pg_connection() {
+    PQfinish(conn_);
+}
 
 boost::system::error_code pg_connection::fail(const PGresult* r) {
     // The server's own words without the "ERROR:  " prefix, with its detail and hint.
@@ -195,8 +211,8 @@ boost::system::error_code pg_connection::fail(const PGresult* r) {
 }
 
 boost::system::result<pg_result> pg_connection::exec(const std::string& sql,
-                                                     const pg_params& params,
-                                                     bool binary_result) {
+                                                     const pg_params& params, bool binary_result) {
+    drain();
     error_text_.clear();
     pg_result r(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, params.values(),
                              params.lengths(), params.formats(), binary_result ? 1 : 0));
@@ -205,7 +221,76 @@ boost::system::result<pg_result> pg_connection::exec(const std::string& sql,
     return fail(r.get());
 }
 
+const std::string* pg_connection::prepared_name(const std::string& sql) {
+    if (auto it = prepared_.find(sql); it != prepared_.end()) return &it->second;
+    std::string name = "izypop3_" + std::to_string(prepared_.size() + 1);
+    pg_result r(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        (void)fail(r.get());
+        return nullptr;
+    }
+    return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
+boost::system::result<pg_result> pg_connection::exec_prepared(const std::string& sql,
+                                                              const pg_params& params,
+                                                              bool binary_result) {
+    drain();
+    error_text_.clear();
+    const std::string* name = prepared_name(sql);
+    if (name == nullptr) return fail(nullptr);
+    pg_result r(PQexecPrepared(conn_, name->c_str(), params.size(), params.values(),
+                               params.lengths(), params.formats(), binary_result ? 1 : 0));
+    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return r;
+    return fail(r.get());
+}
+
+boost::system::error_code pg_connection::send_prepared(const std::string& sql,
+                                                       const pg_params& params,
+                                                       bool binary_result) {
+    error_text_.clear();
+    // Preparing waits for the server, which pipeline mode does not allow: a statement is
+    // prepared when the pipeline is empty, and only such a one may join a running pipeline.
+    const std::string* name = nullptr;
+    if (in_flight_ == 0) {
+        name = prepared_name(sql);
+    } else if (auto it = prepared_.find(sql); it != prepared_.end()) {
+        name = &it->second;
+    }
+    if (name == nullptr) return fail(nullptr);
+    if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) == 0)
+        return fail(nullptr);
+    // Each statement has its own sync point: one that fails does not abort the next, and
+    // the server sends each result as soon as it is ready.
+    if (PQsendQueryPrepared(conn_, name->c_str(), params.size(), params.values(), params.lengths(),
+                            params.formats(), binary_result ? 1 : 0) == 0 ||
+        PQpipelineSync(conn_) == 0)
+        return fail(nullptr);
+    ++in_flight_;
+    return {};
+}
+
+boost::system::result<pg_result> pg_connection::receive() {
+    if (in_flight_ == 0) return errc::io_error;  // nothing was sent
+    error_text_.clear();
+    // The statement's result, the NULL that ends it, then its sync point.
+    pg_result r(PQgetResult(conn_));
+    if (r) PQclear(PQgetResult(conn_));
+    if (PGresult* sync = PQgetResult(conn_)) PQclear(sync);
+    if (--in_flight_ == 0) (void)PQexitPipelineMode(conn_);
+    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return r;
+    return fail(r.get());
+}
+
+void pg_connection::drain() noexcept {
+    while (in_flight_ > 0 && PQstatus(conn_) == CONNECTION_OK) (void)receive();
+    in_flight_ = 0;
+}
+
 boost::system::error_code pg_connection::exec_script(const std::string& sql) {
+    drain();
     error_text_.clear();
     pg_result r(PQexec(conn_, sql.c_str()));
     auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
@@ -215,7 +300,9 @@ boost::system::error_code pg_connection::exec_script(const std::string& sql) {
 
 bool pg_connection::exec_bounded(const std::string& sql, const pg_params& params,
                                  std::chrono::milliseconds timeout) noexcept {
-    if (PQstatus(conn_) != CONNECTION_OK) return false;
+    // Results still owed would have to be received first, without a bound: give up, and
+    // the caller closes the connection (which is what the bound is for).
+    if (PQstatus(conn_) != CONNECTION_OK || in_flight_ > 0) return false;
     if (PQsendQueryParams(conn_, sql.c_str(), params.size(), nullptr, params.values(),
                           params.lengths(), params.formats(), 0) == 0)
         return false;
@@ -243,10 +330,13 @@ void pg_connection::rollback_if_open() noexcept {
     if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR) PQclear(PQexec(conn_, "ROLLBACK"));
 }
 
-bool pg_connection::lost() const noexcept { return PQstatus(conn_) != CONNECTION_OK; }
+bool pg_connection::lost() const noexcept {
+    return PQstatus(conn_) != CONNECTION_OK;
+}
 
 bool pg_connection::reusable() const noexcept {
-    return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE &&
+           in_flight_ == 0;
 }
 
 std::string pg_connection::quote_identifier(std::string_view name) {
@@ -257,7 +347,9 @@ std::string pg_connection::quote_identifier(std::string_view name) {
     return out;
 }
 
-int pg_connection::server_version() const noexcept { return PQserverVersion(conn_); }
+int pg_connection::server_version() const noexcept {
+    return PQserverVersion(conn_);
+}
 
 std::int64_t binary_int8(const PGresult* r, int row, int col) noexcept {
     if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8) return 0;
@@ -310,8 +402,8 @@ std::optional<std::vector<std::string>> parse_text_array(std::string_view text) 
             out.push_back(std::move(element));
         } else {
             auto end = text.find(',', i);
-            auto raw = text.substr(i, end == std::string_view::npos ? std::string_view::npos
-                                                                    : end - i);
+            auto raw =
+                text.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
             if (raw != "NULL") out.emplace_back(raw);
             i += raw.size();
         }

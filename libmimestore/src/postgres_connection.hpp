@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace izypop3::store::detail {
@@ -30,7 +31,7 @@ using pg_result = std::unique_ptr<PGresult, pg_result_free>;
 /// The parameters of one statement, in order ($1, $2, ...). Text values are copied; binary
 /// values are views that must stay valid until the statement has run.
 class pg_params {
-public:
+  public:
     pg_params& text(std::string_view v);
     pg_params& number(std::int64_t v);
     pg_params& optional_number(std::optional<std::int64_t> v);
@@ -45,7 +46,7 @@ public:
     const int* lengths() const noexcept { return lengths_.data(); }
     const int* formats() const noexcept { return formats_.data(); }
 
-private:
+  private:
     pg_params& owned(std::string v);
 
     std::deque<std::string> owned_;  // a deque keeps element addresses stable as it grows
@@ -62,7 +63,7 @@ struct pg_connect_options {
 };
 
 class pg_connection {
-public:
+  public:
     /// Connects and prepares the session (UTF-8 client encoding, durable commits). Errors:
     /// bad_config when the server refused us (authentication, unknown database or role),
     /// io_error when it could not be reached; `error_text` says which and what to check.
@@ -78,6 +79,20 @@ public:
     /// and error_text() holds the server's message.
     boost::system::result<pg_result> exec(const std::string& sql, const pg_params& params = {},
                                           bool binary_result = false);
+    /// exec() of a statement the server prepares once per connection (named after its
+    /// text): the parse and plan of the statements a POP3 session repeats are paid once.
+    boost::system::result<pg_result> exec_prepared(const std::string& sql,
+                                                   const pg_params& params = {},
+                                                   bool binary_result = false);
+    /// Pipelining (libpq's pipeline mode): queues a prepared statement, each with its own
+    /// sync point, without waiting; receive() hands the results back in the order sent.
+    /// `params` is copied. Any other call on the connection first waits for and drops the
+    /// results not yet received.
+    boost::system::error_code send_prepared(const std::string& sql, const pg_params& params,
+                                            bool binary_result = false);
+    boost::system::result<pg_result> receive();
+    /// Statements sent and not yet received.
+    std::size_t in_flight() const noexcept { return in_flight_; }
     /// Runs one or more statements without parameters (schema changes, BEGIN, COMMIT).
     boost::system::error_code exec_script(const std::string& sql);
     /// Sends one statement and waits at most `timeout` for its outcome; false on any failure
@@ -99,12 +114,19 @@ public:
     std::string quote_identifier(std::string_view name);
     int server_version() const noexcept;
 
-private:
+  private:
     explicit pg_connection(PGconn* c) : conn_(c) {}
     boost::system::error_code fail(const PGresult* r);
+    // The statement name for `sql`, prepared on the server first if need be; empty on
+    // failure (error_text_ says why).
+    const std::string* prepared_name(const std::string& sql);
+    // Receives and drops what pipelined statements still owe.
+    void drain() noexcept;
 
     PGconn* conn_;
     std::string error_text_;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+    std::size_t in_flight_ = 0;
 };
 
 /// Reads a bigint column of a result in binary format (network byte order).

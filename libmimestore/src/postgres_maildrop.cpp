@@ -1,15 +1,14 @@
 #include "postgres_maildrop.hpp"
 
+#include "maildrop_uids.hpp"
 #include "postgres_lock_key.hpp"
 #include "postgres_source.hpp"
 #include "postgres_state.hpp"
-#include "sha256.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <mutex>
-#include <unordered_set>
 
 namespace izypop3::store::detail {
 namespace {
@@ -32,14 +31,63 @@ struct pg_session {
         if (conn && !locked) st->pool.give_back(std::move(conn));
     }
 
+    // The statements of a session repeat for every session: prepared once per connection.
     boost::system::result<pg_result> exec(const std::string& sql, const pg_params& p,
                                           bool binary = false) {
         if (!conn) return errc::io_error;
-        auto r = conn->exec(sql, p, binary);
+        auto r = conn->exec_prepared(sql, p, binary);
         if (!r) st->pool.note_error(conn->error_text());
         return r;
     }
 };
+
+namespace {
+
+// A message's later pieces on the session's connection, pipelined: asked for ahead, so
+// that one is on its way while the caller sends the one before.
+class session_fetcher final : public pg_piece_fetcher {
+  public:
+    explicit session_fetcher(std::shared_ptr<pg_session> s) : s_(std::move(s)) {}
+
+    ~session_fetcher() override {
+        std::lock_guard lock(s_->mu);
+        // The connection must be free for the session's next statement.
+        for (; owed_ > 0 && s_->conn; --owed_) (void)s_->conn->receive();
+    }
+
+    boost::system::error_code request(std::int64_t id, std::uint64_t offset,
+                                      std::uint64_t length) override {
+        std::lock_guard lock(s_->mu);
+        if (!s_->conn) return errc::io_error;
+        auto ec = s_->conn->send_prepared(s_->st->sql.read_chunk,
+                                          pg_params()
+                                              .number(id)
+                                              .number(static_cast<std::int64_t>(offset))
+                                              .number(static_cast<std::int64_t>(length)),
+                                          true);
+        if (ec) {
+            s_->st->pool.note_error(s_->conn->error_text());
+            return ec;
+        }
+        ++owed_;
+        return {};
+    }
+
+    boost::system::result<pg_result> receive() override {
+        std::lock_guard lock(s_->mu);
+        if (!s_->conn || owed_ == 0) return errc::io_error;
+        --owed_;
+        auto r = s_->conn->receive();
+        if (!r) s_->st->pool.note_error(s_->conn->error_text());
+        return r;
+    }
+
+  private:
+    std::shared_ptr<pg_session> s_;
+    std::size_t owed_ = 0;  // requests of this source not yet received
+};
+
+}  // namespace
 
 boost::system::result<std::unique_ptr<pg_maildrop>> pg_maildrop::open(
     std::shared_ptr<postgres_store::state> st, std::string mailbox) {
@@ -54,8 +102,8 @@ boost::system::result<std::unique_ptr<pg_maildrop>> pg_maildrop::open(
         bool reused = false;
         auto c = st->pool.take(reused);
         if (!c) return c.error();
-        auto r = (*c)->exec("SELECT pg_try_advisory_lock($1::bigint)",
-                            pg_params().number(session->lock_key));
+        auto r = (*c)->exec_prepared("SELECT pg_try_advisory_lock($1::bigint)",
+                                     pg_params().number(session->lock_key));
         if (!r) {
             st->pool.note_error((*c)->error_text());
             // An idle connection from before a server restart: try once on a new one.
@@ -82,20 +130,9 @@ boost::system::result<std::unique_ptr<pg_maildrop>> pg_maildrop::open(
     const int rows = PQntuples(res);
     md->ids_.reserve(static_cast<std::size_t>(rows));
     md->infos_.reserve(static_cast<std::size_t>(rows));
-    // Guids are unique in a mailbox, but a derived UID could in theory equal a real guid;
-    // RFC 1939 section 7 wants UIDs unique within the maildrop, so repeats get another one.
-    std::unordered_set<std::string> seen;
+    maildrop_uids uids;
     for (int row = 0; row < rows; ++row) {
-        item it;
-        it.guid = std::string(field(res, row, 1));
-        it.mailbox = mailbox;
-        std::string uid = make_uid(it);
-        for (unsigned n = 1; !seen.insert(uid).second; ++n) {
-            std::string material = mailbox;
-            material.append(1, '\n').append(it.guid).append(1, '\n').append(std::to_string(n));
-            uid = "x";
-            uid.append(sha256_hex(material), 0, 40);
-        }
+        std::string uid = uids.next(mailbox, field(res, row, 1));
         md->ids_.push_back(text_int(res, row, 0));
         md->infos_.push_back(
             core::message_info{static_cast<std::uint64_t>(text_int(res, row, 2)), std::move(uid)});
@@ -117,10 +154,11 @@ pg_maildrop::~pg_maildrop() {
     }
 }
 
-const std::vector<core::message_info>& pg_maildrop::messages() const noexcept { return infos_; }
+const std::vector<core::message_info>& pg_maildrop::messages() const noexcept {
+    return infos_;
+}
 
-boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(
-    std::size_t index) {
+boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(std::size_t index) {
     assert(index < ids_.size());
     if (index >= ids_.size()) return errc::not_found;
     const std::int64_t id = ids_[index];
@@ -133,18 +171,8 @@ boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(
     const auto size = static_cast<std::uint64_t>(binary_int8(r->get(), 0, 0));
     if (field(r->get(), 0, 1).size() != std::min<std::uint64_t>(size, pg_read_chunk))
         return errc::corrupt;
-    auto fetch = [s = session_](std::int64_t row_id, std::uint64_t offset,
-                                std::uint64_t length) -> boost::system::result<pg_result> {
-        std::lock_guard guard(s->mu);
-        return s->exec(s->st->sql.read_chunk,
-                       pg_params()
-                           .number(row_id)
-                           .number(static_cast<std::int64_t>(offset))
-                           .number(static_cast<std::int64_t>(length)),
-                       true);
-    };
-    return std::unique_ptr<core::message_source>(
-        std::make_unique<pg_payload_source>(id, size, std::move(*r), 1, std::move(fetch)));
+    return std::unique_ptr<core::message_source>(std::make_unique<pg_payload_source>(
+        id, size, std::move(*r), 1, std::make_unique<session_fetcher>(session_)));
 }
 
 boost::system::error_code pg_maildrop::commit_deletions(std::span<const std::size_t> indices) {

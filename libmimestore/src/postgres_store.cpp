@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 
 namespace izypop3::store {
@@ -99,7 +100,9 @@ item item_from_row(const PGresult* r, int row) {
     return it;
 }
 
-error_code as_error_code(const result<void>& r) { return r ? error_code() : r.error(); }
+error_code as_error_code(const result<void>& r) {
+    return r ? error_code() : r.error();
+}
 
 }  // namespace
 
@@ -110,13 +113,14 @@ postgres_store::~postgres_store() = default;
 result<std::unique_ptr<postgres_store>> postgres_store::open(const postgres_store_options& opts,
                                                              std::string& error_text) {
     if (PQisthreadsafe() == 0) {
-        error_text = "this libpq was built without thread safety; the postgres store needs a "
-                     "thread-safe libpq (Debian's libpq5 is)";
+        error_text =
+            "this libpq was built without thread safety; the postgres store needs a "
+            "thread-safe libpq (Debian's libpq5 is)";
         return errc::unsupported;
     }
     detail::pg_table table;
-    if (auto ec = parse_table_name(opts.schema + "." + opts.table, table.schema, table.table,
-                                   error_text))
+    if (auto ec =
+            parse_table_name(opts.schema + "." + opts.table, table.schema, table.table, error_text))
         return ec;
     auto first = pg_connection::open({opts.dataservice, opts.accesstoken}, error_text);
     if (!first) return first.error();
@@ -157,12 +161,48 @@ result<query_result> postgres_store::query(const query_options& opts) {
     return out;
 }
 
+namespace {
+
+// Pieces for open_item: each on a connection of the pool, when it is needed.
+class pooled_fetcher final : public detail::pg_piece_fetcher {
+  public:
+    explicit pooled_fetcher(std::shared_ptr<postgres_store::state> st) : st_(std::move(st)) {}
+
+    error_code request(std::int64_t id, std::uint64_t offset, std::uint64_t length) override {
+        asked_.push_back({id, offset, length});
+        return {};
+    }
+
+    result<pg_result> receive() override {
+        if (asked_.empty()) return errc::io_error;
+        const piece p = asked_.front();
+        asked_.pop_front();
+        return st_->pool.run([&](pg_connection& c) {
+            return c.exec(st_->sql.read_chunk,
+                          pg_params()
+                              .number(p.id)
+                              .number(static_cast<std::int64_t>(p.offset))
+                              .number(static_cast<std::int64_t>(p.length)),
+                          true);
+        });
+    }
+
+  private:
+    struct piece {
+        std::int64_t id;
+        std::uint64_t offset, length;
+    };
+    std::shared_ptr<postgres_store::state> st_;
+    std::deque<piece> asked_;
+};
+
+}  // namespace
+
 result<std::unique_ptr<core::message_source>> postgres_store::open_item(const item& it) {
     const std::string mailbox = state_->mailbox_for(it.mailbox);
     auto r = state_->pool.run([&](pg_connection& c) {
         return c.exec(state_->sql.open_by_uidl,
-                      pg_params().text(mailbox).text(it.guid).number(detail::pg_read_chunk),
-                      true);
+                      pg_params().text(mailbox).text(it.guid).number(detail::pg_read_chunk), true);
     });
     if (!r) return r.error();
     if (PQntuples(r->get()) == 0) return errc::not_found;
@@ -170,19 +210,8 @@ result<std::unique_ptr<core::message_source>> postgres_store::open_item(const it
     const auto size = static_cast<std::uint64_t>(detail::binary_int8(r->get(), 0, 1));
     if (field(r->get(), 0, 2).size() != std::min<std::uint64_t>(size, detail::pg_read_chunk))
         return errc::corrupt;
-    auto fetch = [st = state_](std::int64_t row_id, std::uint64_t offset,
-                               std::uint64_t length) -> result<pg_result> {
-        return st->pool.run([&](pg_connection& c) {
-            return c.exec(st->sql.read_chunk,
-                          pg_params()
-                              .number(row_id)
-                              .number(static_cast<std::int64_t>(offset))
-                              .number(static_cast<std::int64_t>(length)),
-                          true);
-        });
-    };
     return std::unique_ptr<core::message_source>(std::make_unique<detail::pg_payload_source>(
-        id, size, std::move(*r), 2, std::move(fetch)));
+        id, size, std::move(*r), 2, std::make_unique<pooled_fetcher>(state_)));
 }
 
 result<std::unique_ptr<item_writer>> postgres_store::begin_add(item meta) {
@@ -195,9 +224,8 @@ result<std::unique_ptr<item_writer>> postgres_store::begin_add(item meta) {
         meta.guid.find_first_of("\r\n") != std::string::npos ||
         !storable(meta.mailbox, limits::max_name_octets) ||
         !storable(meta.source_id, limits::max_name_octets) ||
-        !std::all_of(meta.tags.begin(), meta.tags.end(), [&](const std::string& t) {
-            return storable(t, limits::max_tag_octets);
-        }))
+        !std::all_of(meta.tags.begin(), meta.tags.end(),
+                     [&](const std::string& t) { return storable(t, limits::max_tag_octets); }))
         return errc::invalid_item;
     if (meta.tags.empty()) meta.tags = {std::string(tag::unread)};
     if (meta.created == std::chrono::system_clock::time_point{})
@@ -259,6 +287,8 @@ result<std::unique_ptr<core::maildrop>> postgres_store::open_maildrop(std::strin
     return std::unique_ptr<core::maildrop>(std::move(*md));
 }
 
-std::string postgres_store::last_error() const { return state_->pool.last_error(); }
+std::string postgres_store::last_error() const {
+    return state_->pool.last_error();
+}
 
 }  // namespace izypop3::store

@@ -2,23 +2,15 @@
 #include <izypop3/store/errc.hpp>
 #include <izypop3/store/store_maildrop.hpp>
 
-#include "sha256.hpp"
+#include "maildrop_uids.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cassert>
-#include <unordered_set>
 #include <utility>
 
 namespace izypop3::store {
 namespace {
-
-std::string derived_uid(std::string_view material) {
-    // Built with append: g++ 12 at -O3 warns falsely (-Wrestrict) on "x" + std::string.
-    std::string uid(1, 'x');
-    uid.append(detail::sha256_hex(material), 0, 40);
-    return uid;
-}
 
 // Counts what the server will actually send (core::wire_size_counter) for a store that did
 // not record it, so LIST matches RETR octet for octet (RFC 1939 section 11 asks for the
@@ -49,7 +41,7 @@ bool is_valid_uid(std::string_view uid) noexcept {
 
 std::string make_uid(const item& it) {
     if (is_valid_uid(it.guid)) return it.guid;
-    return derived_uid(it.guid);
+    return detail::derived_uid(it.guid);
 }
 
 core::maildrop_failure to_maildrop_failure(const boost::system::error_code& ec) noexcept {
@@ -60,8 +52,7 @@ core::maildrop_failure to_maildrop_failure(const boost::system::error_code& ec) 
     return core::maildrop_failure::temporary;
 }
 
-store_maildrop::store_maildrop(mime_store& store, commit_mode mode,
-                               std::function<void()> release)
+store_maildrop::store_maildrop(mime_store& store, commit_mode mode, std::function<void()> release)
     : store_(store), mode_(mode), release_(std::move(release)) {}
 
 store_maildrop::~store_maildrop() {
@@ -82,20 +73,13 @@ boost::system::result<std::unique_ptr<store_maildrop>> store_maildrop::open(
     if (!res) return res.error();
     md->items_ = std::move(res->items);
 
-    // UIDs must be unique within the maildrop (RFC 1939 section 7). Guids are unique per
-    // mailbox only, so a snapshot over several mailboxes can repeat one; the later item then
-    // gets a UID derived from its position in the store's order, which is stable as long as
-    // the mailbox does not change.
-    std::unordered_set<std::string> seen;
+    // A snapshot over several mailboxes can repeat a guid: maildrop_uids keeps the UIDs
+    // unique (RFC 1939 section 7).
+    detail::maildrop_uids uids;
     md->infos_.reserve(md->items_.size());
     for (std::size_t i = 0; i < md->items_.size(); ++i) {
         const item& it = md->items_[i];
-        std::string uid = make_uid(it);
-        for (unsigned n = 1; !seen.insert(uid).second; ++n) {
-            std::string material = it.mailbox;
-            material.append(1, '\n').append(it.guid).append(1, '\n').append(std::to_string(n));
-            uid = derived_uid(material);
-        }
+        std::string uid = uids.next(it.mailbox, it.guid);
         std::uint64_t size = 0;
         if (it.wire_size) {
             size = *it.wire_size;
@@ -107,6 +91,10 @@ boost::system::result<std::unique_ptr<store_maildrop>> store_maildrop::open(
         md->infos_.push_back(core::message_info{size, std::move(uid)});
     }
     return md;
+}
+
+bool store_maildrop::served_locally() const noexcept {
+    return store_.reads_locally();
 }
 
 const std::vector<core::message_info>& store_maildrop::messages() const noexcept {

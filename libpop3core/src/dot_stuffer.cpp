@@ -108,6 +108,12 @@ void wire_size_counter::add(std::string_view chunk) noexcept {
     const auto lf = static_cast<std::size_t>(std::count(p + first, p + n, '\n'));
     added += bare_cr + (lf - crlf_pairs);
     size_ += n + added;
+    octets_ += n;
+    // A line that starts with "." would be stuffed. A line starts after LF or after a bare
+    // CR; a bare CR already makes the size differ, so LF is enough to look after.
+    if (!changed_ && ((at_line_start_ && p[0] == '.') ||
+                      std::string_view(p, n).find("\n.") != std::string_view::npos))
+        changed_ = true;
     pending_cr_ = p[n - 1] == '\r';
     at_line_start_ = p[n - 1] == '\r' || p[n - 1] == '\n';
 }

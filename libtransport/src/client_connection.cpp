@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include <optional>
+#include <vector>
 
 namespace izypop3::transport::detail {
 
@@ -264,27 +265,36 @@ awaitable<error_code> client_connection::connect() {
                              unchecked_name_text(s.where(), name, is_ip_address(name)));
     }
 
-    state::arm(self, s.options.connect_timeout);
-    auto [rec, results] = co_await s.resolver.async_resolve(
-        s.options.host, std::to_string(s.options.port), as_tuple_awaitable);
-    s.disarm();
-    if (s.interrupted) co_return s.fail(client_errc::interrupted, "interrupted");
-    if (rec) {
-        if (s.timed_out)
-            co_return s.fail(client_errc::timed_out,
-                             fmt::format("resolving {} took longer than {}; check the name and "
-                                         "the DNS settings",
-                                         s.options.host, seconds_text(s.options.connect_timeout)));
-        co_return s.fail(client_errc::resolve_failed,
-                         fmt::format("cannot resolve {}: {}; check the server name (ip)",
-                                     s.options.host, rec.message()));
+    // An address needs no resolver (which would hand the work to a thread of its own).
+    std::vector<tcp::endpoint> endpoints;
+    error_code literal_ec;
+    const auto literal = asio::ip::make_address(s.options.host, literal_ec);
+    if (!literal_ec) {
+        endpoints.emplace_back(literal, s.options.port);
+    } else {
+        state::arm(self, s.options.connect_timeout);
+        auto [rec, results] = co_await s.resolver.async_resolve(
+            s.options.host, std::to_string(s.options.port), as_tuple_awaitable);
+        s.disarm();
+        if (s.interrupted) co_return s.fail(client_errc::interrupted, "interrupted");
+        if (rec) {
+            if (s.timed_out)
+                co_return s.fail(client_errc::timed_out,
+                                 fmt::format("resolving {} took longer than {}; check the name "
+                                             "and the DNS settings",
+                                             s.options.host,
+                                             seconds_text(s.options.connect_timeout)));
+            co_return s.fail(client_errc::resolve_failed,
+                             fmt::format("cannot resolve {}: {}; check the server name (ip)",
+                                         s.options.host, rec.message()));
+        }
+        for (const auto& entry : results) endpoints.push_back(entry.endpoint());
     }
 
     std::string failures;
     bool all_timed_out = true;
     bool connected = false;
-    for (const auto& entry : results) {
-        const tcp::endpoint ep = entry.endpoint();
+    for (const tcp::endpoint& ep : endpoints) {
         error_code ignored;
         s.socket.close(ignored);
         state::arm(self, s.options.connect_timeout);

@@ -1,9 +1,17 @@
 // The POP3 server on Boost.Asio: one io_context per I/O thread, accepted sockets spread
 // over them round-robin, so a connection lives on one thread and needs no strand. Each
-// connection is a coroutine that maps every action of its core::server_session to exactly
-// one operation, with a watchdog timer bounding every wait.
+// connection is a coroutine that maps every action of its core::server_session to one
+// operation, with a watchdog bounding every wait. Replies are gathered and written when the
+// session waits for its client (or past flush_at), a message together with its status line
+// and terminator. A maildrop served locally (files, memory) is opened and read on the I/O
+// thread, where a hand-off to another thread would cost more than the read; what may wait
+// on another machine or process (a database, credential checks, UPDATE's fsyncs) runs on
+// the blocking pool, once per operation.
 
 #include "peer_table.hpp"
+#include "reply_buffers.hpp"
+#include "server_stream.hpp"
+#include "watchdog.hpp"
 #include "work_gate.hpp"
 
 #include <izypop3/core/dot_stuffer.hpp>
@@ -48,8 +56,15 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t read_buffer_size = 4096;   // commands are short; keeps idle sessions small
+// Commands are short (a pipelined batch of them too); longer lines arrive in several reads.
+// It is the only buffer an idle plain connection holds.
+constexpr std::size_t read_buffer_size = 512;
 constexpr std::size_t body_chunk_size = 64 * 1024;
+// Replies gathered up to this much go out in one write.
+constexpr std::size_t flush_at = 256 * 1024;
+// From this size a message that is already its wire form goes out with sendfile; below it,
+// reading it into the reply costs fewer system calls.
+constexpr std::uint64_t sendfile_from = 128 * 1024;
 
 bool is_loopback(const tcp::endpoint& ep) {
     const auto a = ep.address();
@@ -137,7 +152,8 @@ struct connection : std::enable_shared_from_this<connection> {
                bool via_proxy)
         : srv(s),
           socket(std::move(sock)),
-          watchdog(socket.get_executor()),
+          stream(socket),
+          dog(socket.get_executor()),
           implicit(implicit_tls),
           peer(endpoint_text(remote)),
           group(detail::address_group(remote.address())),
@@ -149,8 +165,8 @@ struct connection : std::enable_shared_from_this<connection> {
 
     server::impl& srv;
     tcp::socket socket;
-    std::optional<asio::ssl::stream<tcp::socket&>> tls;
-    asio::steady_timer watchdog;
+    detail::server_stream stream;
+    detail::watchdog dog;
     bool implicit;
     std::string peer;   // the client's address, for logs and hooks
     std::string group;  // the client's address group, for per-address limits
@@ -168,50 +184,48 @@ struct connection : std::enable_shared_from_this<connection> {
     // bound on credential work), so a shutdown can cut it short.
     std::shared_ptr<asio::steady_timer> pause;
     std::unique_ptr<core::maildrop> drop;
+    bool drop_local = false;  // drop->served_locally(): its calls run on this thread
     std::unique_ptr<core::message_source> message;
+    // Replies not yet written; held only while the connection has something to send.
+    std::unique_ptr<std::string> out;
+    std::array<char, read_buffer_size> rbuf;
 
     // Before login every wait also ends at the login deadline.
     void arm(std::chrono::seconds d) {
         const auto now = clock_type::now();
-        watchdog.expires_at(login_deadline - now < d ? login_deadline : now + d);
+        dog.arm_until(login_deadline - now < d ? login_deadline : now + d);
     }
-    void disarm() { watchdog.expires_at(clock_type::time_point::max()); }
+    void disarm() { dog.disarm(); }
 
-    // Cancels the socket's pending operation when the deadline passes; a re-armed timer
-    // aborts the old wait, and the loop simply waits again.
-    awaitable<void> watch() {
-        auto self = shared_from_this();
-        while (!finished) {
-            co_await watchdog.async_wait(as_tuple_awaitable);
-            if (finished) break;
-            if (watchdog.expiry() <= clock_type::now()) {
-                timed_out = true;
-                error_code ignored;
-                socket.cancel(ignored);
-                disarm();
-            }
-        }
+    // Cancels the socket's pending operation when a deadline passes.
+    void watch() {
+        dog.start([this] {
+            timed_out = true;
+            error_code ignored;
+            socket.cancel(ignored);
+        });
     }
 
-    awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b) {
-        if (tls) co_return co_await tls->async_read_some(b, as_tuple_awaitable);
-        co_return co_await socket.async_read_some(b, as_tuple_awaitable);
+    // The replies to send: they leave together at the next wait, or past flush_at.
+    std::string& reply() {
+        if (!out) out = detail::reply_buffers::take();
+        return *out;
     }
 
-    awaitable<error_code> write_all(asio::const_buffer b) {
-        arm(srv.opt.send_timeout);
-        auto [ec, n] = tls ? co_await asio::async_write(*tls, b, as_tuple_awaitable)
-                           : co_await asio::async_write(socket, b, as_tuple_awaitable);
-        (void)n;
+    // Sends the gathered replies (`more`: more of the same reply follows, such as a file).
+    awaitable<error_code> flush(bool more = false) {
+        if (!out) co_return error_code{};
+        error_code ec;
+        if (!out->empty()) ec = co_await stream.write(asio::buffer(*out), more);
         disarm();
+        detail::reply_buffers::give_back(std::move(out));
         co_return ec;
     }
 
     awaitable<bool> handshake() {
-        tls.emplace(socket, *srv.tls);
+        if (co_await flush()) co_return false;
         arm(srv.opt.handshake_timeout);
-        auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server,
-                                                  as_tuple_awaitable);
+        auto ec = co_await stream.start_tls(srv.tls->native_handle());
         disarm();
         if (ec) log.debug("TLS handshake failed: {}", ec.message());
         co_return !ec;
@@ -238,10 +252,29 @@ struct connection : std::enable_shared_from_this<connection> {
             asio::use_awaitable, std::move(f));
     }
 
-    // Closing a maildrop unlocks it, which may wait on the store (a database round trip):
-    // off the I/O thread like every other store call.
+    // Closing a maildrop unlocks it: a local store closes a descriptor, a database may
+    // need a round trip, which must not hold up the I/O thread.
     asio::awaitable<void> release(std::unique_ptr<core::maildrop>& md) {
+        message.reset();
+        if (drop_local) {
+            md.reset();
+            co_return;
+        }
         auto* gone = md.release();
+        co_await offload([gone] {
+            delete gone;
+            return true;
+        });
+    }
+
+    // A remote message not read to its end may owe the database pieces still on their way
+    // (the store drains them): dropped on a worker thread.
+    asio::awaitable<void> drop_message() {
+        if (drop_local || !message) {
+            message.reset();
+            co_return;
+        }
+        auto* gone = message.release();
         co_await offload([gone] {
             delete gone;
             return true;
@@ -280,6 +313,11 @@ struct connection : std::enable_shared_from_this<connection> {
                                   const core::server_action::derive_secret& d);
     awaitable<bool> stream_message(core::server_session& s, std::size_t index,
                                    std::optional<std::uint64_t> body_lines);
+    awaitable<bool> send_file(std::size_t index, const core::file_region& region);
+    bool read_wire_form(const core::file_region& region);
+    awaitable<boost::system::result<std::size_t>> read_chunk(std::span<char> buffer);
+    awaitable<void> open_message(core::server_session& s, std::size_t index);
+    awaitable<void> open_maildrop(core::server_session& s, std::string_view user);
     void finish(core::server_session& s, core::close_reason why);
 };
 
@@ -329,9 +367,8 @@ awaitable<bool> connection::admit() {
         co_return true;
     }
     log.warn("refusing {}: too many connections from this address", peer);
-    static constexpr std::string_view refusal =
-        "-ERR [IN-USE] Too many connections from your address\r\n";
-    co_await write_all(asio::buffer(refusal.data(), refusal.size()));
+    reply() += "-ERR [IN-USE] Too many connections from your address\r\n";
+    co_await flush();
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     co_return false;
@@ -375,6 +412,7 @@ awaitable<void> connection::failure_delay(std::uint32_t base_ms) {
 
 awaitable<bool> connection::verify_password(core::server_session& s,
                                             const core::server_action::verify_password& v) {
+    (void)co_await flush();
     if (!co_await enter_auth_work()) co_return false;
     auto hook = srv.hooks.verify_password;
     std::string user(v.user), pass(v.password);
@@ -389,6 +427,7 @@ awaitable<bool> connection::verify_password(core::server_session& s,
 // thread (its cost is the point of it). False when no slot came before the login deadline.
 awaitable<bool> connection::derive_secret(core::server_session& s,
                                           const core::server_action::derive_secret& d) {
+    (void)co_await flush();
     if (!co_await enter_auth_work()) co_return false;
     std::string hash(d.hash_name), pass(d.password), salt(d.salt);
     const std::uint32_t iterations = d.iterations;
@@ -413,35 +452,136 @@ awaitable<bool> connection::derive_secret(core::server_session& s,
     co_return true;
 }
 
+// One chunk of the message: in place from a local store or from what a remote one holds
+// already; otherwise on the blocking pool (the caller's buffer is then a heap one).
+awaitable<boost::system::result<std::size_t>> connection::read_chunk(std::span<char> buffer) {
+    auto* src = message.get();
+    if (drop_local || src->buffered() > 0) co_return src->read(buffer);
+    if (auto ec = co_await flush()) co_return ec;
+    co_return co_await offload([src, buffer] { return src->read(buffer); });
+}
+
+// A whole message in wire form, small: read straight into the reply after its status line,
+// with no copy through the encoder.
+bool connection::read_wire_form(const core::file_region& region) {
+    auto& r = reply();
+    const std::size_t at = r.size();
+    r.resize(at + region.length + 1);  // one more: the read sees the end
+    std::size_t got = 0;
+    for (;;) {
+        auto n = message->read(std::span<char>(r.data() + at + got, r.size() - at - got));
+        if (!n) {
+            log.warn("reading a message failed while sending it: {}", n.error().message());
+            r.resize(at);
+            return false;
+        }
+        if (*n == 0) break;
+        got += *n;
+    }
+    r.resize(at + got);
+    r += ".\r\n";
+    return true;
+}
+
+// A big message in wire form: the status line, then the file as it is (sendfile), then
+// the terminator. The file must not have changed while it went out.
+awaitable<bool> connection::send_file(std::size_t index, const core::file_region& region) {
+    if (co_await flush(true)) co_return false;
+    arm(srv.opt.send_timeout);
+    auto ec = co_await stream.send_file(region.fd, region.offset, region.length);
+    disarm();
+    if (ec) co_return false;
+    if (auto changed = message->check_sent_file()) {
+        log.warn("a message file changed while it was sent: {}", changed.message());
+        co_return false;
+    }
+    reply() += ".\r\n";
+    log.debug("message {} sent from its file with sendfile ({} octets)", index + 1, region.length);
+    co_return true;
+}
+
 awaitable<bool> connection::stream_message(core::server_session& s, std::size_t index,
                                            std::optional<std::uint64_t> body_lines) {
+    std::optional<core::file_region> region;
+    if (!body_lines) region = message->wire_file();
+    if (region) {
+        const bool big = region->length >= sendfile_from && stream.can_send_file();
+        if (big ? !co_await send_file(index, *region) : !read_wire_form(*region)) co_return false;
+        message.reset();
+        s.complete_message(true, region->length);
+        co_return true;
+    }
     core::dot_stuffer encoder(body_lines);
-    std::string out;
-    out.reserve(body_chunk_size + body_chunk_size / 8);
-    std::vector<char> chunk(body_chunk_size);
+    // A local read and its encoding never wait, so the chunk can be this thread's; a read
+    // handed to the pool needs a buffer of the connection's own.
+    thread_local std::vector<char> scratch(body_chunk_size);
+    std::vector<char> own;
+    if (!drop_local) own.resize(body_chunk_size);
+    std::span<char> chunk = drop_local ? std::span<char>(scratch) : std::span<char>(own);
     std::uint64_t octets = 0;
-    (void)index;
     for (;;) {
-        auto* src = message.get();
-        auto r = co_await offload([src, &chunk] { return src->read(chunk); });
+        auto r = co_await read_chunk(chunk);
         if (!r) {
             log.warn("reading a message failed while sending it: {}", r.error().message());
             co_return false;
         }
         if (*r == 0) break;
         octets += *r;
-        encoder.encode(std::string_view(chunk.data(), *r), out);
-        if (out.size() >= body_chunk_size) {
-            if (co_await write_all(asio::buffer(out))) co_return false;
-            out.clear();
-        }
+        encoder.encode(std::string_view(chunk.data(), *r), reply());
+        if (out->size() >= flush_at && co_await flush()) co_return false;
         if (encoder.saturated()) break;
     }
-    encoder.finish(out);
-    if (co_await write_all(asio::buffer(out))) co_return false;
-    message.reset();
+    encoder.finish(reply());
+    co_await drop_message();
     s.complete_message(true, octets);
     co_return true;
+}
+
+awaitable<void> connection::open_message(core::server_session& s, std::size_t index) {
+    auto* md = drop.get();
+    boost::system::result<std::unique_ptr<core::message_source>> r =
+        make_error_code(boost::system::errc::io_error);
+    if (drop_local) {
+        r = md->open(index);
+    } else {
+        if (auto ec = co_await flush()) {
+            s.complete_open_message(core::message_open_failure::temporary);
+            co_return;
+        }
+        r = co_await offload([md, index] { return md->open(index); });
+    }
+    if (r) {
+        message = std::move(*r);
+        s.complete_open_message(true);
+        co_return;
+    }
+    log.warn("message {} could not be opened: {}", index + 1, r.error().message());
+    s.complete_open_message(r.error() == boost::system::errc::no_such_file_or_directory
+                                ? core::message_open_failure::gone
+                                : core::message_open_failure::temporary);
+}
+
+awaitable<void> connection::open_maildrop(core::server_session& s, std::string_view u) {
+    auto hook = srv.hooks.open_maildrop;
+    std::string user(u);
+    using result_type =
+        boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure>;
+    result_type r = core::maildrop_failure::temporary;
+    if (srv.hooks.maildrops_local) {
+        r = hook(user);
+    } else {
+        (void)co_await flush();
+        r = co_await offload([&] { return hook(user); });
+    }
+    if (!r) {
+        s.complete_open_maildrop(r.error());
+        co_return;
+    }
+    drop = std::move(*r);
+    drop_local = drop->served_locally();
+    log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
+              drop->messages().size());
+    s.complete_open_maildrop(drop->messages());
 }
 
 void connection::finish(core::server_session& s, core::close_reason why) {
@@ -454,7 +594,10 @@ void connection::finish(core::server_session& s, core::close_reason why) {
 
 awaitable<void> connection::run() {
     auto self = shared_from_this();
-    asio::co_spawn(socket.get_executor(), watch(), asio::detached);
+    watch();
+    // A write that has to wait for the client is bounded; one that goes out at once costs
+    // no timer.
+    stream.on_write_wait([this] { arm(srv.opt.send_timeout); });
     if (proxied && !co_await read_proxy_header()) co_return;
     if (!co_await admit()) co_return;
     if (srv.hooks.on_connect) {
@@ -470,7 +613,6 @@ awaitable<void> connection::run() {
 
     login_deadline = clock_type::now() + srv.opt.login_timeout;
     core::server_session s(session_config());
-    std::array<char, read_buffer_size> rbuf;
     core::close_reason why = core::close_reason::peer_closed;
     bool running = true;
     clock_type::time_point line_deadline{};
@@ -483,11 +625,17 @@ awaitable<void> connection::run() {
             // The reply to QUIT goes out only after the maildrop is unlocked, so a client
             // that reconnects the moment it reads "+OK" never finds its own old lock.
             if (drop && s.update_finished()) co_await release(drop);
-            if (co_await write_all(asio::buffer(a->bytes.data(), a->bytes.size()))) {
+            reply().append(a->bytes);
+            if (out->size() >= flush_at && co_await flush()) {
                 why = core::close_reason::peer_closed;
                 break;
             }
         } else if (std::holds_alternative<core::server_action::need_input>(action)) {
+            // What the client asked for goes out before waiting for more.
+            if (co_await flush()) {
+                why = core::close_reason::peer_closed;
+                break;
+            }
             if (shutdown_requested) {
                 s.on_shutdown();
                 continue;
@@ -499,8 +647,11 @@ awaitable<void> connection::run() {
                 line_deadline = clock_type::now() + srv.opt.idle_timeout;
                 if (log.wait_time() && !waiting_since) waiting_since = clock_type::now();
             }
-            watchdog.expires_at(std::min(line_deadline, login_deadline));
-            auto [ec, n] = co_await read_some(asio::buffer(rbuf));
+            dog.arm_until(std::min(line_deadline, login_deadline));
+            // A plain read is Asio's own operation, with no coroutine frame of ours around it.
+            auto [ec, n] = stream.tls_active() ? co_await stream.read_some(asio::buffer(rbuf))
+                                               : co_await socket.async_read_some(
+                                                     asio::buffer(rbuf), as_tuple_awaitable);
             disarm();
             if (!ec) {
                 if (waiting_since)
@@ -533,6 +684,7 @@ awaitable<void> connection::run() {
                 s.complete_lookup(std::nullopt);
                 continue;
             }
+            (void)co_await flush();
             auto secret = co_await offload([&] { return hook(user); });
             s.complete_lookup(std::move(secret));
         } else if (auto* k = std::get_if<core::server_action::derive_secret>(&action)) {
@@ -542,30 +694,9 @@ awaitable<void> connection::run() {
                 break;
             }
         } else if (auto* o = std::get_if<core::server_action::open_maildrop>(&action)) {
-            auto hook = srv.hooks.open_maildrop;
-            std::string user(o->user);
-            auto r = co_await offload([&] { return hook(user); });
-            if (r) {
-                drop = std::move(*r);
-                log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
-                          drop->messages().size());
-                s.complete_open_maildrop(drop->messages());
-            } else {
-                s.complete_open_maildrop(r.error());
-            }
+            co_await open_maildrop(s, o->user);
         } else if (auto* m = std::get_if<core::server_action::open_message>(&action)) {
-            auto* md = drop.get();
-            const std::size_t index = m->index;
-            auto r = co_await offload([md, index] { return md->open(index); });
-            if (r) {
-                message = std::move(*r);
-                s.complete_open_message(true);
-            } else {
-                log.warn("message {} could not be opened: {}", index + 1, r.error().message());
-                s.complete_open_message(r.error() == boost::system::errc::no_such_file_or_directory
-                                            ? core::message_open_failure::gone
-                                            : core::message_open_failure::temporary);
-            }
+            co_await open_message(s, m->index);
         } else if (auto* sm = std::get_if<core::server_action::stream_message>(&action)) {
             if (!co_await stream_message(s, sm->index, sm->body_lines)) {
                 s.complete_message(false);
@@ -573,28 +704,33 @@ awaitable<void> connection::run() {
         } else if (std::holds_alternative<core::server_action::start_tls>(action)) {
             s.complete_tls(co_await handshake());
         } else if (auto* d = std::get_if<core::server_action::delay>(&action)) {
+            (void)co_await flush();
             co_await failure_delay(d->milliseconds);
         } else if (auto* c = std::get_if<core::server_action::commit_deletions>(&action)) {
+            (void)co_await flush();
             auto* md = drop.get();
             std::vector<std::size_t> indices(c->indices.begin(), c->indices.end());
             // Wrapped: a bare error_code as the only result would be thrown by use_awaitable.
             struct commit_result {
                 error_code ec;
             };
-            auto [ec] = co_await offload(
-                [&] { return commit_result{md->commit_deletions(indices)}; });
+            auto [ec] =
+                co_await offload([&] { return commit_result{md->commit_deletions(indices)}; });
             if (ec) log.error("UPDATE failed, marked messages kept: {}", ec.message());
             s.complete_commit(!ec);
         } else if (auto* cl = std::get_if<core::server_action::close>(&action)) {
             why = cl->reason;
             running = false;
+            (void)co_await flush();
         }
     }
+    detail::reply_buffers::give_back(std::move(out));
+    co_await drop_message();
     if (drop) co_await release(drop);
     finish(s, why);
-    if (tls && why == core::close_reason::quit) {
+    if (stream.tls_active() && why == core::close_reason::quit) {
         arm(srv.opt.handshake_timeout);
-        co_await tls->async_shutdown(as_tuple_awaitable);
+        co_await stream.close_tls();
     }
     co_return;
 }
@@ -615,7 +751,8 @@ error_code server::impl::listen(std::uint16_t port, bool implicit_tls, std::stri
     error_code ec;
     auto address = asio::ip::make_address(opt.host, ec);
     if (ec) {
-        error_text = "host '" + opt.host + "' is not an IP address; use e.g. :: (all), 0.0.0.0 "
+        error_text = "host '" + opt.host +
+                     "' is not an IP address; use e.g. :: (all), 0.0.0.0 "
                      "or 127.0.0.1";
         return ec;
     }
@@ -627,12 +764,12 @@ error_code server::impl::listen(std::uint16_t port, bool implicit_tls, std::stri
     if (!ec) acc->bind(ep, ec);
     if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-        error_text = fmt::format("cannot listen on [{}]:{}: {}{}", opt.host, ep.port(), ec.message(),
-                                 ec == asio::error::access_denied
-                                     ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-                                     : ec == asio::error::address_in_use
-                                           ? " (another program uses this port; pick another)"
-                                           : "");
+        error_text = fmt::format(
+            "cannot listen on [{}]:{}: {}{}", opt.host, ep.port(), ec.message(),
+            ec == asio::error::access_denied
+                ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+            : ec == asio::error::address_in_use ? " (another program uses this port; pick another)"
+                                                : "");
         return ec;
     }
     const auto bound = acc->local_endpoint().port();
@@ -674,8 +811,10 @@ awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit
         if (open_connections >= opt.max_connections) {
             log.warn("refusing {}: {} connections open (maxconnections)", peer,
                      open_connections.load());
-            asio::co_spawn(ctx, refuse(std::move(sock), "-ERR [SYS/TEMP] Too many connections; "
-                                                        "try again later"),
+            asio::co_spawn(ctx,
+                           refuse(std::move(sock),
+                                  "-ERR [SYS/TEMP] Too many connections; "
+                                  "try again later"),
                            asio::detached);
             continue;
         }
@@ -696,7 +835,7 @@ awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit
                 }
             }
             c->finished = true;
-            c->watchdog.cancel();
+            c->dog.stop();
             error_code ignored;
             c->socket.close(ignored);
             if (c->counted) peers->release(c->group);
@@ -754,11 +893,19 @@ error_code server::start(std::string& error_text) {
         SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
         // Idle connections give their read/write buffers back to the allocator.
         SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-        ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+        // Kernel TLS where the kernel has it: records are then encrypted by the kernel, and
+        // a message file can go out with sendfile. Without it OpenSSL does the work.
+        SSL_CTX_set_options(ctx.native_handle(), SSL_OP_ENABLE_KTLS);
+        // One session ticket after a full handshake (OpenSSL sends two by default): a
+        // client resumes with it; a second costs work for a second connection few make.
+        SSL_CTX_set_num_tickets(ctx.native_handle(), 1);
+        ctx.set_options(asio::ssl::context::default_workarounds |
+                        asio::ssl::context::no_compression);
         error_code ec;
         ctx.use_certificate_chain(asio::buffer(d.identity.certificate_pem), ec);
-        if (!ec) ctx.use_private_key(asio::buffer(d.identity.private_key_pem),
-                                     asio::ssl::context::pem, ec);
+        if (!ec)
+            ctx.use_private_key(asio::buffer(d.identity.private_key_pem), asio::ssl::context::pem,
+                                ec);
         if (ec) {
             error_text = "the TLS certificate or key is not usable: " + ec.message() +
                          "; check that tls.key belongs to tls.cert";
@@ -811,13 +958,17 @@ void server::wait_for_signal() {
 void server::stop() {
     auto& d = *impl_;
     if (d.contexts.empty() || d.stopping.exchange(true)) return;
-    asio::post(*d.contexts.front(), [&d] {
-        d.stop_everything();
-    });
+    asio::post(*d.contexts.front(), [&d] { d.stop_everything(); });
 }
 
-std::uint16_t server::port() const noexcept { return impl_->bound_port; }
-std::uint16_t server::tls_port() const noexcept { return impl_->bound_tls_port; }
-std::string server::tls_fingerprint() const { return impl_->identity.fingerprint_sha256; }
+std::uint16_t server::port() const noexcept {
+    return impl_->bound_port;
+}
+std::uint16_t server::tls_port() const noexcept {
+    return impl_->bound_tls_port;
+}
+std::string server::tls_fingerprint() const {
+    return impl_->identity.fingerprint_sha256;
+}
 
 }  // namespace izypop3::transport

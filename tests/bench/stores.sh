@@ -100,10 +100,17 @@ fill postgres "${postgres[@]}"
 fill_seconds=$(python3 -c "import time; print(f'{time.time() - $fill_started:.1f}')")
 stop_servers
 
+# usage NAME WHEN: the CPU the servers and PostgreSQL have used so far (tests/bench/proc_usage.py).
+usage() {
+  local name=$1 when=$2 i=0 p
+  for p in "${servers[@]}"; do python3 tests/bench/proc_usage.py "$p" >"$work/$name.server$i.$when.usage"; i=$((i + 1)); done
+  python3 tests/bench/proc_usage.py "$(head -1 "$work/pg/data/postmaster.pid")" >"$work/$name.pg.$when.usage"
+}
 # run NAME MODE PORT_A PORT_B: the two load generators at once, their JSON kept as
 # $work/NAME-a.json and $work/NAME-b.json.
 run() {
   local name=$1 mode=$2 pa=$3 pb=$4 ga gb
+  usage "$name" before
   "$bin" method test testtype load format json duration "$secs" sessions 0 ip 127.0.0.1 \
     port "$pa" user 'a%n' pass bench clients "$per_generator" mode "$mode" starttls false \
     >"$work/$name-a.json" 2>"$work/$name-a.err" &
@@ -114,6 +121,7 @@ run() {
   gb=$!
   wait "$ga" || true  # a failed session exits 1; the report says which
   wait "$gb" || true
+  usage "$name" after
 }
 # bench STORE PROCESSES: both modes against that many servers on the store.
 bench() {
@@ -162,12 +170,21 @@ def report(name):
         err = open(f"{work}/{name}.err").read().strip().splitlines()
         return {"error": err[-1] if err else f"no report ({e})"}
 
+def cpu_used(name, who):
+    """CPU seconds the named processes used during the run."""
+    total = 0.0
+    for path in sorted(glob.glob(f"{work}/{name}.{who}*.before.usage")):
+        a = json.load(open(path))
+        b = json.load(open(path.replace(".before.usage", ".after.usage")))
+        total += b["cpu_s"] - a["cpu_s"]
+    return total
+
 def row(store, procs, mode):
     runs = [report(f"{store}-{procs}-{mode}-{g}") for g in "ab"]
     broken = [f"generator {g}: {r['error']}" for g, r in zip("ab", runs) if "error" in r]
     if broken:
         why = "; ".join(broken).replace("|", "\\|")
-        return f"| {store} | {procs} | {mode} | – | – | – | – | run failed: {why} |"
+        return f"| {store} | {procs} | {mode} | – | – | – | – | – | – | – | run failed: {why} |"
     sessions = sum(r["sessionsPerSecond"] for r in runs)
     mbs = sum(r["megabytesPerSecond"] for r in runs)
     p50 = " / ".join(f"{r['latencyMs']['p50']:.1f}" for r in runs)
@@ -184,7 +201,16 @@ def row(store, procs, mode):
         if mode == "retrall" and r["completed"] and r["octets"] < 0.99 * r["completed"] * maildrop_octets:
             problems.append(f"{g}: {r['octets']} octets for {r['completed']} sessions of {maildrop_octets}")
     errors = "; ".join(problems).replace("|", "\\|") if problems else "0"
-    return f"| {store} | {procs} | {mode} | {sessions:.1f} | {mbs:.1f} | {p50} | {p99} | {errors} |"
+    done = max(1, sum(r["completed"] for r in runs))
+    name = f"{store}-{procs}-{mode}"
+    server_ms = 1000 * cpu_used(name, "server") / done
+    pg_ms = 1000 * cpu_used(name, "pg") / done
+    gen_ms = sum(r["generator"]["cpuSeconds"] for r in runs) * 1000 / done
+    rates[(store, procs, mode)] = sessions
+    return (f"| {store} | {procs} | {mode} | {sessions:.1f} | {mbs:.1f} | {p50} | {p99} | "
+            f"{server_ms:.2f} | {pg_ms:.2f} | {gen_ms:.2f} | {errors} |")
+
+rates = {}
 
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
@@ -203,13 +229,21 @@ print("each (users a%n and b%n): with 1 server process both load it, with 2 each
 print(f"node. {pg} is a private cluster on loopback TCP with fsync off, on the same")
 print("cores as the servers and the load generators, so compare rows, not machines.")
 print("sessions/s and MB/s (10^6 octets) are the sum of the two generators; p50 and p99 are")
-print("each generator's (a / b). errors counts every failed session; 0 means none.")
+print("each generator's (a / b). CPU per session (ms) is user + system time from /proc of the")
+print("izypop3 server processes, of all of PostgreSQL's processes, and of the two load")
+print("generators. errors counts every failed session; 0 means none.")
 print()
-print("| store | server processes | mode | sessions/s | MB/s | p50 ms | p99 ms | errors |")
-print("|---|---|---|---|---|---|---|---|")
+print("| store | server processes | mode | sessions/s | MB/s | p50 ms | p99 ms | izypop3 CPU | PostgreSQL CPU | generators CPU | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for store, procs in [("localfs", 1), ("localfs", 2), ("maildir", 1), ("postgres", 1), ("postgres", 2)]:
     for mode in ["login", "retrall"]:
         print(row(store, procs, mode))
+print()
+for procs in (1, 2):
+    pg, lfs = rates.get(("postgres", procs, "retrall")), rates.get(("localfs", procs, "retrall"))
+    if pg and lfs:
+        print(f"PostgreSQL retrall with {procs} server process{'es' if procs > 1 else ''}: "
+              f"{100 * pg / lfs:.0f}% of localfs.")
 logged = []
 for path in sorted(glob.glob(f"{work}/*-node-*.err")):
     lines = open(path).read().strip().splitlines()

@@ -30,7 +30,11 @@ timeout 120 "$bin" method test testtype load clients 8 sessions 200 mode login f
     >"$work/login.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "login run: exit code $code: $(tail -3 "$work/err")"
-json_check "$work/login.json" 'assert r["completed"] == 200 and r["failed"] == 0 and r["errors"] == {}, r'
+json_check "$work/login.json" 'assert r["completed"] == 200 and r["failed"] == 0 and r["errors"] == {}, r
+g = r["generator"]
+assert g["threads"] == 1 and g["cpuSeconds"] > 0, r
+assert abs(g["cpuMsPerSession"] - g["cpuSeconds"] * 1000 / 200) < 0.01, r
+assert 0 < g["busyPercent"] <= 100 * g["threads"] + 5, r'
 
 # One client on a pool of several threads: every session must still run (a pool thread with
 # no session at the start once returned, and the session later placed on it never ran).
@@ -51,7 +55,8 @@ timeout 120 "$bin" method test testtype load clients 60 sessions 0 duration 2 mo
     format json >"$work/idle.json" 2>"$work/err"
 code=$?
 [ "$code" -eq 0 ] || fail "idle run: exit code $code: $(tail -3 "$work/err")"
-json_check "$work/idle.json" 'assert r["heldPeak"] == 60 and r["cutShort"] == 60 and r["failed"] == 0, r'
+json_check "$work/idle.json" 'assert r["heldPeak"] == 60 and r["cutShort"] == 60 and r["failed"] == 0, r
+assert 0 < r["allLoggedInSeconds"] < r["seconds"], r'
 
 # 2. The text report has every line a person reads.
 timeout 120 "$bin" method test testtype load clients 2 sessions 4 >"$work/text" 2>"$work/err"
@@ -60,7 +65,9 @@ code=$?
 for pattern in '^load: 2 clients, mode login, 127\.0\.0\.1:[0-9]+ \(STLS when offered\)$' \
                '^sessions: 4 completed, 0 failed, 0 cut short by the end of the run, in [0-9.]+ s: [0-9.]+ sessions/s$' \
                '^latency ms: p50 [0-9.]+  p90 [0-9.]+  p99 [0-9.]+  max [0-9.]+$' \
-               '^errors: none$' '^server: VmRSS [0-9.]+ MB, peak [0-9.]+ MB, CPU [0-9.]+ s during the run$'; do
+               '^errors: none$' \
+               '^load generator: CPU [0-9.]+ s, [0-9.]+ ms a session, busy [0-9]+% of its 1 thread' \
+               '^server: VmRSS [0-9.]+ MB, peak [0-9.]+ MB, CPU [0-9.]+ s during the run$'; do
     grep -Eq "$pattern" "$work/text" || fail "text report lacks /$pattern/: $(cat "$work/text")"
 done
 

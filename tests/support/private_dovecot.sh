@@ -9,10 +9,14 @@
 #                                                POP3S_PORT=..); mail of USER is in
 #                                                DIR/mail/USER (a Maildir), owned by nobody
 #   private_dovecot.sh deliver DIR USER FILE     delivers FILE with Dovecot's own LDA
+#   private_dovecot.sh restart DIR               stops and starts it again with the same
+#                                                configuration, ports and certificate
 #   private_dovecot.sh stop DIR                  stops it (also safe when not running)
 #
 # PRIVATE_DOVECOT_EXTRA, when set at start, is appended to the configuration (benchmarks
-# raise process limits with it).
+# raise process limits with it). PRIVATE_DOVECOT_USERS, when set at start, names a
+# passwd-file (user:{SCHEME}secret lines) that Dovecot reads as its passdb instead of the
+# one-user file it writes (benchmarks give both servers the same users file).
 set -euo pipefail
 
 die() { echo "private_dovecot: $*" >&2; exit 1; }
@@ -66,7 +70,7 @@ service anvil {
 }
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN $dir/passwd
+  args = scheme=PLAIN ${PRIVATE_DOVECOT_USERS:-$dir/passwd}
 }
 userdb {
   driver = static
@@ -92,11 +96,18 @@ start() {
   pop3=$(free_port); pop3s=$(free_port)
   [ "$pop3" != "$pop3s" ] || pop3s=$(free_port)
   write_config "$dir" "$pop3" "$pop3s"
-  runuser -u dovecot -- test -r "$dir/passwd" ||
-    die "Dovecot's auth process (user dovecot) cannot read $dir/passwd: every directory above $dir needs o+x (mktemp -d makes 0700 ones)"
+  local users=${PRIVATE_DOVECOT_USERS:-$dir/passwd}
+  runuser -u dovecot -- test -r "$users" ||
+    die "Dovecot's auth process (user dovecot) cannot read $users: it needs o+r and every directory above it o+x (mktemp -d makes 0700 ones)"
   dovecot -c "$dir/dovecot.conf" || die "dovecot did not start; see $dir/dovecot.log"
+  wait_for_greeting "$pop3"
+  printf 'POP3_PORT=%s\nPOP3S_PORT=%s\n' "$pop3" "$pop3s" > "$dir/ports.env"
+  echo "pop3=$pop3 pop3s=$pop3s"
+}
+
+wait_for_greeting() {
   for _ in $(seq 1 100); do
-    python3 - "$pop3" <<'PY' && break
+    python3 - "$1" <<'PY' && break
 import socket, sys
 try:
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
@@ -107,8 +118,18 @@ sys.exit(0 if ok else 1)
 PY
     sleep 0.1
   done
-  printf 'POP3_PORT=%s\nPOP3S_PORT=%s\n' "$pop3" "$pop3s" > "$dir/ports.env"
-  echo "pop3=$pop3 pop3s=$pop3s"
+}
+
+restart() {
+  local dir=$1
+  stop "$dir"
+  for _ in $(seq 1 100); do
+    [ -f "$dir/run/master.pid" ] && kill -0 "$(cat "$dir/run/master.pid")" 2>/dev/null || break
+    sleep 0.1
+  done
+  dovecot -c "$dir/dovecot.conf" || die "dovecot did not start again; see $dir/dovecot.log"
+  . "$dir/ports.env"
+  wait_for_greeting "$POP3_PORT"
 }
 
 deliver() {
@@ -126,6 +147,7 @@ stop() {
 case "${1:-}" in
   start) [ $# -eq 4 ] || die "usage: $0 start DIR USER PASSWORD"; start "$2" "$3" "$4" ;;
   deliver) [ $# -eq 4 ] || die "usage: $0 deliver DIR USER FILE"; deliver "$2" "$3" "$4" ;;
+  restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; restart "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) die "usage: $0 start DIR USER PASSWORD | deliver DIR USER FILE | stop DIR" ;;
+  *) die "usage: $0 start DIR USER PASSWORD | deliver DIR USER FILE | restart DIR | stop DIR" ;;
 esac

@@ -349,6 +349,48 @@ TEST(WireSizeCounter, Basics) {
     EXPECT_EQ(e.finish(), 7u);  // "x\r\n\r\n\r\n"
 }
 
+// wire_form() says the encoder would send the octets as they are (plus ".\r\n"): the
+// condition under which a server may send a stored file without reading it.
+TEST(WireSizeCounter, WireFormIsExactlyWhenStuffingChangesNothing) {
+    std::mt19937 rng(14);
+    int wire_forms = 0;
+    for (int iter = 0; iter < 20000; ++iter) {
+        std::string x = random_message(rng);
+        // Enough CRLF-only messages to make the "true" side count.
+        if (iter % 2 == 0) {
+            std::string crlf;
+            for (char ch : x) {
+                if (ch == '\r') continue;
+                if (ch == '\n') crlf += '\r';
+                crlf += ch;
+            }
+            x = crlf.empty() || crlf.ends_with("\r\n") ? crlf : crlf + "\r\n";
+        }
+        SCOPED_TRACE(visible(x));
+        const bool expected = model_stuff(x) == x + ".\r\n";
+        wire_forms += expected;
+        wire_size_counter c;
+        for (auto p : random_pieces(x, rng, 7)) c.add(p);
+        c.finish();
+        ASSERT_EQ(c.wire_form(), expected);
+    }
+    EXPECT_GT(wire_forms, 500);
+}
+
+TEST(WireSizeCounter, ADotAfterALineEndInTheNextChunkIsSeen) {
+    wire_size_counter c;
+    c.add("a\r\n");
+    c.add(".b\r\n");
+    c.finish();
+    EXPECT_FALSE(c.wire_form());
+    wire_size_counter d;
+    d.add("a\r");
+    d.add("\n");
+    d.add("b.\r\n");
+    d.finish();
+    EXPECT_TRUE(d.wire_form());
+}
+
 TEST(WireSizeCounter, LargeMessageInChunks) {
     std::string big;
     for (int i = 0; i < 10000; ++i) big += i % 2 ? "line with CRLF\r\n" : "bare lf line\n";

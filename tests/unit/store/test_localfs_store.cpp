@@ -53,10 +53,18 @@ TEST(LocalfsStore, FilesAreTheOctetsUnderTheOriginalsNames) {
     ASSERT_FALSE(s->mark(items[0], "archive"));
     EXPECT_FALSE(std::filesystem::exists(dir + "/acct%201_guid%2F1.eml"));
     EXPECT_EQ(slurp(dir + "/archive/acct%201_guid%2F1.eml"), msg);
-    // The metadata log is text a person can read, one line per event.
+    // The metadata log is text a person can read, one line per event. The message is its
+    // own wire form (CRLF only, no line starting with '.'), noted with the file's mtime.
     std::string log = slurp(dir + "/.izypop3/meta.log");
     EXPECT_TRUE(log.starts_with("izypop3-meta 1\n")) << log;
-    EXPECT_NE(log.find("\nadd acct%25201_guid%252F1 guid=guid/1 source=acct%201 fp=" + test::conformance_sha256(msg) + " size=20 wire=20 created="), std::string::npos)
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/archive/acct%201_guid%2F1.eml").c_str(), &st), 0);
+    const std::string mtime =
+        std::to_string(static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+    EXPECT_NE(log.find("\nadd acct%25201_guid%252F1 guid=guid/1 source=acct%201 fp=" +
+                       test::conformance_sha256(msg) + " size=20 wire=20 form=wire mtime=" +
+                       mtime + " created="),
+              std::string::npos)
         << log;
     EXPECT_NE(log.find("\ntags acct%25201_guid%252F1 tags=archive #"), std::string::npos) << log;
     // Nothing is left in the temporary directory.
@@ -137,7 +145,8 @@ TEST(LocalfsStore, UsersGetTheirOwnMailboxAndNamesCannotEscape) {
     for (const auto& e : std::filesystem::directory_iterator(dir))
         top.push_back(e.path().filename().string());
     std::sort(top.begin(), top.end());
-    EXPECT_EQ(top, (std::vector<std::string>{"alice", "bob"}));
+    // Besides the mailboxes only the store's maildrop lock files (maildrop_locks.hpp).
+    EXPECT_EQ(top, (std::vector<std::string>{".izypop3-maildrops", "alice", "bob"}));
 }
 
 TEST(LocalfsStore, BadPathsAreExplained) {

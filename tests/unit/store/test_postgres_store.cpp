@@ -40,6 +40,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1139,6 +1140,46 @@ TEST_F(PostgresStore, LargeMessagesStreamThroughLargeObjectsAndLeaveNone) {
     wire.add(big);
     EXPECT_EQ((*md)->messages()[0].size, wire.finish());
     EXPECT_TRUE(read_message(**md, 0) == big);
+}
+
+// A POP3 session reads a big message's pieces pipelined on its one connection (a few asked
+// for ahead). Each one arrives byte for byte, in order, and a message abandoned part-way
+// (TOP, a client gone) leaves the connection fit for the rest of the session: the next
+// message, the UPDATE and the unlock.
+TEST_F(PostgresStore, PipelinedPiecesArriveInOrderAndAnAbandonedMessageLeavesTheSessionWorking) {
+    auto s = open_store(options_for(fresh_table()));
+    ASSERT_TRUE(s);
+    const std::string big = test::conformance_bytes(7 * 1024 * 1024 + 3, 5);  // 8 pieces
+    const std::string other = test::conformance_bytes(3 * 1024 * 1024 - 1, 6);
+    EXPECT_EQ(add(*s, "big", big), add_outcome::added);
+    EXPECT_EQ(add(*s, "other", other), add_outcome::added);
+    EXPECT_EQ(add(*s, "small", "small\r\n"), add_outcome::added);
+    auto md = s->open_maildrop("alice");
+    ASSERT_TRUE(md.has_value());
+    for (int round = 0; round < 2; ++round) {
+        {
+            auto src = (*md)->open(0);
+            ASSERT_TRUE(src.has_value());
+            EXPECT_EQ((*src)->buffered(), 1024u * 1024u);  // the first piece came with open
+            std::string part(1024 * 1024 + 10, '\0');
+            std::size_t got = 0;
+            while (got < part.size()) {
+                auto n = (*src)->read(std::span<char>(part.data() + got, part.size() - got));
+                ASSERT_TRUE(n.has_value());
+                got += *n;
+            }
+            EXPECT_TRUE(part == big.substr(0, part.size()));
+        }  // abandoned with pieces on their way
+        EXPECT_TRUE(read_message(**md, 1) == other);
+        EXPECT_EQ(read_message(**md, 2), "small\r\n");
+    }
+    EXPECT_TRUE(read_message(**md, 0) == big);
+    const std::vector<std::size_t> dele{2};
+    EXPECT_FALSE((*md)->commit_deletions(dele));
+    md->reset();
+    auto again = s->open_maildrop("alice");
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(uids(**again), (std::vector<std::string>{"big", "other"}));
 }
 
 TEST_F(PostgresStore, MaxItemSizeIsEnforcedWhileWriting) {

@@ -1,5 +1,6 @@
 #include "selftest/load_generator.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -9,7 +10,6 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 namespace izypop3::app {
 namespace {
@@ -19,13 +19,20 @@ using clock = std::chrono::steady_clock;
 std::string_view outcome_name(transport::session_outcome::kind k) {
     using kind = transport::session_outcome::kind;
     switch (k) {
-        case kind::closed: return "closed";
-        case kind::session_failed: return "session_failed";
-        case kind::connect_failed: return "connect_failed";
-        case kind::tls_failed: return "tls_failed";
-        case kind::timed_out: return "timed_out";
-        case kind::connection_lost: return "connection_lost";
-        case kind::interrupted: return "interrupted";
+        case kind::closed:
+            return "closed";
+        case kind::session_failed:
+            return "session_failed";
+        case kind::connect_failed:
+            return "connect_failed";
+        case kind::tls_failed:
+            return "tls_failed";
+        case kind::timed_out:
+            return "timed_out";
+        case kind::connection_lost:
+            return "connection_lost";
+        case kind::interrupted:
+            return "interrupted";
     }
     return "unknown";
 }
@@ -57,7 +64,7 @@ struct load_state {
 };
 
 class load_session final : public transport::session_handler {
-public:
+  public:
     load_session(load_state& st, unsigned slot) : st_(st), slot_(slot) {}
 
     void on_event(core::client_session& s, const core::client_action_t& e) override {
@@ -71,15 +78,14 @@ public:
     }
 
     void on_finished(const transport::session_outcome& o) override {
-        const double ms =
-            std::chrono::duration<double, std::milli>(clock::now() - begun_).count();
+        const double ms = std::chrono::duration<double, std::milli>(clock::now() - begun_).count();
         std::lock_guard lock(st_.mu);
         auto& rep = st_.report;
         rep.octets += octets_;
         if (holding_) --st_.held;
         --st_.running;
-        const bool ended_by_us = o.how == transport::session_outcome::kind::interrupted &&
-                                 st_.stopping.load();
+        const bool ended_by_us =
+            o.how == transport::session_outcome::kind::interrupted && st_.stopping.load();
         if (o.how == transport::session_outcome::kind::closed) {
             ++rep.completed;
             rep.latencies_ms.push_back(ms);
@@ -93,13 +99,16 @@ public:
         if (st_.running == 0) st_.done_cv.notify_all();
     }
 
-private:
+  private:
     void on_logged_in(core::client_session& s) {
         if (st_.settings.mode == load_mode::idle) {
             std::lock_guard lock(st_.mu);
             holding_ = true;
             ++st_.held;
             st_.report.held_peak = std::max(st_.report.held_peak, st_.held);
+            if (st_.held == st_.settings.clients && !st_.report.all_held_seconds)
+                st_.report.all_held_seconds =
+                    std::chrono::duration<double>(clock::now() - st_.started).count();
             return;
         }
         s.submit({core::request_kind::stat});
@@ -107,8 +116,7 @@ private:
     }
 
     void on_response(core::client_session& s, const core::client_action::response& r) {
-        if (r.kind != core::request_kind::stat || st_.settings.mode != load_mode::retrall)
-            return;
+        if (r.kind != core::request_kind::stat || st_.settings.mode != load_mode::retrall) return;
         if (r.ok) {
             for (std::uint64_t n = 1; n <= r.a; ++n)
                 s.submit({core::request_kind::retr, static_cast<std::uint32_t>(n)});
@@ -145,7 +153,8 @@ std::uint64_t load_report::error_count() const {
 
 double load_report::latency_quantile(double q) const {
     if (latencies_ms.empty()) return 0;
-    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(latencies_ms.size())));
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(q * static_cast<double>(latencies_ms.size())));
     return latencies_ms[std::clamp<std::size_t>(rank, 1, latencies_ms.size()) - 1];
 }
 
@@ -156,7 +165,8 @@ load_report run_load(const load_settings& settings) {
     load_state st(settings, po);
     {
         std::lock_guard lock(st.mu);
-        for (unsigned i = 1; i <= settings.clients && st.may_start_locked(); ++i) st.spawn_locked(i);
+        for (unsigned i = 1; i <= settings.clients && st.may_start_locked(); ++i)
+            st.spawn_locked(i);
     }
     // The clock that ends the run: at the deadline every open session is stopped (an idle
     // run ends only this way).
@@ -178,8 +188,20 @@ load_report run_load(const load_settings& settings) {
     timer.join();
     load_report rep = std::move(st.report);
     rep.elapsed = clock::now() - st.started;
+    rep.generator_cpu = st.pool.cpu_used();
+    rep.generator_threads = po.threads;
     std::sort(rep.latencies_ms.begin(), rep.latencies_ms.end());
     return rep;
+}
+
+double load_report::generator_ms_per_session() const {
+    const auto sessions = completed + error_count();
+    return sessions ? generator_cpu.count() * 1000.0 / static_cast<double>(sessions) : 0.0;
+}
+
+double load_report::generator_busy_percent() const {
+    const double available = elapsed.count() * generator_threads;
+    return available > 0 ? 100.0 * generator_cpu.count() / available : 0.0;
 }
 
 std::optional<process_usage> read_process_usage(long pid) {

@@ -30,25 +30,36 @@ struct load_settings {
     /// The password is the user name after "%n" is replaced (our in-process server's rule).
     bool password_is_user = false;
     load_mode mode = load_mode::login;
-    unsigned clients = 10;                 ///< sessions open at once
-    std::uint64_t sessions = 100;          ///< sessions in all; 0 = until the duration ends
-    std::chrono::seconds duration{10};     ///< the run stops by itself after this
-    unsigned threads = 1;                  ///< I/O threads of the client pool
+    unsigned clients = 10;              ///< sessions open at once
+    std::uint64_t sessions = 100;       ///< sessions in all; 0 = until the duration ends
+    std::chrono::seconds duration{10};  ///< the run stops by itself after this
+    unsigned threads = 1;               ///< I/O threads of the client pool
 };
 
 struct load_report {
     std::uint64_t completed = 0;  ///< sessions that ended with the server's QUIT reply
     std::map<std::string, std::uint64_t> errors;  ///< by kind: "connect_failed", ...
     std::string first_error;                      ///< one example line, for the user
-    std::uint64_t cut_short = 0;  ///< sessions the end of the duration interrupted
-    std::uint64_t held_peak = 0;  ///< idle: logged-in connections open at once, at most
-    std::uint64_t octets = 0;     ///< message octets received
+    std::uint64_t cut_short = 0;                  ///< sessions the end of the duration interrupted
+    std::uint64_t held_peak = 0;       ///< idle: logged-in connections open at once, at most
+    /// idle: seconds from the start until all `clients` were logged in at once; nullopt
+    /// when that never happened.
+    std::optional<double> all_held_seconds;
+    std::uint64_t octets = 0;          ///< message octets received
     std::vector<double> latencies_ms;  ///< of completed sessions, sorted
     std::chrono::duration<double> elapsed{};
+    /// CPU (user + system) the generator's own threads used: next to the server's, it
+    /// shows whether the generator or the server was the limit.
+    std::chrono::duration<double> generator_cpu{};
+    unsigned generator_threads = 1;
 
     std::uint64_t error_count() const;
     /// The q-quantile (0..1) of the latencies, nearest rank; 0 when there are none.
     double latency_quantile(double q) const;
+    /// Milliseconds of generator CPU per session that ended (completed or failed).
+    double generator_ms_per_session() const;
+    /// The generator's CPU as a share of what its threads could have used, in percent.
+    double generator_busy_percent() const;
 };
 
 /// Runs the load; returns when it is over (count reached, duration over, or Ctrl-C).

@@ -33,6 +33,7 @@ transport::server_hooks own_name_passwords(std::shared_ptr<store::mime_store> da
         return std::optional(s);
     };
     hooks.secret_forms.plaintext = true;
+    hooks.maildrops_local = data->reads_locally();
     hooks.open_maildrop = [data](std::string_view user)
         -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
         auto md = data->open_maildrop(user);

@@ -157,6 +157,7 @@ std::optional<transport::server_options> server_options_of(const po::variables_m
 }
 
 void serve_maildrops_from(std::shared_ptr<store::mime_store> data, transport::server_hooks& hooks) {
+    hooks.maildrops_local = data->reads_locally();
     hooks.open_maildrop = [data = std::move(data)](std::string_view user)
         -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
         auto md = data->open_maildrop(user);

@@ -58,7 +58,7 @@ struct dir_store_options {
 };
 
 class dir_store : public mime_store {
-public:
+  public:
     ~dir_store() override;
     dir_store(const dir_store&) = delete;
     dir_store& operator=(const dir_store&) = delete;
@@ -75,14 +75,16 @@ public:
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) final;
     void set_group_commit(bool on) final;
     error_code flush() final;
+    /// Local files only: a server opens maildrops and reads messages on its I/O threads.
+    bool reads_locally() const noexcept final { return true; }
 
     /// One line about the most recent failure (which file, what the system said), for logs.
     std::string last_error() const;
 
-protected:
+  protected:
     explicit dir_store(std::unique_ptr<detail::dir_store_engine> engine);
 
-private:
+  private:
     std::unique_ptr<detail::dir_store_engine> engine_;
 };
 

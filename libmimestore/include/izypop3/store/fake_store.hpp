@@ -56,14 +56,14 @@ struct fake_store_options {
     static constexpr std::uint64_t min_bigsize = 4096;
     static constexpr std::uint64_t max_bigsize = std::uint64_t{1} << 40;
 
-    std::uint64_t count = 99;                   ///< generated messages, 0..max_count
-    std::uint64_t seed = 1;                     ///< any value; same seed, same octets
-    std::uint64_t bigsize = 5 * 1024 * 1024;    ///< octets of message fake_edge::big
+    std::uint64_t count = 99;                      ///< generated messages, 0..max_count
+    std::uint64_t seed = 1;                        ///< any value; same seed, same octets
+    std::uint64_t bigsize = 5 * 1024 * 1024;       ///< octets of message fake_edge::big
     commit_mode commitmode = commit_mode::remove;  ///< what QUIT does with deleted messages
 };
 
 class fake_store final : public mime_store {
-public:
+  public:
     /// Options out of range are a programmer error (make_store validates user input).
     explicit fake_store(const fake_store_options& opts = {});
     ~fake_store() override;
@@ -78,6 +78,8 @@ public:
     error_code remove(const item& it) override;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) override;
     std::string_view kind() const noexcept override { return "fake"; }
+    /// Memory only.
+    bool reads_locally() const noexcept override { return true; }
 
     struct state;  // private, in fake_store.cpp; public only so its helpers can name it
 

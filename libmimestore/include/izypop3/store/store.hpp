@@ -60,7 +60,7 @@ enum class add_outcome {
 /// Receives one item's octets in chunks; nothing is visible in the store before commit().
 /// Destroying a writer that was not committed aborts it.
 class item_writer {
-public:
+  public:
     virtual ~item_writer() = default;
     /// Appends octets. Errors: io_error, disk_full, writer_finished.
     [[nodiscard]] virtual error_code write(std::string_view chunk) = 0;
@@ -79,7 +79,7 @@ public:
 };
 
 class mime_store {
-public:
+  public:
     virtual ~mime_store() = default;
 
     /// The original's query(tags, limit) -> {count, totalSize, items}.
@@ -120,7 +120,6 @@ public:
     [[nodiscard]] virtual result<std::unique_ptr<core::maildrop>> open_maildrop(
         std::string_view user) = 0;
 
-    /// The modhandler name ("fake", ...).
     /// Group commit for a writer adding many items: with `on`, commit() may leave the steps
     /// of durability that batch well (fsyncs of a log and of directories) to flush(), and an
     /// item counts as stored, durable and visible only once flush() has returned success.
@@ -129,12 +128,16 @@ public:
     virtual void set_group_commit(bool on) { (void)on; }
     /// Completes the durability of every item committed so far (see set_group_commit).
     [[nodiscard]] virtual error_code flush() { return {}; }
+    /// The modhandler name ("fake", ...).
     virtual std::string_view kind() const noexcept = 0;
+    /// True when opening a maildrop and reading its messages touch only local files (served
+    /// by the page cache) or memory, never another machine or process, so that a server
+    /// may do them on its I/O thread (core::maildrop::served_locally). False by default.
+    virtual bool reads_locally() const noexcept { return false; }
 };
 
 /// Convenience for small payloads: begin_add + one write + commit.
-[[nodiscard]] result<add_outcome> add_item(mime_store& store, item meta,
-                                           std::string_view payload);
+[[nodiscard]] result<add_outcome> add_item(mime_store& store, item meta, std::string_view payload);
 
 /// Reads a whole item into memory. For tests and small items only: messages can be large.
 [[nodiscard]] result<std::string> read_all(mime_store& store, const item& it);

@@ -17,7 +17,7 @@ namespace izypop3::core {
 /// many body lines are sent; the rest of the input is swallowed.
 /// State survives chunk boundaries anywhere, including inside "\r\n." sequences.
 class dot_stuffer {
-public:
+  public:
     dot_stuffer() = default;
     explicit dot_stuffer(std::optional<std::uint64_t> body_lines) : body_lines_(body_lines) {}
 
@@ -29,7 +29,7 @@ public:
     /// reading the message.
     bool saturated() const noexcept { return done_; }
 
-private:
+  private:
     std::optional<std::uint64_t> body_lines_;
     bool at_line_start_ = true;
     bool pending_cr_ = false;  // the last chunk ended in CR; its LF may follow
@@ -43,14 +43,20 @@ private:
 /// as dot_stuffer does and a final CRLF added if missing. This is the size LIST and STAT
 /// report, so what a client counts matches what it is told.
 class wire_size_counter {
-public:
+  public:
     void add(std::string_view chunk) noexcept;
     std::uint64_t finish() noexcept;
+    /// After finish(): dot_stuffer would pass the octets through unchanged (every line end
+    /// is CRLF, the last line has one, no line starts with "."), so the stored octets are
+    /// the wire body as they are and may be sent without reading them (sendfile).
+    bool wire_form() const noexcept { return !changed_ && size_ == octets_; }
 
-private:
+  private:
     std::uint64_t size_ = 0;
+    std::uint64_t octets_ = 0;
     bool pending_cr_ = false;
     bool at_line_start_ = true;
+    bool changed_ = false;  // a line starts with "."
 };
 
 }  // namespace izypop3::core

@@ -1,7 +1,8 @@
 #pragma once
 // The view of a mailbox that a POP3 server session works on (RFC 1939 section 8).
-// Pure interfaces: stores implement them (libmimestore); the transport calls them off the
-// I/O threads. The protocol core itself never calls them.
+// Pure interfaces: stores implement them (libmimestore); the transport calls them, on its
+// I/O thread when the maildrop says it is served locally, else on a worker thread. The
+// protocol core itself never calls them.
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,20 +22,47 @@ struct message_info {
     std::string uid;         ///< RFC 1939 unique-id: 1-70 octets in 0x21-0x7E, stable
 };
 
+/// Part of an open file that holds a message's wire body exactly (see wire_file()).
+struct file_region {
+    int fd = -1;  ///< owned by the source; valid until it is destroyed
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
 /// A message's octets, read in bounded chunks.
 class message_source {
-public:
+  public:
     virtual ~message_source() = default;
     /// Reads up to buf.size() octets into buf; 0 means the end of the message. An error
     /// means the message could not be read (gone, changed, I/O failure).
     virtual boost::system::result<std::size_t> read(std::span<char> buf) = 0;
+
+    /// Octets the next read() hands over without waiting on anything (already fetched from
+    /// a remote store). Sources of a maildrop served locally never wait and may say 0.
+    virtual std::size_t buffered() const noexcept { return 0; }
+
+    /// When the stored octets are already the message's whole POP3 wire body (every line
+    /// end CRLF, the last line too, no line starting with "."), before any read(): the file
+    /// and the region to send as they are (sendfile), after which only ".\r\n" is missing.
+    /// The caller then sends the region and calls check_sent_file() instead of read().
+    virtual std::optional<file_region> wire_file() { return std::nullopt; }
+    /// After the region of wire_file() went out: an error when the file changed meanwhile
+    /// (what was sent may not be the message that was listed; the connection must close).
+    virtual boost::system::error_code check_sent_file() { return {}; }
 };
 
 /// A locked snapshot of one user's mailbox for one POP3 session: message numbers and sizes
 /// are fixed at open (RFC 1939). Destroying it releases the lock and deletes nothing.
 class maildrop {
-public:
+  public:
     virtual ~maildrop() = default;
+    /// True when open() and the reads of its sources touch only local files (served by
+    /// the page cache) or memory, so that the transport calls them on its I/O thread: a
+    /// hand-off to another thread costs more than such a read. False (the default) when
+    /// they may wait on another machine or process (a database): then they run on a
+    /// worker thread, once per operation. commit_deletions() (which fsyncs or talks to a
+    /// database) always runs on a worker thread; the destructor runs where open() does.
+    virtual bool served_locally() const noexcept { return false; }
     virtual const std::vector<message_info>& messages() const noexcept = 0;
     /// Opens message `index` (0-based) of the snapshot for reading. An error equal to
     /// boost::system::errc::no_such_file_or_directory means the message is gone (removed by

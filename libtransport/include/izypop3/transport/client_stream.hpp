@@ -200,6 +200,9 @@ public:
     bool stopped() const noexcept;
     /// The signal that stopped the pool, or 0.
     int stop_signal() const noexcept;
+    /// CPU time (user + system) that the pool's threads spent in the last run(), the
+    /// calling thread's share included: what the client side itself cost.
+    std::chrono::duration<double> cpu_used() const noexcept;
 
     struct impl;
 

@@ -74,6 +74,9 @@ struct server_hooks {
     std::function<boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure>(
         std::string_view user)>
         open_maildrop;
+    /// open_maildrop touches only local files or memory (mime_store::reads_locally): the
+    /// server calls it on its I/O thread, where it costs less than a hand-off to a worker.
+    bool maildrops_local = false;
     std::function<void(core::session_state, std::vector<std::string>&)> edit_capabilities;
     /// Called on SIGHUP (when run() handles signals), off the I/O threads: re-read
     /// configuration such as a users file. Sessions already logged in are not affected.
