@@ -203,12 +203,16 @@ def row(store, procs, mode):
     errors = "; ".join(problems).replace("|", "\\|") if problems else "0"
     done = max(1, sum(r["completed"] for r in runs))
     name = f"{store}-{procs}-{mode}"
-    server_ms = 1000 * cpu_used(name, "server") / done
-    pg_ms = 1000 * cpu_used(name, "pg") / done
     gen_ms = sum(r["generator"]["cpuSeconds"] for r in runs) * 1000 / done
     rates[(store, procs, mode)] = sessions
     return (f"| {store} | {procs} | {mode} | {sessions:.1f} | {mbs:.1f} | {p50} | {p99} | "
-            f"{server_ms:.2f} | {pg_ms:.2f} | {gen_ms:.2f} | {errors} |")
+            f"{cpu_ms(name, 'server', done)} | {cpu_ms(name, 'pg', done)} | {gen_ms:.2f} | {errors} |")
+
+def cpu_ms(name, who, done):
+    """Milliseconds per session, or n/a when the /proc samples went backwards (seen for the
+    localfs retrall runs and not understood yet): a figure that cannot be right is not shown."""
+    used = cpu_used(name, who)
+    return "n/a" if used < 0 else f"{1000 * used / done:.2f}"
 
 rates = {}
 
@@ -231,7 +235,9 @@ print("cores as the servers and the load generators, so compare rows, not machin
 print("sessions/s and MB/s (10^6 octets) are the sum of the two generators; p50 and p99 are")
 print("each generator's (a / b). CPU per session (ms) is user + system time from /proc of the")
 print("izypop3 server processes, of all of PostgreSQL's processes, and of the two load")
-print("generators. errors counts every failed session; 0 means none.")
+print("generators (n/a: the two /proc samples of a run went backwards, a fault of the")
+print("measurement not yet understood, so no figure is given). errors counts every failed")
+print("session; 0 means none.")
 print()
 print("| store | server processes | mode | sessions/s | MB/s | p50 ms | p99 ms | izypop3 CPU | PostgreSQL CPU | generators CPU | errors |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
