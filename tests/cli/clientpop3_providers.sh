@@ -11,6 +11,12 @@
 #      closed, as secureserver.net does) gives way to the next one offered, each on a new
 #      connection; all failing exits 4 with the last server text; without TLS no cleartext
 #      mechanism is tried; a named mechanism is never replaced
+#   2  no UIDL (not in CAPA, or -ERR to it): ids from a fingerprint of the header section
+#      (TOP n 0), said once; two messages with one Message-ID and two with one header
+#      section are all kept; a second run with query new fetches only the new message, and
+#      query all stores nothing twice
+#   3  LIST and UIDL with runs of blanks and trailing blanks: backed up, and a later clean
+#      listing fetches nothing again
 # Each check prints "ok ..." or "FAIL ..."; all run, and the script exits 1 if one failed.
 set -euo pipefail
 bin=${1:?usage: clientpop3_providers.sh /path/to/izypop3}
@@ -99,7 +105,7 @@ def login(v, w, f, send):  # True: logged in; False: refused; raises Closed to h
         send(b"+ " + base64.b64encode(b"<1.2@example.net>") + b"\r\n")
         line = f.readline(); log.write(line); log.flush()
         send(b"-ERR [AUTH] CRAM-MD5 authentication failed\r\n"); return None
-    if v == b"APOP":
+    if v == b"APOP" and mode in ("mechfail", "allfail"):
         send(b"-ERR authorization failed\r\n"); raise Closed()
     if v == b"AUTH" and mode == "allfail":
         send(b"-ERR [AUTH] PLAIN authentication failed\r\n"); return None
@@ -121,6 +127,7 @@ def serve(c):
         v = w[0].upper()
         if v == b"CAPA":
             caps = b"USER\r\nUIDL\r\nTOP\r\nSASL PLAIN\r\n" + extra_caps.get(mode, b"")
+            if mode == "nouidl": caps = caps.replace(b"UIDL\r\n", b"")
             if tls == "stls" and not in_tls: caps += b"STLS\r\n"
             send(b"+OK\r\n" + caps + b".\r\n")
         elif v == b"STLS" and tls == "stls" and not in_tls:
@@ -139,6 +146,17 @@ def serve(c):
             send(b"+OK %d %d\r\n" % (len(msgs), sum(len(m[1]) for m in msgs)))
         elif v == b"LIST":
             send(b"+OK\r\n" + b"".join(b"%d %d\r\n" % (i, len(m[1])) for i, m in enumerate(msgs, 1)) + b".\r\n")
+        elif v == b"UIDL" and mode in ("nouidl", "uidlerr", "notop"):
+            send(b"-ERR command not implemented\r\n")
+        elif v == b"UIDL" and mode == "sloppy":
+            send(b"+OK\r\n" + b"".join(b"%d \t %s  \t\r\n" % (i, m[0].encode()) for i, m in enumerate(msgs, 1)) + b".\r\n")
+        elif v == b"LIST" and mode == "sloppy":
+            send(b"+OK\r\n" + b"".join(b"%d   %d \r\n" % (i, len(m[1])) for i, m in enumerate(msgs, 1)) + b".\r\n")
+        elif v == b"TOP" and mode == "notop":
+            send(b"-ERR TOP not supported\r\n")
+        elif v == b"TOP":
+            text = msgs[int(w[1]) - 1][1].encode()
+            send(b"+OK\r\n" + text.split(b"\r\n\r\n")[0] + b"\r\n\r\n.\r\n")
         elif v == b"UIDL":
             send(b"+OK\r\n" + b"".join(b"%d %s\r\n" % (i, m[0].encode()) for i, m in enumerate(msgs, 1)) + b".\r\n")
         elif v == b"RETR":
@@ -205,6 +223,9 @@ PY
 summary() { head -c 900 "$work/err" | tr '\r\n' '  '; }
 conns() { grep -c '^#conn' "$work/port.log" || true; }
 logins() { grep -E '^(AUTH|APOP|USER|PASS)' "$work/port.log" | cut -c1-14 | tr '\r\n' '  ' || true; }
+# Two messages share a Message-ID, two share the whole header section (a resent copy).
+same_id='[["x1","Message-ID: <same@x>\r\nSubject: one\r\n\r\nbody one\r\n"],["x2","Message-ID: <same@x>\r\nSubject: two\r\n\r\nbody two\r\n"],["x3","Message-ID: <same@x>\r\nSubject: one\r\n\r\nbody one again\r\n"],["x4","Subject: no id\r\n\r\nbody\r\n"]]'
+same_id_stored=$(printf '%s\n' 'Message-ID: <same@x>|Subject: one||body one again|' 'Message-ID: <same@x>|Subject: one||body one|' 'Message-ID: <same@x>|Subject: two||body two|' 'Subject: no id||body|' | LC_ALL=C sort)
 two_stored='Subject: one||body one|
 Subject: two||body two|'
 
@@ -347,6 +368,65 @@ for how in stls implicit; do
     ok "4 $how auth cram-md5 named: not replaced, exit 4"
   else
     bad "4 $how auth cram-md5 named: exit $rc, $(conns) connections; $(summary)"
+  fi
+
+  # ---------------- item 2: no UIDL
+  for mode in nouidl uidlerr; do
+    echo "$same_id" > "$work/state.json"
+    serve "$mode" "$how"
+    dir=$work/st2_${how}_$mode
+    backup "$dir" query new
+    first_rc=$rc
+    first_notes=$(grep -c 'note: the server has no UIDL' "$work/err" || true)
+    first_out=$(cat "$work/out")
+    first_stored=$(stored_texts "$dir")
+    python3 - "$work/state.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m.append(["x5", "Message-ID: <new@x>\r\nSubject: four\r\n\r\nbody four\r\n"])
+json.dump(m, open(sys.argv[1], "w"))
+PY
+    serve "$mode" "$how"
+    backup "$dir" query new
+    second_retr=$(grep '^RETR' "$work/port.log" | tr -d '\r' | tr '\n' ' ')
+    second_out=$(cat "$work/out")
+    serve "$mode" "$how"
+    backup "$dir" query all
+    third_out=$(cat "$work/out")
+    if [ "$first_rc" -eq 0 ] && [ "$first_notes" -eq 1 ] && [[ $first_out == "fetched 4, already stored 0, duplicates 0,"* ]] &&
+       [ "$first_stored" = "$same_id_stored" ] && [ "$second_retr" = "RETR 5 " ] &&
+       [[ $second_out == "fetched 1, already stored 4, duplicates 0,"* ]] && [ "$rc" -eq 0 ] &&
+       [[ $third_out == "fetched 0, already stored 5, duplicates 0,"* ]] &&
+       [ "$(stored_texts "$dir")" = "$(printf '%s\n%s' "$same_id_stored" 'Message-ID: <new@x>|Subject: four||body four|' | LC_ALL=C sort)" ]; then
+      ok "2 $how $mode: 4 stored by fingerprint (note said once), then only the new one fetched, nothing stored twice"
+    else
+      bad "2 $how $mode: rc $first_rc/$rc, notes $first_notes, outs: $first_out / $second_out / $third_out; second run: $second_retr; stored: $(stored_texts "$dir" | tr '\n' ' '); $(summary)"
+    fi
+  done
+
+  echo "$two" > "$work/state.json"
+  serve notop "$how"
+  backup "$work/st2_${how}_notop" delete true
+  if [ "$rc" -eq 1 ] && ! grep -qE '^(RETR|DELE)' "$work/port.log" &&
+     grep -qF 'the server has no UIDL and refused TOP 1 0: -ERR TOP not supported' "$work/err"; then
+    ok "2 $how neither UIDL nor TOP: exit 1 before any RETR or DELE: $(summary)"
+  else
+    bad "2 $how neither UIDL nor TOP: exit $rc; $(summary)"
+  fi
+
+  # ---------------- item 3: irregular spacing, then a clean listing
+  echo "$two" > "$work/state.json"
+  serve sloppy "$how"
+  dir=$work/st3_$how
+  backup "$dir" query new
+  first=$rc
+  serve normal "$how"
+  backup "$dir" query new
+  if [ "$first" -eq 0 ] && [ "$rc" -eq 0 ] && ! grep -q '^RETR' "$work/port.log" &&
+     grep -q '^fetched 0, already stored 2,' "$work/out" && [ "$(stored_texts "$dir")" = "$two_stored" ]; then
+    ok "3 $how listings with runs of blanks: stored, and the clean listing after it fetches nothing"
+  else
+    bad "3 $how irregular spacing: rc $first/$rc, $(cat "$work/out"); $(summary)"
   fi
 done
 

@@ -401,9 +401,12 @@ class listing_rows {
 // listing is not believable.
 std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& link,
                                                                    const settings& s,
-                                                                   std::string& problem) {
-    auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem);
+                                                                   std::string& problem,
+                                                                   std::ostream& err) {
+    std::string without_uidl;
+    auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem, &without_uidl);
     if (!all) return std::nullopt;
+    if (!without_uidl.empty()) err << fmt::format("izypop3: note: {}\n", without_uidl);
     std::vector<core::listed_message> out;
     for (auto& m : *all)
         if (s.selection.contains(m.number) && (s.limit == 0 || out.size() < s.limit))
@@ -414,7 +417,8 @@ std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& li
 // Puts the rows of capa, list and uidl, which need no further request, or submits what
 // stat, top and dele ask for. False when the listing could not be had: then the link
 // failed, or `problem` says why the server's listing was refused.
-bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows, std::string& problem) {
+bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows, std::string& problem,
+                    std::ostream& err) {
     if (s.cmd == "capa") {
         for (const auto& c : link.session().capabilities())
             rows.add([&] { return json_string(c); }, [&] { return terminal_safe(c); });
@@ -427,7 +431,7 @@ bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows, std:
         link.session().submit(r);
         return true;
     }
-    const auto listed = selected_messages(link, s, problem);
+    const auto listed = selected_messages(link, s, problem, err);
     if (!listed) return false;
     for (const auto& m : *listed) {
         if (s.cmd == "list") {
@@ -518,7 +522,7 @@ std::optional<int> quit_listing(pop3_link& link, std::ostream& err) {
 int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostream& err) {
     listing_rows rows(s.json);
     std::string problem;
-    if (!submit_listing(link, s, rows, problem)) {
+    if (!submit_listing(link, s, rows, problem, err)) {
         if (problem.empty()) return exit_for(link, err);
         err << fmt::format(
             "izypop3: the server's listing is not believable, nothing was done: {}\n",
