@@ -9,8 +9,9 @@
 #      connection and says so; true sends it at once; false exits 4 with the server's text
 #   4  auth auto: a failing mechanism (CRAM-MD5 refused, APOP refused and the connection
 #      closed, as secureserver.net does) gives way to the next one offered, each on a new
-#      connection; all failing exits 4 with the last server text; without TLS no cleartext
-#      mechanism is tried; a named mechanism is never replaced
+#      connection; all failing exits 4 with the last server text; a refusal with [AUTH]
+#      (the credentials are wrong) is final; without TLS no cleartext mechanism is tried;
+#      a named mechanism is never replaced
 #   2  no UIDL (not in CAPA, or -ERR to it): ids from a fingerprint of the header section
 #      (TOP n 0), said once; two messages with one Message-ID and two with one header
 #      section are all kept; a second run with query new fetches only the new message, and
@@ -87,7 +88,7 @@ extra_caps = {
 }
 
 extra_caps.update({m: b"SASL PLAIN XOAUTH2\r\n" for m in ("outlook", "outlookclose", "gmail")})
-extra_caps.update({m: b"SASL CRAM-MD5 PLAIN\r\n" for m in ("mechfail", "allfail")})
+extra_caps.update({m: b"SASL CRAM-MD5 PLAIN\r\n" for m in ("mechfail", "allfail", "authfinal")})
 token = b"user=u\x01auth=Bearer secret-pw\x01\x01"
 class Closed(Exception): pass
 
@@ -104,13 +105,14 @@ def login(v, w, f, send):  # True: logged in; False: refused; raises Closed to h
     if v == b"AUTH" and w[1].upper() == b"CRAM-MD5":
         send(b"+ " + base64.b64encode(b"<1.2@example.net>") + b"\r\n")
         line = f.readline(); log.write(line); log.flush()
-        send(b"-ERR [AUTH] CRAM-MD5 authentication failed\r\n"); return None
+        if mode == "authfinal": send(b"-ERR [AUTH] Invalid login\r\n"); return None
+        send(b"-ERR CRAM-MD5 authentication failed\r\n"); return None
     if v == b"APOP" and mode in ("mechfail", "allfail"):
         send(b"-ERR authorization failed\r\n"); raise Closed()
     if v == b"AUTH" and mode == "allfail":
-        send(b"-ERR [AUTH] PLAIN authentication failed\r\n"); return None
+        send(b"-ERR PLAIN authentication failed\r\n"); return None
     if v == b"PASS" and mode == "allfail":
-        send(b"-ERR [AUTH] USER/PASS refused, the last one\r\n"); return None
+        send(b"-ERR USER/PASS refused, the last one\r\n"); return None
     return True
 
 def serve(c):
@@ -346,7 +348,7 @@ for how in stls implicit; do
   [ "$how" = implicit ] && want_conns=3
   got_logins=$(grep -E '^(AUTH|APOP|USER|PASS)' "$work/port.log" | cut -d' ' -f1-2 | tr -d '\r' | tr '\n' ' ')
   if [ "$rc" -eq 0 ] && [ "$(conns)" -eq "$want_conns" ] && [ "$(stored_texts "$dir")" = "$two_stored" ] &&
-     grep -qF 'izypop3: note: CRAM-MD5 failed (-ERR [AUTH] CRAM-MD5 authentication failed); trying the next mechanism' "$work/err" &&
+     grep -qF 'izypop3: note: CRAM-MD5 failed (-ERR CRAM-MD5 authentication failed); trying the next mechanism' "$work/err" &&
      grep -qF 'izypop3: note: logged in with PLAIN' "$work/err" &&
      { [ "$how" = stls ] || grep -qF 'izypop3: note: APOP failed (-ERR authorization failed)' "$work/err"; }; then
     ok "4 $how auto: $got_logins-> logged in on connection $want_conns: $(summary)"
@@ -355,16 +357,25 @@ for how in stls implicit; do
   fi
   serve allfail "$how"
   backup "$work/st4_${how}_all"
-  if [ "$rc" -eq 4 ] && grep -qF 'izypop3: login failed: -ERR [AUTH] USER/PASS refused, the last one' "$work/err" &&
+  if [ "$rc" -eq 4 ] && grep -qF 'izypop3: login failed: -ERR USER/PASS refused, the last one' "$work/err" &&
      grep -q '^PASS secret-pw' "$work/port.log" && [ "$(stored_texts "$work/st4_${how}_all")" = "" ]; then
     ok "4 $how every mechanism fails: exit 4 with the last server text after $(conns) connections"
   else
     bad "4 $how every mechanism fails: exit $rc, $(conns) connections; $(summary)"
   fi
+  # [AUTH] (RFC 3206) says the credentials are wrong: no other mechanism is tried with them.
+  serve authfinal "$how"
+  backup "$work/st4_${how}_authfinal"
+  if [ "$rc" -eq 4 ] && [ "$(conns)" -eq 1 ] && ! grep -q 'note:' "$work/err" &&
+     grep -qF 'izypop3: login failed: -ERR [AUTH] Invalid login' "$work/err"; then
+    ok "4 $how auto, CRAM-MD5 refused with [AUTH]: final, exit 4 after one connection"
+  else
+    bad "4 $how auto, [AUTH]: exit $rc, $(conns) connections; $(summary)"
+  fi
   serve mechfail "$how"
   backup "$work/st4_${how}_named" auth cram-md5
   if [ "$rc" -eq 4 ] && [ "$(conns)" -eq 1 ] && ! grep -q 'note:' "$work/err" &&
-     grep -qF 'izypop3: login failed: -ERR [AUTH] CRAM-MD5 authentication failed' "$work/err"; then
+     grep -qF 'izypop3: login failed: -ERR CRAM-MD5 authentication failed' "$work/err"; then
     ok "4 $how auth cram-md5 named: not replaced, exit 4"
   else
     bad "4 $how auth cram-md5 named: exit $rc, $(conns) connections; $(summary)"
@@ -434,7 +445,7 @@ done
 serve mechfail plain
 client plain cmd stat
 if [ "$rc" -eq 4 ] && [ "$(conns)" -eq 2 ] && ! grep -qE '^(AUTH PLAIN|USER|PASS|APOP)' "$work/port.log" &&
-   grep -qF 'izypop3: login failed: -ERR [AUTH] CRAM-MD5 authentication failed' "$work/err" &&
+   grep -qF 'izypop3: login failed: -ERR CRAM-MD5 authentication failed' "$work/err" &&
    grep -qF 'no other mechanism is usable here: not sending the password in clear' "$work/err"; then
   ok "4 plain auto: CRAM-MD5 fails, no cleartext mechanism follows, exit 4 with the server's text"
 else

@@ -3,6 +3,7 @@
 #include "clientpop3/pop3_link.hpp"
 
 #include <izypop3/core/errc.hpp>
+#include <izypop3/core/status_line.hpp>
 
 #include <array>
 #include <cctype>
@@ -26,6 +27,17 @@ link_failure classify(boost::system::error_code ec, bool logged_in) {
         if (ec == e) return link_failure::authentication;
     }
     return link_failure::connection;
+}
+
+// "-ERR [AUTH] ..." (RFC 3206): the server says the credentials are wrong, so the same
+// ones with another mechanism fail too, and each try counts against the account (lockouts,
+// growing delays). Without the code the mechanism itself may be what failed.
+bool credentials_refused(std::string_view text) {
+    const auto st = core::parse_status_line(text);
+    if (!st || st->kind != core::status_kind::err || st->code.size() != 4) return false;
+    std::string code(st->code);
+    for (auto& ch : code) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return code == "AUTH";
 }
 
 std::string upper_ascii(std::string_view s) {
@@ -101,7 +113,11 @@ bool pop3_link::try_login_differently() {
                          "connection");
         return true;
     }
-    if (!fallbacks_.next_mechanism || !refused || s.mechanism_tried().empty()) return false;
+    // A server that could not prove it knows the password (SCRAM) may be an impostor: it
+    // gets no weaker mechanism.
+    if (!fallbacks_.next_mechanism || !refused || s.mechanism_tried().empty() ||
+        credentials_refused(error_) || session_failure_ == core::errc::sasl_server_not_verified)
+        return false;
     session_config_.skip_mechanisms.push_back(s.mechanism_tried());
     last_refusal_ = error_;
     fell_back_ = true;
@@ -131,6 +147,7 @@ void pop3_link::reset_connection() {
     logged_in_ = false;
     closed_ = false;
     failure_ = link_failure::none;
+    session_failure_ = {};
     error_.clear();
     quit_refusal_.clear();
 }
@@ -200,6 +217,7 @@ bool pop3_link::pump(const event_sink& sink) {
         }
         if (const auto* f = std::get_if<ca::failed>(&a)) {
             const std::string detail(f->detail);
+            session_failure_ = f->ec;
             return fail(classify(f->ec, logged_in_), detail.empty() ? f->ec.message() : detail);
         }
         if (std::holds_alternative<ca::closed>(a)) {

@@ -99,6 +99,7 @@ class pop3_link {
     std::string quit_refusal_;
     login_fallbacks fallbacks_;
     std::vector<std::string> notes_;
+    boost::system::error_code session_failure_;  // why the session failed, if it did
     std::string last_refusal_;  // the server's text when a mechanism failed in auto
     bool fell_back_ = false;
 };
