@@ -404,14 +404,18 @@ PY
     serve "$mode" "$how"
     backup "$dir" query all
     third_out=$(cat "$work/out")
+    serve "$mode" "$how"
+    client "$how" cmd uidl
+    uidl_rows=$(grep -cE '^[1-5] hdr-[0-9a-f]{64}(-2)?$' "$work/out" || true)
     if [ "$first_rc" -eq 0 ] && [ "$first_notes" -eq 1 ] && [[ $first_out == "fetched 4, already stored 0, duplicates 0,"* ]] &&
        [ "$first_stored" = "$same_id_stored" ] && [ "$second_retr" = "RETR 5 " ] &&
        [[ $second_out == "fetched 1, already stored 4, duplicates 0,"* ]] && [ "$rc" -eq 0 ] &&
-       [[ $third_out == "fetched 0, already stored 5, duplicates 0,"* ]] &&
+       [[ $third_out == "fetched 0, already stored 5, duplicates 0,"* ]] && [ "$uidl_rows" -eq 5 ] &&
+       grep -qE '^3 hdr-[0-9a-f]{64}-2$' "$work/out" &&
        [ "$(stored_texts "$dir")" = "$(printf '%s\n%s' "$same_id_stored" 'Message-ID: <new@x>|Subject: four||body four|' | LC_ALL=C sort)" ]; then
-      ok "2 $how $mode: 4 stored by fingerprint (note said once), then only the new one fetched, nothing stored twice"
+      ok "2 $how $mode: 4 stored by fingerprint (note said once), then only the new one fetched, nothing stored twice; cmd uidl shows the fingerprints"
     else
-      bad "2 $how $mode: rc $first_rc/$rc, notes $first_notes, outs: $first_out / $second_out / $third_out; second run: $second_retr; stored: $(stored_texts "$dir" | tr '\n' ' '); $(summary)"
+      bad "2 $how $mode: rc $first_rc/$rc, notes $first_notes, cmd uidl: $(tr '\n' ' ' < "$work/out"), outs: $first_out / $second_out / $third_out; second run: $second_retr; stored: $(stored_texts "$dir" | tr '\n' ' '); $(summary)"
     fi
   done
 
