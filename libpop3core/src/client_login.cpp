@@ -49,6 +49,18 @@ bool safe_in_command(std::string_view s) noexcept {
     return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// RFC 2449 section 8.1.1 ([IN-USE], [LOGIN-DELAY]) and RFC 3206 ([SYS/TEMP]): the login
+// failed for a reason that passes; the password is not what is wrong.
+bool temporary_refusal(std::string_view code) noexcept {
+    const std::string c = upper(code);
+    return c == "IN-USE" || c == "LOGIN-DELAY" || c == "SYS/TEMP";
+}
+
+boost::system::error_code refusal_error(std::string_view code) noexcept {
+    return make_error_code(temporary_refusal(code) ? errc::login_deferred
+                                                   : errc::authentication_failed);
+}
+
 }  // namespace
 
 bool client_session::cleartext_ok() const noexcept {
@@ -222,8 +234,13 @@ std::string client_session::choose_mechanism(boost::system::error_code& ec,
         return wanted;
     }
     std::string held_back;  // cleartext mechanisms offered but not allowed here
+    auto skipped = [&](std::string_view m) {
+        for (const auto& s : config_.skip_mechanisms)
+            if (lower(s) == m) return true;
+        return false;
+    };
     for (auto m : auto_order) {
-        if (!offered(m)) continue;
+        if (!offered(m) || skipped(m)) continue;
         if (reveals_secret(m) && !cleartext_ok()) {
             if (!held_back.empty()) held_back += ' ';
             held_back += upper(m);
@@ -261,6 +278,7 @@ void client_session::choose_and_start_auth() {
                  upper(mechanism_name_));
         return;
     }
+    mechanism_tried_ = mechanism_name_;
     if (mechanism_name_ == "user") {
         write_command("USER " + config_.user);
         phase_ = phase::auth_user;
@@ -291,6 +309,7 @@ void client_session::start_sasl(std::string_view name) {
         if (cmd.size() + 1 + enc.size() + 2 <= rfc5034_max_line) {
             cmd += ' ';
             cmd += enc;
+            ir_on_auth_line_ = true;
         } else {
             pending_ir_ = std::move(*ir);  // sent after the server's empty challenge
         }
@@ -307,7 +326,8 @@ void client_session::on_login_reply(std::string_view l) {
         return;
     }
     if (st->kind == status_kind::err) {
-        fail(make_error_code(errc::authentication_failed), printable(l, 300));
+        // -ERR to USER is a refusal too; a code there ([SYS/TEMP]) counts like one to PASS.
+        fail(refusal_error(st->code), printable(l, 300));
         return;
     }
     if (phase_ == phase::auth_user) {
@@ -332,8 +352,11 @@ void client_session::on_sasl_reply(std::string_view l) {
         phase_ = phase::failed;
         return;
     }
+    const bool first_reply = !sasl_answered_;
+    sasl_answered_ = true;
     if (st->kind == status_kind::err) {
-        fail(make_error_code(errc::authentication_failed), printable(l, 300));
+        ir_refused_ = first_reply && ir_on_auth_line_ && st->code.empty();
+        fail(refusal_error(st->code), printable(l, 300));
         return;
     }
     if (st->kind == status_kind::ok) {

@@ -57,6 +57,12 @@ bool multi_line(const request& r) noexcept {
     }
 }
 
+std::string upper_name(std::string_view s) {
+    std::string r(s);
+    for (auto& ch : r) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return r;
+}
+
 bool blank(char ch) noexcept {
     return ch == ' ' || ch == '\t';
 }
@@ -227,6 +233,12 @@ client_action_t client_session::next() {
             if (phase_ == phase::ready && inflight_.empty() && queued_.empty()) {
                 phase_ = phase::closed;
                 return client_action::closed{};
+            }
+            if (phase_ == phase::auth_sasl && ir_on_auth_line_ && !sasl_answered_) {
+                ir_refused_ = true;
+                return fail(make_error_code(errc::authentication_failed),
+                            "the server closed the connection after AUTH " +
+                                upper_name(mechanism_name_) + " with an initial response");
             }
             return fail(make_error_code(errc::body_incomplete),
                         "the server closed the connection before answering");

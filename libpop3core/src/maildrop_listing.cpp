@@ -41,6 +41,14 @@ bool maildrop_listing::reject(std::string why) {
     return false;
 }
 
+bool maildrop_listing::drop_uids() {
+    if (!ok()) return false;
+    if (uid_entries_ != 0) return reject("UIDL was refused after it listed messages");
+    with_uids_ = false;
+    uids_.clear();
+    return true;
+}
+
 bool maildrop_listing::stat(std::uint64_t count, std::uint64_t octets) {
     if (!ok()) return false;
     if (count > max_entries_)

@@ -44,7 +44,9 @@ core::client_config tls_config() {
     return c;
 }
 
-std::string b64(std::string_view s) { return core::base64_encode(s); }
+std::string b64(std::string_view s) {
+    return core::base64_encode(s);
+}
 
 std::string b64d(std::string_view s) {
     auto r = core::base64_decode(s);
@@ -173,7 +175,8 @@ TEST(ClientSession, Rfc1939GreetingWithExtraTextAfterTimestamp) {
     EXPECT_EQ(t.session().greeting(),
               "POP3 server ready <1896.697170952@dbc.mtview.ca.us> have fun");
     // The digest is RFC 1939 section 7's own example.
-    t.server_says("-ERR\r\n").expect_client_sends("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
+    t.server_says("-ERR\r\n")
+        .expect_client_sends("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
     t.server_says("+OK mrose's maildrop has 2 messages (320 octets)\r\n");
     EXPECT_EQ(t.logged_in(), "apop");
 }
@@ -230,9 +233,10 @@ TEST(ClientSession, NoCapaNamedApopWithoutTls) {
     c.mechanism = "apop";
     client_transcript t(c);
     t.server_says("+OK <1.2@x>\r\n").expect_client_sends("CAPA\r\n");
-    t.server_says("-ERR\r\n").expect_client_sends(
-        "APOP alice " + core::to_hex(core::digest(core::hash_algorithm::md5, "<1.2@x>wonderland")) +
-        "\r\n");
+    t.server_says("-ERR\r\n")
+        .expect_client_sends(
+            "APOP alice " +
+            core::to_hex(core::digest(core::hash_algorithm::md5, "<1.2@x>wonderland")) + "\r\n");
     t.server_says("-ERR [AUTH] permission denied\r\n");
     expect_failure(t, errc::authentication_failed);
     EXPECT_NE(t.failure()->detail.find("permission denied"), std::string::npos);
@@ -255,7 +259,7 @@ TEST(ClientSession, NoCapaNamedSaslMechanismWaitsForEmptyChallenge) {
 
 struct choice_case {
     std::string name;
-    std::string caps;        // CAPA lines after +OK, without the terminator
+    std::string caps;  // CAPA lines after +OK, without the terminator
     bool tls = false;
     bool cleartext = false;
     std::string mechanism = "auto";
@@ -295,22 +299,21 @@ INSTANTIATE_TEST_SUITE_P(
                     "AUTH SCRAM-SHA-256 "},
         choice_case{"AllWithoutTls", all_sasl, false, false, "auto", "+OK <9.9@x>",
                     "AUTH SCRAM-SHA-256 "},
-        choice_case{"Sha1Next", "SASL PLAIN SCRAM-SHA-1 CRAM-MD5\r\nUSER\r\n", true, false,
-                    "auto", "+OK <9.9@x>", "AUTH SCRAM-SHA-1 "},
+        choice_case{"Sha1Next", "SASL PLAIN SCRAM-SHA-1 CRAM-MD5\r\nUSER\r\n", true, false, "auto",
+                    "+OK <9.9@x>", "AUTH SCRAM-SHA-1 "},
         choice_case{"CramNext", "SASL LOGIN CRAM-MD5 PLAIN\r\nUSER\r\n", false, false, "auto",
                     "+OK <9.9@x>", "AUTH CRAM-MD5\r\n"},
-        choice_case{"ApopOverTlsBeatsPlain", "SASL PLAIN LOGIN\r\nUSER\r\n", true, false,
-                    "auto", "+OK <9.9@x>", "APOP alice "},
+        choice_case{"ApopOverTlsBeatsPlain", "SASL PLAIN LOGIN\r\nUSER\r\n", true, false, "auto",
+                    "+OK <9.9@x>", "APOP alice "},
         choice_case{"ApopNeverWithoutTls", "SASL PLAIN LOGIN\r\nUSER\r\n", false, true, "auto",
                     "+OK <9.9@x>", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"},
         choice_case{"PlainOverTls", "SASL LOGIN PLAIN\r\nUSER\r\n", true, false, "auto",
                     "+OK ready", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"},
-        choice_case{"LoginBeforeUser", "SASL LOGIN\r\nUSER\r\n", true, false, "auto",
-                    "+OK ready", "AUTH LOGIN"},
-        choice_case{"UserLast", "USER\r\n", true, false, "auto", "+OK ready",
-                    "USER alice\r\n"},
-        choice_case{"NoCleartextWithoutTls", "SASL PLAIN LOGIN\r\nUSER\r\n", false, false,
-                    "auto", "+OK ready <9.9@x>", "", errc::cleartext_refused},
+        choice_case{"LoginBeforeUser", "SASL LOGIN\r\nUSER\r\n", true, false, "auto", "+OK ready",
+                    "AUTH LOGIN"},
+        choice_case{"UserLast", "USER\r\n", true, false, "auto", "+OK ready", "USER alice\r\n"},
+        choice_case{"NoCleartextWithoutTls", "SASL PLAIN LOGIN\r\nUSER\r\n", false, false, "auto",
+                    "+OK ready <9.9@x>", "", errc::cleartext_refused},
         choice_case{"CleartextPermitted", "SASL PLAIN LOGIN\r\nUSER\r\n", false, true, "auto",
                     "+OK ready", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"},
         // Naming a mechanism is no consent to send the password in clear (issue 12).
@@ -318,18 +321,16 @@ INSTANTIATE_TEST_SUITE_P(
                     "plain", "+OK ready", "", errc::cleartext_refused},
         choice_case{"NamedUserIsNoPermission", "SASL PLAIN\r\nUSER\r\n", false, false, "USER",
                     "+OK ready", "", errc::cleartext_refused},
-        choice_case{"NamedPlainWithConsent", "SASL PLAIN LOGIN\r\nUSER\r\n", false, true,
-                    "plain", "+OK ready", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"},
-        choice_case{"NamedButNotOffered", "SASL PLAIN\r\nUSER\r\n", true, false,
-                    "scram-sha-256", "+OK ready", ""},
-        choice_case{"NamedApopWithoutTimestamp", "USER\r\n", true, false, "apop", "+OK ready",
-                    ""},
+        choice_case{"NamedPlainWithConsent", "SASL PLAIN LOGIN\r\nUSER\r\n", false, true, "plain",
+                    "+OK ready", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"},
+        choice_case{"NamedButNotOffered", "SASL PLAIN\r\nUSER\r\n", true, false, "scram-sha-256",
+                    "+OK ready", ""},
+        choice_case{"NamedApopWithoutTimestamp", "USER\r\n", true, false, "apop", "+OK ready", ""},
         choice_case{"OauthNeverAutomatic", "SASL XOAUTH2 OAUTHBEARER\r\n", true, false, "auto",
                     "+OK ready", ""},
         choice_case{"UserNotListed", "SASL CRAM-MD5\r\n", true, false, "auto", "+OK ready",
                     "AUTH CRAM-MD5\r\n"},
-        choice_case{"NothingUsable", "SASL GSSAPI NTLM\r\n", true, false, "auto", "+OK ready",
-                    ""}),
+        choice_case{"NothingUsable", "SASL GSSAPI NTLM\r\n", true, false, "auto", "+OK ready", ""}),
     [](const ::testing::TestParamInfo<choice_case>& i) { return i.param.name; });
 
 TEST(ClientSession, NamedMechanismNotOfferedSaysWhatIs) {
@@ -368,6 +369,81 @@ TEST(ClientSession, UserRejected) {
     t.server_says(capa_user_only).expect_client_sends("USER alice\r\n");
     t.server_says("-ERR no such user\r\n").expect_client_sends("");
     expect_failure(t, errc::authentication_failed);
+}
+
+// Issue 18 item 5: a refusal that passes is not a wrong password.
+TEST(ClientSession, TemporaryRefusalsAtPassAreDeferred) {
+    for (std::string code : {"IN-USE", "LOGIN-DELAY", "SYS/TEMP", "in-use"}) {
+        client_transcript t(cleartext_config());
+        t.server_says("+OK ready\r\n").take();
+        t.server_says(capa_user_only).expect_client_sends("USER alice\r\n");
+        t.server_says("+OK\r\n").expect_client_sends("PASS wonderland\r\n");
+        t.server_says("-ERR [" + code + "] not now\r\n").expect_client_sends("");
+        expect_failure(t, errc::login_deferred);
+        EXPECT_EQ(t.failure()->detail, "-ERR [" + code + "] not now") << code;
+    }
+}
+
+TEST(ClientSession, TemporaryRefusalOfSaslIsDeferred) {
+    client_transcript t(tls_config());
+    t.server_says("+OK\r\n").take();
+    t.server_says("+OK\r\nSASL PLAIN\r\n.\r\n").take();
+    t.server_says("-ERR [SYS/TEMP] backend down\r\n").expect_client_sends("");
+    expect_failure(t, errc::login_deferred);
+}
+
+TEST(ClientSession, AuthCodeAndPlainErrStayAuthenticationFailures) {
+    for (std::string reply : {"-ERR [AUTH] bad password", "-ERR bad password",
+                              "-ERR [SYS/PERM] account closed", "-ERR [IN-USE-ISH] x"}) {
+        client_transcript t(cleartext_config());
+        t.server_says("+OK ready\r\n").take();
+        t.server_says(capa_user_only).expect_client_sends("USER alice\r\n");
+        t.server_says("+OK\r\n").expect_client_sends("PASS wonderland\r\n");
+        t.server_says(reply + "\r\n").expect_client_sends("");
+        expect_failure(t, errc::authentication_failed);
+        EXPECT_EQ(t.failure()->detail, reply);
+    }
+}
+
+// Issue 18 item 4: mechanisms that failed on an earlier connection are skipped in auto.
+TEST(ClientSession, AutoSkipsMechanismsThatFailedBefore) {
+    auto c = tls_config();
+    c.skip_mechanisms = {"apop"};
+    client_transcript t(c);
+    t.server_says("+OK ready <1.2@x>\r\n").take();
+    t.server_says("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n")
+        .expect_client_sends("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n");
+    EXPECT_EQ(t.session().mechanism_tried(), "plain");
+}
+
+TEST(ClientSession, AutoWithEverythingSkippedFindsNothing) {
+    auto c = tls_config();
+    c.skip_mechanisms = {"APOP", "plain", "user"};
+    client_transcript t(c);
+    t.server_says("+OK ready <1.2@x>\r\n").take();
+    t.server_says("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n").expect_client_sends("");
+    expect_failure(t, errc::mechanism_unavailable);
+    EXPECT_EQ(t.session().mechanism_tried(), "");
+}
+
+TEST(ClientSession, SkippingNeverBringsCleartextWithoutTls) {
+    auto c = client_transcript::default_config();
+    c.skip_mechanisms = {"cram-md5"};
+    client_transcript t(c);
+    t.server_says("+OK ready\r\n").take();
+    t.server_says("+OK\r\nUSER\r\nSASL CRAM-MD5 PLAIN\r\n.\r\n").expect_client_sends("");
+    expect_failure(t, errc::cleartext_refused);
+    expect_no_credentials_sent(t);
+}
+
+TEST(ClientSession, NamedMechanismIgnoresTheSkipList) {
+    auto c = tls_config();
+    c.mechanism = "plain";
+    c.skip_mechanisms = {"plain"};
+    client_transcript t(c);
+    t.server_says("+OK ready\r\n").take();
+    t.server_says("+OK\r\nSASL PLAIN\r\n.\r\n")
+        .expect_client_sends("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -442,10 +518,71 @@ TEST(ClientSession, Xoauth2TwoStep) {
     t.server_says("+OK The Microsoft Exchange POP3 service is ready.\r\n").take();
     t.server_says("+OK\r\nTOP\r\nUIDL\r\nSASL PLAIN XOAUTH2\r\nUSER\r\n.\r\n")
         .expect_client_sends("AUTH XOAUTH2\r\n");
-    t.server_says("+ \r\n")
-        .expect_client_sends("dXNlcj1hbGljZQFhdXRoPUJlYXJlciB5YTI5LnRva2VuAQE=\r\n");
+    t.server_says("+ \r\n").expect_client_sends(
+        "dXNlcj1hbGljZQFhdXRoPUJlYXJlciB5YTI5LnRva2VuAQE=\r\n");
     t.server_says("+OK User successfully authenticated.\r\n");
     EXPECT_EQ(t.logged_in(), "xoauth2");
+}
+
+// Issue 18 item 1: Exchange Online refuses the token on the AUTH line; the session says so,
+// so that the caller can try the two-step form on a new connection.
+TEST(ClientSession, Xoauth2OneLineRefusedByExchangeIsReported) {
+    auto c = tls_config();
+    c.mechanism = "xoauth2";
+    c.secret = "ya29.token";
+    client_transcript t(c);
+    t.server_says("+OK The Microsoft Exchange POP3 service is ready.\r\n").take();
+    t.server_says("+OK\r\nSASL PLAIN XOAUTH2\r\nUSER\r\n.\r\n")
+        .expect_client_sends("AUTH XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciB5YTI5LnRva2VuAQE=\r\n");
+    t.server_says("-ERR Protocol error. Connection is closed. 10\r\n").expect_client_sends("");
+    expect_failure(t, errc::authentication_failed);
+    EXPECT_EQ(t.failure()->detail, "-ERR Protocol error. Connection is closed. 10");
+    EXPECT_TRUE(t.session().initial_response_refused());
+    EXPECT_EQ(t.session().mechanism_tried(), "xoauth2");
+}
+
+TEST(ClientSession, Xoauth2OneLineAnsweredByCloseIsReported) {
+    auto c = tls_config();
+    c.mechanism = "xoauth2";
+    c.secret = "ya29.token";
+    client_transcript t(c);
+    t.server_says("+OK\r\n").take();
+    t.server_says("+OK\r\nSASL XOAUTH2\r\n.\r\n").take();
+    t.server_closes();
+    expect_failure(t, errc::authentication_failed);
+    EXPECT_TRUE(t.session().initial_response_refused());
+}
+
+TEST(ClientSession, RefusalAfterAChallengeOrWithACodeIsNotAboutTheForm) {
+    {  // Gmail: a bad token gets an error challenge first
+        auto c = tls_config();
+        c.mechanism = "xoauth2";
+        client_transcript t(c);
+        t.server_says("+OK\r\n").take();
+        t.server_says("+OK\r\nSASL XOAUTH2\r\n.\r\n").take();
+        t.server_says("+ eyJzdGF0dXMiOiI0MDAifQ==\r\n").expect_client_sends("\r\n");
+        t.server_says("-ERR Invalid credentials\r\n");
+        EXPECT_FALSE(t.session().initial_response_refused());
+    }
+    {
+        auto c = tls_config();
+        c.mechanism = "xoauth2";
+        client_transcript t(c);
+        t.server_says("+OK\r\n").take();
+        t.server_says("+OK\r\nSASL XOAUTH2\r\n.\r\n").take();
+        t.server_says("-ERR [AUTH] token expired\r\n");
+        EXPECT_FALSE(t.session().initial_response_refused());
+    }
+    {  // the two-step form itself refused
+        auto c = tls_config();
+        c.mechanism = "xoauth2";
+        c.xoauth2_two_step = true;
+        client_transcript t(c);
+        t.server_says("+OK\r\n").take();
+        t.server_says("+OK\r\nSASL XOAUTH2\r\n.\r\n").expect_client_sends("AUTH XOAUTH2\r\n");
+        t.server_says("-ERR Protocol error\r\n");
+        EXPECT_FALSE(t.session().initial_response_refused());
+    }
 }
 
 TEST(ClientSession, Xoauth2ErrorChallengeAnsweredWithEmptyLine) {
@@ -475,7 +612,10 @@ TEST(ClientSession, OauthbearerErrorChallengeAnsweredWithCtrlA) {
     ASSERT_TRUE(line.starts_with("AUTH OAUTHBEARER ")) << line;
     const std::string ir = b64d(line.substr(17));
     EXPECT_TRUE(ir.starts_with("n,")) << ir;  // RFC 7628 section 3.1: a GS2 header
-    EXPECT_NE(ir.find("\x01" "auth=Bearer ya29.token\x01\x01"), std::string::npos) << ir;
+    EXPECT_NE(ir.find("\x01"
+                      "auth=Bearer ya29.token\x01\x01"),
+              std::string::npos)
+        << ir;
     EXPECT_NE(ir.find("host=pop.example.org"), std::string::npos) << ir;
     t.server_says("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIn0=\r\n")
         .expect_client_sends(b64("\x01") + "\r\n");
@@ -493,7 +633,10 @@ TEST(ClientSession, LongInitialResponseSentAfterEmptyChallenge) {
     client_transcript t(c);
     t.server_says("+OK\r\n").take();
     t.server_says("+OK\r\nSASL XOAUTH2\r\n.\r\n").expect_client_sends("AUTH XOAUTH2\r\n");
-    const std::string ir = "user=alice\x01" "auth=Bearer " + c.secret + "\x01\x01";
+    const std::string ir =
+        "user=alice\x01"
+        "auth=Bearer " +
+        c.secret + "\x01\x01";
     ASSERT_GT(std::string("AUTH XOAUTH2 ").size() + b64(ir).size() + 2, 255u);
     t.server_says("+ \r\n").expect_client_sends(b64(ir) + "\r\n");
     t.server_says("+OK\r\n");
@@ -516,7 +659,7 @@ TEST(ClientSession, InitialResponseThatFitsExactlyStaysOnTheLine) {
 // A SCRAM server written out from RFC 5802 section 3 with core's hash primitives, so the
 // client is checked against the RFC rather than against our own server mechanism.
 class scram_server {
-public:
+  public:
     scram_server(core::hash_algorithm alg, std::string password)
         : alg_(alg), password_(std::move(password)) {}
 
@@ -557,7 +700,7 @@ public:
         return "v=" + b64(server_signature);
     }
 
-private:
+  private:
     core::hash_algorithm alg_;
     std::string password_;
     std::string salt_ = "salt-of-alice-16";
@@ -571,7 +714,7 @@ struct scram_case {
 };
 
 class ScramExchange : public ::testing::TestWithParam<scram_case> {
-protected:
+  protected:
     // Logs in up to the server-final message; returns the client-final line's reply point.
     void run_to_server_final(client_transcript& t, scram_server& srv) {
         const auto& p = GetParam();
@@ -627,14 +770,11 @@ TEST_P(ScramExchange, ForeignNonceCancels) {
     EXPECT_NE(t.failure()->ec, core::make_error_code(errc::authentication_failed));
 }
 
-INSTANTIATE_TEST_SUITE_P(ClientSession, ScramExchange,
-                         ::testing::Values(scram_case{"Sha1", "SCRAM-SHA-1",
-                                                      core::hash_algorithm::sha1},
-                                           scram_case{"Sha256", "SCRAM-SHA-256",
-                                                      core::hash_algorithm::sha256}),
-                         [](const ::testing::TestParamInfo<scram_case>& i) {
-                             return i.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    ClientSession, ScramExchange,
+    ::testing::Values(scram_case{"Sha1", "SCRAM-SHA-1", core::hash_algorithm::sha1},
+                      scram_case{"Sha256", "SCRAM-SHA-256", core::hash_algorithm::sha256}),
+    [](const ::testing::TestParamInfo<scram_case>& i) { return i.param.name; });
 
 TEST(ClientSession, C13BadBase64ChallengeCancels) {
     client_transcript t(tls_config());
@@ -668,8 +808,7 @@ TEST(ClientSession, C13HugeChallengeIsLineTooLong) {
 // ---------------------------------------------------------------------------------------
 // STLS (RFC 2595) and the stripping / injection attacks
 
-const std::string capa_stls_plain =
-    "+OK\r\nSTLS\r\nSASL PLAIN\r\nUSER\r\nPIPELINING\r\n.\r\n";
+const std::string capa_stls_plain = "+OK\r\nSTLS\r\nSASL PLAIN\r\nUSER\r\nPIPELINING\r\n.\r\n";
 
 core::client_config stls_required_config() {
     auto c = client_transcript::default_config();
@@ -1046,7 +1185,8 @@ TEST(ClientSession, C11UidLengths) {
     t->take();
     const std::string uid70(70, 'a');
     const std::string uid1(1, 'b');
-    t->server_says("+OK\r\n1 " + uid70 + "\r\n2 " + uid1 + "\r\n3 ../x\r\n4 ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}\r\n.\r\n");
+    t->server_says("+OK\r\n1 " + uid70 + "\r\n2 " + uid1 +
+                   "\r\n3 ../x\r\n4 ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}\r\n.\r\n");
     EXPECT_FALSE(t->failed());
     ASSERT_EQ(t->entries().size(), 4u);
     EXPECT_EQ(t->entries()[0].uid, uid70);
@@ -1082,8 +1222,10 @@ TEST_P(BadUid, SingleReplyFails) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ClientSession, BadUid,
-                         ::testing::Values(std::string(71, 'c'), "ab\x01" "cd", "ab\x7f",
-                                           "caf\xc3\xa9", "tab\there", "sp ace",
+                         ::testing::Values(std::string(71, 'c'),
+                                           "ab\x01"
+                                           "cd",
+                                           "ab\x7f", "caf\xc3\xa9", "tab\there", "sp ace",
                                            "esc\x1b[0m"));
 
 class MalformedListing : public ::testing::TestWithParam<std::string> {};
@@ -1099,9 +1241,8 @@ TEST_P(MalformedListing, ListLine) {
 
 INSTANTIATE_TEST_SUITE_P(ClientSession, MalformedListing,
                          ::testing::Values("2 -5", "2 9223372036854775808", "2 0x10", "2 12abc",
-                                           "-1 100", "0 100", "2", "2 ", "+2 100",
-                                           "4294967296 100", "2 18446744073709551616", "x y",
-                                           " 2 100", "2 +5"));
+                                           "-1 100", "0 100", "2", "2 ", "+2 100", "4294967296 100",
+                                           "2 18446744073709551616", "x y", " 2 100", "2 +5"));
 
 class MalformedStat : public ::testing::TestWithParam<std::string> {};
 
@@ -1136,8 +1277,8 @@ TEST(ClientSession, ListSingleForAnotherMessageIsMalformed) {
 }
 
 TEST(ClientSession, C14MalformedApopTimestamps) {
-    for (std::string greeting : {"+OK <>", "+OK <12345.localhost>", "+OK <a b@c>",
-                                 "+OK <1.2@x", "+OK 1.2@x>", "+OK <1.2@x\x01y>"}) {
+    for (std::string greeting : {"+OK <>", "+OK <12345.localhost>", "+OK <a b@c>", "+OK <1.2@x",
+                                 "+OK 1.2@x>", "+OK <1.2@x\x01y>"}) {
         SCOPED_TRACE(greeting);
         auto c = tls_config();
         c.mechanism = "apop";
@@ -1291,7 +1432,8 @@ TEST(ClientSession, WrongListSizesAreOnlyHints) {
     const auto r1 = t->submit(request_kind::retr, 1);
     const auto r2 = t->submit(request_kind::retr, 2);
     t->expect_client_sends("LIST\r\nRETR 1\r\nRETR 2\r\n");
-    const std::string longer = "Subject: longer than listed\r\n\r\n" + std::string(200, 'x') + "\r\n";
+    const std::string longer =
+        "Subject: longer than listed\r\n\r\n" + std::string(200, 'x') + "\r\n";
     const std::string shorter = "Subject: s\r\n\r\nx\r\n";
     t->server_says("+OK\r\n1 10\r\n2 5000\r\n.\r\n+OK 10 octets\r\n" + longer +
                    ".\r\n+OK 5000 octets\r\n" + shorter + ".\r\n");
@@ -1330,8 +1472,9 @@ TEST(ClientSession, ErrInTheMiddleOfAPipeline) {
     const auto c = t->submit(request_kind::uidl);
     const auto d = t->submit(request_kind::retr, 3);
     t->expect_client_sends("RETR 1\r\nRETR 2\r\nUIDL\r\nRETR 3\r\n");
-    t->server_says("+OK\r\none\r\n.\r\n-ERR no such message\r\n-ERR [SYS/TEMP] UIDL broken\r\n"
-                   "+OK\r\nthree\r\n.\r\n");
+    t->server_says(
+        "+OK\r\none\r\n.\r\n-ERR no such message\r\n-ERR [SYS/TEMP] UIDL broken\r\n"
+        "+OK\r\nthree\r\n.\r\n");
     EXPECT_TRUE(t->response(a)->ok);
     EXPECT_FALSE(t->response(b)->ok);
     EXPECT_EQ(t->response(b)->text, "no such message");
@@ -1342,10 +1485,9 @@ TEST(ClientSession, ErrInTheMiddleOfAPipeline) {
     EXPECT_EQ(t->body(d), "three\r\n");
     EXPECT_EQ(t->bodies().count(b), 0u);
     EXPECT_TRUE(t->listing_ends().empty());
-    EXPECT_EQ(t->events(), (std::vector<std::string>{"logged_in user", "response 1 ok",
-                                                     "body_end 1", "response 2 err",
-                                                     "response 3 err", "response 4 ok",
-                                                     "body_end 4"}));
+    EXPECT_EQ(t->events(), (std::vector<std::string>{
+                               "logged_in user", "response 1 ok", "body_end 1", "response 2 err",
+                               "response 3 err", "response 4 ok", "body_end 4"}));
 }
 
 std::string retr_reply(int n) {
@@ -1376,8 +1518,8 @@ TEST(ClientSession, PipelineWindowBoundsCommandsInFlight) {
     t->server_says(rest);
     EXPECT_EQ(count_of(t->sent(), "RETR "), 10u);
     for (int i = 1; i <= 10; ++i)
-        EXPECT_EQ(t->body(ids[i - 1]), "Subject: " + std::to_string(i) + "\r\n\r\nbody " +
-                                           std::to_string(i) + "\r\n");
+        EXPECT_EQ(t->body(ids[i - 1]),
+                  "Subject: " + std::to_string(i) + "\r\n\r\nbody " + std::to_string(i) + "\r\n");
     EXPECT_EQ(t->session().outstanding(), 0u);
 }
 
@@ -1447,8 +1589,8 @@ void check_stuffed(client_transcript& t, std::uint64_t retr, std::uint64_t list)
     EXPECT_EQ(t.body_end(retr)->octets, stuffed_message.size());
     ASSERT_NE(t.response(list), nullptr);
     EXPECT_EQ(t.response(list)->b, 61u);
-    EXPECT_EQ(t.events(), (std::vector<std::string>{"logged_in user", "response 1 ok",
-                                                    "body_end 1", "response 2 ok"}));
+    EXPECT_EQ(t.events(), (std::vector<std::string>{"logged_in user", "response 1 ok", "body_end 1",
+                                                    "response 2 ok"}));
 }
 
 TEST(ClientSession, DotStuffedBodyWhole) {

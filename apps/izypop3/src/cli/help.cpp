@@ -206,7 +206,9 @@ void write_markdown_intro(std::ostream& out) {
         << "| 3 | the method, test type or store is not built yet; for clientpop3: connection "
            "or TLS failure, or a login refused before any password went out because it would "
            "have gone in clear (see allowplaintext) |\n"
-        << "| 4 | clientpop3: the server refused the login |\n\n";
+        << "| 4 | clientpop3: the server refused the login |\n"
+        << "| 5 | clientpop3: the server refused the login for now ([IN-USE], [LOGIN-DELAY], "
+           "[SYS/TEMP]); run again later |\n\n";
 }
 
 void write_markdown_methods(std::ostream& out) {
@@ -216,7 +218,8 @@ void write_markdown_methods(std::ostream& out) {
     }
     for (const method_entry& m : method_table()) {
         std::string summary(m.summary);
-        if (!summary.empty() && summary[0] >= 'a' && summary[0] <= 'z') summary[0] = static_cast<char>(summary[0] - 'a' + 'A');
+        if (!summary.empty() && summary[0] >= 'a' && summary[0] <= 'z')
+            summary[0] = static_cast<char>(summary[0] - 'a' + 'A');
         out << "\n## `method " << m.name << "`\n\n" << markdown_text(summary) << ".\n\n";
         write_rows_markdown(out, rows_of(m.options()));
         out << "\nLogging keys of " << markdown_code(m.name) << ":\n\n";

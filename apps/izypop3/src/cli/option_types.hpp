@@ -19,7 +19,7 @@ namespace izypop3::app {
 /// Thrown by the validate() overloads below; what() completes "key 'port' wants ...".
 /// The parser catches it per key, so it knows which key was wrong.
 class bad_value : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -64,8 +64,11 @@ struct starttls_names {
 };
 struct auth_names {
     static constexpr std::array<std::string_view, 10> names{
-        "auto",  "user",     "apop",        "plain",         "login",
+        "auto",     "user",        "apop",          "plain",   "login",
         "cram-md5", "scram-sha-1", "scram-sha-256", "xoauth2", "oauthbearer"};
+};
+struct twostep_names {
+    static constexpr std::array<std::string_view, 3> names{"auto", "true", "false"};
 };
 struct cmd_names {
     static constexpr std::array<std::string_view, 7> names{"capa", "stat", "list", "uidl",
@@ -79,8 +82,7 @@ struct format_names {
     static constexpr std::array<std::string_view, 2> names{"text", "json"};
 };
 struct testtype_names {
-    static constexpr std::array<std::string_view, 3> names{"mimestore", "fullclientserver",
-                                                           "load"};
+    static constexpr std::array<std::string_view, 3> names{"mimestore", "fullclientserver", "load"};
 };
 struct order_names {
     static constexpr std::array<std::string_view, 2> names{"asc", "desc"};
@@ -105,8 +107,7 @@ void validate(boost::any& v, const std::vector<std::string>& values, port_or_zer
 void validate(boost::any& v, const std::vector<std::string>& values, flag*, int);
 
 template <std::uint64_t Min, std::uint64_t Max>
-void validate(boost::any& v, const std::vector<std::string>& values, whole_number<Min, Max>*,
-              int) {
+void validate(boost::any& v, const std::vector<std::string>& values, whole_number<Min, Max>*, int) {
     // Program_options hands over exactly one token for a non-multitoken value.
     v = whole_number<Min, Max>{parse_whole_number(values.at(0), Min, Max)};
 }

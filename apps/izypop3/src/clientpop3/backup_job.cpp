@@ -400,9 +400,10 @@ bool run_session(pop3_link& link, store::mime_store& store,
 std::optional<std::vector<core::listed_message>> checked_listing(pop3_link& link,
                                                                  const backup_settings& settings,
                                                                  backup_summary& sum,
-                                                                 std::string_view consequence) {
+                                                                 std::string_view consequence,
+                                                                 std::string* without_uidl) {
     std::string problem;
-    auto listed = list_server_messages(link, settings.max_messages, true, problem);
+    auto listed = list_server_messages(link, settings.max_messages, true, problem, without_uidl);
     if (!listed && !problem.empty())
         sum.refused =
             fmt::format("the server's listing is not believable, {}: {}", consequence, problem);
@@ -414,8 +415,12 @@ std::optional<std::vector<core::listed_message>> checked_listing(pop3_link& link
 backup_summary run_backup(pop3_link& link, store::mime_store& store,
                           const backup_settings& settings, std::ostream& progress) {
     backup_summary sum;
-    auto listed = checked_listing(link, settings, sum, "nothing was fetched or deleted");
+    std::string without_uidl;
+    auto listed =
+        checked_listing(link, settings, sum, "nothing was fetched or deleted", &without_uidl);
     if (!listed) return sum;
+    // Said once: a reconnect lists by fingerprint again without repeating it.
+    if (!without_uidl.empty()) progress << fmt::format("izypop3: note: {}\n", without_uidl);
     // Only `query new` needs to know what the store holds (query all lets the store compare
     // the octets of every message it is given).
     store_holdings held;
@@ -446,7 +451,8 @@ backup_summary run_backup(pop3_link& link, store::mime_store& store,
                         "messages",
                         sum.reconnects, settings.max_reconnects));
         if (!link.reconnect()) break;
-        listed = checked_listing(link, settings, sum, "nothing more was fetched or deleted");
+        listed =
+            checked_listing(link, settings, sum, "nothing more was fetched or deleted", nullptr);
         if (!listed) break;
     }
     meter.finish();

@@ -1,18 +1,20 @@
 // method clientpop3: talk to a POP3 server; list, fetch, or back up into a message store.
 
-#include "clientpop3/backup_job.hpp"
-#include "common/exit_codes.hpp"
-#include "common/store_opening.hpp"
-#include "clientpop3/instance_lock.hpp"
-#include "common/json.hpp"
-#include "clientpop3/message_selection.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
+#include "clientpop3/backup_job.hpp"
+#include "clientpop3/instance_lock.hpp"
+#include "clientpop3/message_selection.hpp"
 #include "clientpop3/password_source.hpp"
 #include "clientpop3/pop3_link.hpp"
 #include "clientpop3/server_listing.hpp"
+#include "common/exit_codes.hpp"
+#include "common/json.hpp"
+#include "common/store_opening.hpp"
 #include "common/terminal_text.hpp"
 
+#include <izypop3/core/command.hpp>
+#include <izypop3/core/status_line.hpp>
 #include <izypop3/store/store_factory.hpp>
 
 #include <fmt/format.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -37,54 +40,75 @@ namespace po = boost::program_options;
 
 po::options_description clientpop3_options() {
     po::options_description d("clientpop3");
-    d.add_options()
-        ("ip", po::value<std::string>()->value_name("HOST"),
-         "server to connect to (a name or an address)")
-        ("port", po::value<port_number>()->default_value(port_number{110})->value_name("PORT"),
-         "server port; 995 usually means implicit TLS (tls true)")
-        ("user", po::value<std::string>()->value_name("TEXT"), "user name")
-        ("pass", po::value<std::string>()->value_name("TEXT"),
-         "password (visible in the process list; prefer passeval or IZYPOP3_PASS)")
-        ("passeval", po::value<std::string>()->value_name("COMMAND"),
-         "command whose first output line is the password; it must exit 0 and print one (else "
-         "exit code 2); without pass and passeval, $IZYPOP3_PASS is the password")
-        ("tls", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "implicit TLS from the first byte (RFC 8314)")
-        ("starttls", po::value<choice<starttls_names>>()->default_value(choice<starttls_names>{"auto"})->value_name("auto|true|false"),
-         "STLS (RFC 2595): auto = when offered, true = required before login, false = never")
-        ("tls.cafile", po::value<std::string>()->value_name("PATH"),
-         "PEM file of trusted CAs (default: the system's)")
-        ("tls.fingerprint", po::value<std::string>()->value_name("HEX"),
-         "accept only a server certificate with this SHA-256 fingerprint")
-        ("tls.verify", po::value<flag>()->default_value(flag{true})->value_name("BOOL"),
-         "check the server certificate and name (RFC 7817)")
-        ("auth", po::value<choice<auth_names>>()->default_value(choice<auth_names>{"auto"})->value_name("auto|user|apop|plain|login|cram-md5|scram-sha-1|scram-sha-256|xoauth2|oauthbearer"),
-         "login mechanism; auto = the strongest one the server offers")
-        ("allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "let user, plain, login, xoauth2 and oauthbearer send the password without TLS (so "
-         "does starttls false or tls false given on purpose)")
-        ("cmd", po::value<choice<cmd_names>>()->value_name("capa|stat|list|uidl|top|retr|dele"),
-         "what to do")
-        ("query", po::value<std::string>()->default_value("all")->value_name("RANGE"),
-         "which messages: all, new (UIDLs not in the store yet), N, N-M, or a comma-separated list")
-        ("query.id", po::value<count_value>()->value_name("N"), "one message number")
-        ("lines", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
-         "body lines for cmd top")
-        ("limit", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
-         "at most this many messages per run; 0 = no limit")
-        ("delete", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-         "delete each message on the server once it is durably stored")
-        ("timeout", po::value<seconds_value>()->default_value(seconds_value{60})->value_name("SECONDS"),
-         "give up on a server silent this long")
-        ("pipelining", po::value<choice<pipelining_names>>()->default_value(choice<pipelining_names>{"auto"})->value_name("auto|off"),
-         "auto = send commands ahead of replies when the server offers PIPELINING (RFC 2449 "
-         "allows it only then); off = one command at a time")
-        ("maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
-         "skip messages larger than this, and accept no body past it; 0 = no limit")
-        ("maxmessages", po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
-         "refuse a server that lists more messages than this (STAT, LIST, UIDL)")
-        ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
-         "output format");
+    d.add_options()("ip", po::value<std::string>()->value_name("HOST"),
+                    "server to connect to (a name or an address)")(
+        "port", po::value<port_number>()->default_value(port_number{110})->value_name("PORT"),
+        "server port; 995 usually means implicit TLS (tls true)")(
+        "user", po::value<std::string>()->value_name("TEXT"), "user name")(
+        "pass", po::value<std::string>()->value_name("TEXT"),
+        "password (visible in the process list; prefer passeval or IZYPOP3_PASS)")(
+        "passeval", po::value<std::string>()->value_name("COMMAND"),
+        "command whose first output line is the password; it must exit 0 and print one (else "
+        "exit code 2); without pass and passeval, $IZYPOP3_PASS is the password")(
+        "tls", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+        "implicit TLS from the first byte (RFC 8314)")(
+        "starttls",
+        po::value<choice<starttls_names>>()
+            ->default_value(choice<starttls_names>{"auto"})
+            ->value_name("auto|true|false"),
+        "STLS (RFC 2595): auto = when offered, true = required before login, false = never")(
+        "tls.cafile", po::value<std::string>()->value_name("PATH"),
+        "PEM file of trusted CAs (default: the system's)")(
+        "tls.fingerprint", po::value<std::string>()->value_name("HEX"),
+        "accept only a server certificate with this SHA-256 fingerprint")(
+        "tls.verify", po::value<flag>()->default_value(flag{true})->value_name("BOOL"),
+        "check the server certificate and name (RFC 7817)")(
+        "auth",
+        po::value<choice<auth_names>>()
+            ->default_value(choice<auth_names>{"auto"})
+            ->value_name("auto|user|apop|plain|login|cram-md5|scram-sha-1|scram-sha-256|xoauth2|"
+                         "oauthbearer"),
+        "login mechanism; auto = the strongest one the server offers")(
+        "oauth2.twostep",
+        po::value<choice<twostep_names>>()
+            ->default_value(choice<twostep_names>{"auto"})
+            ->value_name("auto|true|false"),
+        "XOAUTH2 form: true = AUTH XOAUTH2, then the token after \"+ \" (Exchange Online); "
+        "false = the token on the AUTH line; auto = on the line, and once more in two steps "
+        "on a new connection if the server refuses that")(
+        "allowplaintext", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+        "let user, plain, login, xoauth2 and oauthbearer send the password without TLS (so "
+        "does starttls false or tls false given on purpose)")(
+        "cmd", po::value<choice<cmd_names>>()->value_name("capa|stat|list|uidl|top|retr|dele"),
+        "what to do")(
+        "query", po::value<std::string>()->default_value("all")->value_name("RANGE"),
+        "which messages: all, new (UIDLs not in the store yet), N, N-M, or a comma-separated list")(
+        "query.id", po::value<count_value>()->value_name("N"), "one message number")(
+        "lines", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
+        "body lines for cmd top")(
+        "limit", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
+        "at most this many messages per run; 0 = no limit")(
+        "delete", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
+        "delete each message on the server once it is durably stored")(
+        "timeout",
+        po::value<seconds_value>()->default_value(seconds_value{60})->value_name("SECONDS"),
+        "give up on a server silent this long")(
+        "pipelining",
+        po::value<choice<pipelining_names>>()
+            ->default_value(choice<pipelining_names>{"auto"})
+            ->value_name("auto|off"),
+        "auto = send commands ahead of replies when the server offers PIPELINING (RFC 2449 "
+        "allows it only then); off = one command at a time")(
+        "maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
+        "skip messages larger than this, and accept no body past it; 0 = no limit")(
+        "maxmessages",
+        po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
+        "refuse a server that lists more messages than this (STAT, LIST, UIDL)")(
+        "format",
+        po::value<choice<format_names>>()
+            ->default_value(choice<format_names>{"text"})
+            ->value_name("text|json"),
+        "output format");
     return d;
 }
 
@@ -96,13 +120,16 @@ namespace ca = core::client_action;
 inline constexpr int exit_some_failed = exit_code::failure;
 inline constexpr int exit_connection = exit_code::connection;
 inline constexpr int exit_authentication = exit_code::authentication;
+inline constexpr int exit_try_later = exit_code::try_later;
 
 std::atomic<int> caught_signal{0};
-extern "C" void on_stop_signal(int sig) { caught_signal.store(sig); }
+extern "C" void on_stop_signal(int sig) {
+    caught_signal.store(sig);
+}
 
 // While alive: SIGINT/SIGTERM interrupt the link (discarding the message in flight, no QUIT).
 class interrupt_guard {
-public:
+  public:
     explicit interrupt_guard(pop3_link& link) : link_(link) {
         caught_signal.store(0);
         old_int_ = std::signal(SIGINT, on_stop_signal);
@@ -126,7 +153,7 @@ public:
     interrupt_guard(const interrupt_guard&) = delete;
     interrupt_guard& operator=(const interrupt_guard&) = delete;
 
-private:
+  private:
     pop3_link& link_;
     std::atomic<bool> done_{false};
     std::thread watcher_;
@@ -135,8 +162,13 @@ private:
 };
 
 // Connects and logs in; at loglevel debug, says what the connection is.
-bool open_link(pop3_link& link, const transport::logger& log) {
-    if (!link.open()) return false;
+bool open_link(pop3_link& link, const transport::logger& log, std::ostream& err) {
+    const bool opened = link.open();
+    // What the login had to try is news to the user: the next run can go straight to it.
+    if (log.enabled(transport::log_level::warn))
+        for (const auto& note : link.login_notes())
+            err << fmt::format("izypop3: note: {}\n", terminal_safe(note));
+    if (!opened) return false;
     if (!log.enabled(transport::log_level::debug)) return true;
     const transport::connection_info& c = link.connection();
     if (c.tls) {
@@ -154,10 +186,51 @@ bool open_link(pop3_link& link, const transport::logger& log) {
     return true;
 }
 
+std::string upper(std::string_view s) {
+    std::string r(s);
+    for (auto& ch : r) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return r;
+}
+
+// The seconds of "LOGIN-DELAY n" in the server's CAPA (RFC 2449 section 6.5), or empty.
+std::string login_delay_of(const pop3_link& link) {
+    for (const auto& c : link.session().capabilities()) {
+        std::string_view cap = c;
+        constexpr std::string_view name = "LOGIN-DELAY ";
+        if (cap.size() <= name.size() || upper(cap.substr(0, name.size())) != name) continue;
+        cap.remove_prefix(name.size());
+        const auto seconds = core::parse_decimal(cap.substr(0, cap.find(' ')));
+        if (seconds) return std::to_string(*seconds);
+    }
+    return {};
+}
+
+// A refusal for now: what to wait for, from the response code in the server's reply.
+void explain_deferred_login(const pop3_link& link, std::ostream& err) {
+    const auto& text = link.error_text();
+    const auto st = core::parse_status_line(text);
+    const std::string code = st ? upper(st->code) : std::string();
+    err << fmt::format("izypop3: the server refused the login for now: {}\n", terminal_safe(text));
+    if (code == "IN-USE") {
+        err << "izypop3: hint: another client (a mail program, a phone, another izypop3) holds "
+               "this mailbox; close it or wait until it is done, then run again\n";
+    } else if (code == "LOGIN-DELAY") {
+        const auto delay = login_delay_of(link);
+        err << fmt::format(
+            "izypop3: hint: the server allows one login every {}; wait that long "
+            "after the last login (of any client), then run again\n",
+            delay.empty() ? std::string("a few minutes") : delay + " seconds");
+    } else {
+        err << "izypop3: hint: the server has a temporary problem; your password was not "
+               "rejected, run again later\n";
+    }
+}
+
 int exit_for(const pop3_link& link, std::ostream& err) {
     const auto& text = link.error_text();
     switch (link.failure()) {
-        case link_failure::none: return exit_code::ok;
+        case link_failure::none:
+            return exit_code::ok;
         case link_failure::interrupted:
             err << "izypop3: interrupted; the message in flight was discarded, nothing was "
                    "deleted on the server\n";
@@ -172,6 +245,9 @@ int exit_for(const pop3_link& link, std::ostream& err) {
                 err << "izypop3: hint: check user, pass/passeval and auth\n";
             }
             return exit_authentication;
+        case link_failure::login_deferred:
+            explain_deferred_login(link, err);
+            return exit_try_later;
         case link_failure::connection:
             err << fmt::format("izypop3: connection failed: {}\n", terminal_safe(text));
             return exit_connection;
@@ -190,6 +266,7 @@ int exit_for(const pop3_link& link, std::ostream& err) {
 struct settings {
     transport::client_stream_options stream;
     core::client_config session;
+    login_fallbacks fallbacks;
     std::string cmd;
     message_selection selection;
     std::uint64_t limit = 0, max_size = 0, lines = 0;
@@ -255,6 +332,7 @@ core::client_config session_config_of(const po::variables_map& vm,
     c.tls_declined = (stls == "false" && !vm["starttls"].defaulted()) ||
                      (!st.implicit_tls && !vm["tls"].defaulted());
     c.allow_plaintext = vm["allowplaintext"].as<flag>().value;
+    c.xoauth2_two_step = vm["oauth2.twostep"].as<choice<twostep_names>>().value == "true";
     c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
     c.max_listing_entries = vm["maxmessages"].as<count_value>().value;
     return c;
@@ -284,6 +362,9 @@ std::optional<settings> settings_of(const invocation& inv, const transport::logg
     if (!pass) return std::nullopt;
     s.stream = stream_options_of(vm, log, err);
     s.session = session_config_of(vm, s.stream, std::move(*pass));
+    s.fallbacks.xoauth2_two_step = vm["oauth2.twostep"].as<choice<twostep_names>>().value == "auto";
+    // A mechanism the user named is never replaced by another.
+    s.fallbacks.next_mechanism = s.session.mechanism == "auto";
     return s;
 }
 
@@ -320,9 +401,12 @@ class listing_rows {
 // listing is not believable.
 std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& link,
                                                                    const settings& s,
-                                                                   std::string& problem) {
-    auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem);
+                                                                   std::string& problem,
+                                                                   std::ostream& err) {
+    std::string without_uidl;
+    auto all = list_server_messages(link, s.max_messages, s.cmd == "uidl", problem, &without_uidl);
     if (!all) return std::nullopt;
+    if (!without_uidl.empty()) err << fmt::format("izypop3: note: {}\n", without_uidl);
     std::vector<core::listed_message> out;
     for (auto& m : *all)
         if (s.selection.contains(m.number) && (s.limit == 0 || out.size() < s.limit))
@@ -333,8 +417,8 @@ std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& li
 // Puts the rows of capa, list and uidl, which need no further request, or submits what
 // stat, top and dele ask for. False when the listing could not be had: then the link
 // failed, or `problem` says why the server's listing was refused.
-bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows,
-                    std::string& problem) {
+bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows, std::string& problem,
+                    std::ostream& err) {
     if (s.cmd == "capa") {
         for (const auto& c : link.session().capabilities())
             rows.add([&] { return json_string(c); }, [&] { return terminal_safe(c); });
@@ -347,12 +431,15 @@ bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows,
         link.session().submit(r);
         return true;
     }
-    const auto listed = selected_messages(link, s, problem);
+    const auto listed = selected_messages(link, s, problem, err);
     if (!listed) return false;
     for (const auto& m : *listed) {
         if (s.cmd == "list") {
-            rows.add([&] { return boost::json::object{{"number", m.number}, {"size", m.size}}; },
-                     [&] { return fmt::format("{} {}", m.number, m.size); });
+            rows.add(
+                [&] {
+                    return boost::json::object{{"number", m.number}, {"size", m.size}};
+                },
+                [&] { return fmt::format("{} {}", m.number, m.size); });
         } else if (s.cmd == "uidl") {
             rows.add(
                 [&] {
@@ -435,10 +522,11 @@ std::optional<int> quit_listing(pop3_link& link, std::ostream& err) {
 int run_listing(pop3_link& link, const settings& s, std::ostream& out, std::ostream& err) {
     listing_rows rows(s.json);
     std::string problem;
-    if (!submit_listing(link, s, rows, problem)) {
+    if (!submit_listing(link, s, rows, problem, err)) {
         if (problem.empty()) return exit_for(link, err);
-        err << fmt::format("izypop3: the server's listing is not believable, nothing was done: {}\n",
-                           terminal_safe(problem));
+        err << fmt::format(
+            "izypop3: the server's listing is not believable, nothing was done: {}\n",
+            terminal_safe(problem));
         return exit_some_failed;
     }
     listing_reader reader(s, rows, err);
@@ -481,6 +569,29 @@ backup_settings backup_settings_of(const settings& s, std::string source_id,
     return b;
 }
 
+// RFC 2449 section 6.7: with "EXPIRE n" the server deletes what was retrieved after n days
+// (0: at once, at the end of the session) whatever the client asks; a user who keeps mail
+// on the server (delete false) must hear it once. "NEVER" and no EXPIRE are fine.
+void warn_about_expire(pop3_link& link, const transport::logger& log, std::ostream& err) {
+    if (!log.enabled(transport::log_level::warn)) return;
+    for (const auto& c : link.session().capabilities()) {
+        std::string_view cap = c;
+        constexpr std::string_view name = "EXPIRE ";
+        if (cap.size() <= name.size() || upper(cap.substr(0, name.size())) != name) continue;
+        cap.remove_prefix(name.size());
+        const auto days = core::parse_decimal(cap.substr(0, cap.find(' ')));
+        if (!days) return;
+        const bool per_user = cap.find(' ') != std::string_view::npos;
+        err << fmt::format(
+            "izypop3: warning: the server announces EXPIRE {}{}: it deletes retrieved messages "
+            "{} although delete is false; this backup keeps them, the server does not\n",
+            *days, per_user ? " (it may differ per user)" : "",
+            *days == 0 ? std::string("at the end of this session")
+                       : fmt::format("{} day{} after retrieval", *days, *days == 1 ? "" : "s"));
+        return;
+    }
+}
+
 int run_retr(pop3_link& link, const settings& s, const invocation& inv,
              const transport::logger& log, std::ostream& out, std::ostream& err) {
     std::string error;
@@ -495,7 +606,8 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv,
         err << "izypop3: " << error << '\n';
         return exit_code::failure;
     }
-    if (!open_link(link, log)) return exit_for(link, err);
+    if (!open_link(link, log, err)) return exit_for(link, err);
+    if (!s.remove) warn_about_expire(link, log, err);
     const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
     const auto sum = run_backup(link, **made, b, err);
@@ -507,7 +619,8 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv,
         return exit_some_failed;
     }
     if (sum.reconnects > 0 && (link.failure() == link_failure::connection ||
-                               link.failure() == link_failure::authentication)) {
+                               link.failure() == link_failure::authentication ||
+                               link.failure() == link_failure::login_deferred)) {
         // The run had started: what it stored stays, and the next run goes on from there.
         err << fmt::format("izypop3: connecting again after a failed message did not work: {}\n",
                            terminal_safe(link.error_text()));
@@ -527,9 +640,10 @@ int run_clientpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     if (!s) return exit_code::usage;
     pop3_link link(s->stream, s->session);
     link.set_log(log);
+    link.set_fallbacks(s->fallbacks);
     interrupt_guard guard(link);
     if (s->cmd == "retr") return run_retr(link, *s, inv, log, out, err);
-    if (!open_link(link, log)) return exit_for(link, err);
+    if (!open_link(link, log, err)) return exit_for(link, err);
     return run_listing(link, *s, out, err);
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace izypop3::app {
 
@@ -23,13 +24,22 @@ enum class link_failure {
     none,
     connection,         ///< resolve, connect, TLS, timeout, closed by the server
     authentication,     ///< the server refused the login
+    login_deferred,     ///< the server refused the login for now ([IN-USE] ...)
     cleartext_refused,  ///< the login would have sent a password in clear; nothing was sent
     protocol,           ///< the session failed after login
     interrupted,        ///< Ctrl-C
 };
 
+/// What open() may try on a new connection when a login fails (issue 18).
+struct login_fallbacks {
+    /// XOAUTH2's one-line form refused the way Exchange Online does: once more in two steps.
+    bool xoauth2_two_step = false;
+    /// auth auto: a mechanism that failed gives way to the next strongest one offered.
+    bool next_mechanism = false;
+};
+
 class pop3_link {
-public:
+  public:
     using event_sink = std::function<void(const core::client_action_t&)>;
 
     pop3_link(transport::client_stream_options stream, core::client_config session);
@@ -37,7 +47,10 @@ public:
     /// Where the conversation is logged (verbose.clientLog, verbose.waitTime); set before
     /// open(). Without it nothing is logged.
     void set_log(transport::logger log) { log_ = link_log(std::move(log)); }
-    /// Connects and logs in. On failure, failure() and error_text() say why.
+    /// What open() may try after a failed login; set before open().
+    void set_fallbacks(login_fallbacks f) { fallbacks_ = f; }
+    /// Connects and logs in, on new connections as the fallbacks allow. On failure,
+    /// failure() and error_text() say why (with every mechanism failed: the last refusal).
     bool open();
     /// Drops the connection without QUIT (the server deletes nothing of that session) and
     /// opens a new one with the same settings.
@@ -54,13 +67,20 @@ public:
     void interrupt() noexcept;
 
     core::client_session& session() noexcept { return *session_; }
+    const core::client_session& session() const noexcept { return *session_; }
     /// What the current connection is (address, TLS, certificate), once open.
     const transport::connection_info& connection() const noexcept { return stream_->info(); }
     link_failure failure() const noexcept { return failure_; }
     const std::string& error_text() const noexcept { return error_; }
     const std::string& mechanism() const noexcept { return mechanism_; }
+    /// One printable line per fallback open() took, and how the login went after it.
+    const std::vector<std::string>& login_notes() const noexcept { return notes_; }
 
-private:
+  private:
+    bool connect_and_login();
+    void reset_connection();
+    bool try_login_differently();
+    void note_login_result();
     bool step_io(const core::client_action_t& a, bool& done);
     bool fail(link_failure why, std::string text);
 
@@ -77,6 +97,11 @@ private:
     std::string error_;
     std::string mechanism_;
     std::string quit_refusal_;
+    login_fallbacks fallbacks_;
+    std::vector<std::string> notes_;
+    boost::system::error_code session_failure_;  // why the session failed, if it did
+    std::string last_refusal_;  // the server's text when a mechanism failed in auto
+    bool fell_back_ = false;
 };
 
 }  // namespace izypop3::app

@@ -1,5 +1,5 @@
 #pragma once
-// Process exit codes of izypop3, documented in docs/cli.md.
+// Process exit codes of izypop3, documented in docs/cli.md (from cli/help.cpp) and docs/client.md.
 
 namespace izypop3::app::exit_code {
 
@@ -14,5 +14,8 @@ inline constexpr int not_built = 3;
 inline constexpr int connection = 3;
 /// clientpop3: the server refused the login.
 inline constexpr int authentication = 4;
+/// clientpop3: the server refused the login for now ([IN-USE], [LOGIN-DELAY], [SYS/TEMP]);
+/// the same command can work later.
+inline constexpr int try_later = 5;
 
 }  // namespace izypop3::app::exit_code

@@ -23,34 +23,39 @@
 namespace izypop3::core {
 
 enum class starttls_policy {
-    never,      ///< do not upgrade (implicit TLS, or the user said no)
-    if_offered, ///< upgrade when CAPA lists STLS
-    required,   ///< upgrade or fail before any credential is sent (RFC 8314, SECURITY C02)
+    never,       ///< do not upgrade (implicit TLS, or the user said no)
+    if_offered,  ///< upgrade when CAPA lists STLS
+    required,    ///< upgrade or fail before any credential is sent (RFC 8314, SECURITY C02)
 };
 
 struct client_config {
     std::string user;
-    std::string secret;                 ///< password or OAuth2 access token
+    std::string secret;  ///< password or OAuth2 access token
     std::string authzid;
     /// auto, user, apop, plain, login, cram-md5, scram-sha-1, scram-sha-256, xoauth2,
     /// oauthbearer (case-insensitive).
     std::string mechanism = "auto";
-    bool xoauth2_two_step = false;      ///< Office 365: no initial response
-    std::string host;                   ///< for OAUTHBEARER
+    /// XOAUTH2 without an initial response: "AUTH XOAUTH2", then the token after "+ "
+    /// (Exchange Online refuses the one-line form).
+    bool xoauth2_two_step = false;
+    /// With mechanism auto: mechanisms that failed on an earlier connection of the same run,
+    /// lower case; they are not chosen again, the next strongest one offered is.
+    std::vector<std::string> skip_mechanisms;
+    std::string host;  ///< for OAUTHBEARER
     std::uint16_t port = 0;
-    bool tls_active = false;            ///< implicit TLS (port 995)
+    bool tls_active = false;  ///< implicit TLS (port 995)
     starttls_policy starttls = starttls_policy::if_offered;
     // A password in clear (USER/PASS, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) on a connection
     // without TLS needs one of these two facts, which only the caller knows; the session
     // decides with them and refuses (errc::cleartext_refused) before any secret is written.
     // Naming a mechanism is no consent, and a loopback server is no exception.
-    bool allow_plaintext = false;       ///< the user allowed it (allowplaintext true)
-    bool tls_declined = false;          ///< the user turned TLS off on purpose (starttls false
-                                        ///< or tls false given, not defaulted)
-    bool pipelining = true;             ///< use PIPELINING when advertised
-    std::size_t pipeline_window = 64;   ///< commands in flight at most
-    std::size_t max_status_line = 4096; ///< RFC 2449 says 512; real greetings can be longer
-    std::size_t body_chunk = 64 * 1024; ///< largest body event
+    bool allow_plaintext = false;        ///< the user allowed it (allowplaintext true)
+    bool tls_declined = false;           ///< the user turned TLS off on purpose (starttls false
+                                         ///< or tls false given, not defaulted)
+    bool pipelining = true;              ///< use PIPELINING when advertised
+    std::size_t pipeline_window = 64;    ///< commands in flight at most
+    std::size_t max_status_line = 4096;  ///< RFC 2449 says 512; real greetings can be longer
+    std::size_t body_chunk = 64 * 1024;  ///< largest body event
     /// Entries one LIST or UIDL listing may have; more fail the session
     /// (errc::listing_rejected), so that a server cannot make the caller keep an endless one.
     std::size_t max_listing_entries = 1'000'000;
@@ -61,8 +66,8 @@ enum class request_kind { capa, stat, list, uidl, top, retr, dele, noop, rset, q
 
 struct request {
     request_kind kind = request_kind::noop;
-    std::uint32_t number = 0;      ///< message number for LIST/UIDL n, TOP, RETR, DELE; 0 = all
-    std::uint64_t lines = 0;       ///< TOP's line count
+    std::uint32_t number = 0;  ///< message number for LIST/UIDL n, TOP, RETR, DELE; 0 = all
+    std::uint64_t lines = 0;   ///< TOP's line count
     /// RETR/TOP: the most body octets accepted (0 = no limit; retr_cap() in
     /// maildrop_listing.hpp computes it). Past it the message and the session are given up.
     std::uint64_t max_octets = 0;
@@ -70,20 +75,24 @@ struct request {
 
 namespace client_action {
 /// Write these bytes, then call next(). The view is valid until then.
-struct send { std::string_view bytes; };
+struct send {
+    std::string_view bytes;
+};
 /// Read from the server and call feed() or feed_eof().
 struct need_input {};
 /// Run the TLS handshake now and call complete_tls().
 struct start_tls {};
 /// Login finished; requests may be submitted.
-struct logged_in { std::string_view mechanism; };
+struct logged_in {
+    std::string_view mechanism;
+};
 /// The status reply to request `id`. For STAT: a=count, b=octets. For LIST n: a=n, b=size.
 /// For UIDL n: a=n, uid set. Multi-line replies follow with entries or body events.
 struct response {
     std::uint64_t id = 0;
     request_kind kind{};
     bool ok = false;
-    std::string_view code;   ///< RFC 2449 response code, e.g. "SYS/TEMP"
+    std::string_view code;  ///< RFC 2449 response code, e.g. "SYS/TEMP"
     std::string_view text;
     std::uint64_t a = 0, b = 0;
     std::string_view uid;
@@ -92,18 +101,30 @@ struct response {
 struct listing_entry {
     std::uint64_t id = 0;
     std::uint32_t number = 0;
-    std::uint64_t size = 0;   ///< LIST
-    std::string_view uid;     ///< UIDL
+    std::uint64_t size = 0;  ///< LIST
+    std::string_view uid;    ///< UIDL
 };
-struct listing_end { std::uint64_t id = 0; };
+struct listing_end {
+    std::uint64_t id = 0;
+};
 /// Message octets of a RETR/TOP body, dot-unstuffed, CRLF line ends.
-struct body { std::uint64_t id = 0; std::string_view data; };
+struct body {
+    std::uint64_t id = 0;
+    std::string_view data;
+};
 /// The body ended. `ec` is errc::body_too_large when the server sent more than max_octets:
 /// the body is incomplete (octets counts what was delivered, at most max_octets) and a
 /// `failed` with the same code follows, since the connection cannot be trusted any more.
-struct body_end { std::uint64_t id = 0; std::uint64_t octets = 0; boost::system::error_code ec; };
+struct body_end {
+    std::uint64_t id = 0;
+    std::uint64_t octets = 0;
+    boost::system::error_code ec;
+};
 /// Fatal: the session cannot go on. `detail` is printable server text or a local reason.
-struct failed { boost::system::error_code ec; std::string_view detail; };
+struct failed {
+    boost::system::error_code ec;
+    std::string_view detail;
+};
 /// The server answered QUIT and the session is over.
 struct closed {};
 }  // namespace client_action
@@ -115,7 +136,7 @@ using client_action_t =
                  client_action::failed, client_action::closed>;
 
 class client_session {
-public:
+  public:
     explicit client_session(client_config config);
     ~client_session();
     client_session(const client_session&) = delete;
@@ -135,6 +156,13 @@ public:
     const std::string& greeting() const noexcept { return greeting_; }
     /// The capability lines of the last CAPA (empty if the server has no CAPA).
     const std::vector<std::string>& capabilities() const noexcept { return caps_; }
+    /// The mechanism whose login exchange was started (lower case), also after it failed;
+    /// empty when the session failed before sending any login command.
+    const std::string& mechanism_tried() const noexcept { return mechanism_tried_; }
+    /// True when the server refused an AUTH line that carried an initial response before
+    /// any challenge, with -ERR without a response code or by closing the connection: a
+    /// server that takes the same exchange in two steps (Exchange Online's XOAUTH2) does so.
+    bool initial_response_refused() const noexcept { return ir_refused_; }
     bool has_capability(std::string_view name) const noexcept;
     bool capa_supported() const noexcept { return capa_ok_; }
     bool pipelining_active() const noexcept;
@@ -142,9 +170,18 @@ public:
     /// Requests submitted and not yet answered.
     std::size_t outstanding() const noexcept { return queued_.size() + inflight_.size(); }
 
-private:
+  private:
     enum class phase {
-        greeting, capa, stls, auth_user, auth_pass, auth_apop, auth_sasl, ready, failed, closed
+        greeting,
+        capa,
+        stls,
+        auth_user,
+        auth_pass,
+        auth_apop,
+        auth_sasl,
+        ready,
+        failed,
+        closed
     };
     enum class mode { status, capa_lines, listing, message };
     struct inflight {
@@ -192,6 +229,10 @@ private:
     std::string mechanism_name_;
     std::unique_ptr<sasl::client_mechanism> mechanism_;
     std::optional<std::string> pending_ir_;  // initial response left out of a long AUTH line
+    std::string mechanism_tried_;
+    bool ir_on_auth_line_ = false;  // the AUTH line carried the initial response
+    bool sasl_answered_ = false;    // the server answered the AUTH line
+    bool ir_refused_ = false;
     bool sasl_cancelled_ = false;
     boost::system::error_code fail_ec_;
     bool logged_in_reported_ = false;

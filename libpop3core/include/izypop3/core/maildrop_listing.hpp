@@ -44,6 +44,9 @@ class maildrop_listing {
     bool finish();
     /// For a listing the server refused or did not send.
     bool reject(std::string why);
+    /// The server refused UIDL: the listing goes on without UIDs (the caller finds ids
+    /// another way). False when UIDL entries came already.
+    bool drop_uids();
 
     bool ok() const noexcept { return problem_.empty(); }
     const std::string& problem() const noexcept { return problem_; }
