@@ -261,6 +261,8 @@ struct connection : std::enable_shared_from_this<connection> {
         cfg.verify_passwords = static_cast<bool>(srv.hooks.verify_password);
         cfg.mechanisms = srv.hooks.mechanisms;
         cfg.edit_capabilities = srv.hooks.edit_capabilities;
+        cfg.on_command = srv.hooks.on_command;
+        cfg.apop = srv.opt.apop;
         if (log.transcript_server()) {
             cfg.transcript = [this](char dir, std::string_view line) {
                 log.server_transcript(dir, line);
@@ -549,7 +551,7 @@ awaitable<void> connection::run() {
                 drop = std::move(*r);
                 log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
                           drop->messages().size());
-                s.complete_open_maildrop(drop->messages());
+                s.complete_open_maildrop(drop->messages(), drop->stable_uids());
             } else {
                 s.complete_open_maildrop(r.error());
             }

@@ -39,7 +39,7 @@ std::string make_uid(const item& it);
 core::maildrop_failure to_maildrop_failure(const boost::system::error_code& ec) noexcept;
 
 class store_maildrop final : public core::maildrop {
-public:
+  public:
     /// Snapshots `mailbox` of `store` (empty = every mailbox): all items not tagged archive
     /// or dup, in insertion order. `release` is called once when the maildrop is destroyed
     /// (or when open fails), to drop the caller's lock. `store` must outlive the maildrop.
@@ -51,8 +51,9 @@ public:
     store_maildrop& operator=(const store_maildrop&) = delete;
 
     const std::vector<core::message_info>& messages() const noexcept override;
-    boost::system::result<std::unique_ptr<core::message_source>> open(
-        std::size_t index) override;
+    /// make_uid derives each uid from the item's guid, which never changes.
+    bool stable_uids() const noexcept override { return true; }
+    boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override;
     /// Out-of-range indices are a programmer error (asserted; errc::not_found in release
     /// builds, before anything is touched). Duplicates are ignored. An item that is already
     /// gone counts as deleted. If the store fails part-way, the error is returned and the
@@ -62,7 +63,7 @@ public:
     /// The store item behind message `index` (0-based) of the snapshot.
     const item& item_at(std::size_t index) const { return items_.at(index); }
 
-private:
+  private:
     store_maildrop(mime_store& store, commit_mode mode, std::function<void()> release);
 
     mime_store& store_;

@@ -22,7 +22,7 @@ struct message_info {
 
 /// A message's octets, read in bounded chunks.
 class message_source {
-public:
+  public:
     virtual ~message_source() = default;
     /// Reads up to buf.size() octets into buf; 0 means the end of the message. An error
     /// means the message could not be read (gone, changed, I/O failure).
@@ -32,9 +32,13 @@ public:
 /// A locked snapshot of one user's mailbox for one POP3 session: message numbers and sizes
 /// are fixed at open (RFC 1939). Destroying it releases the lock and deletes nothing.
 class maildrop {
-public:
+  public:
     virtual ~maildrop() = default;
     virtual const std::vector<message_info>& messages() const noexcept = 0;
+    /// Whether each message's uid is the same in every session (RFC 1939 UIDL). Without that
+    /// promise the server neither advertises UIDL after login nor answers it: a client that
+    /// keeps mail on the server would fetch or delete the wrong messages.
+    virtual bool stable_uids() const noexcept = 0;
     /// Opens message `index` (0-based) of the snapshot for reading. An error equal to
     /// boost::system::errc::no_such_file_or_directory means the message is gone (removed by
     /// another process); any other error is taken as temporary ([SYS/TEMP]).
