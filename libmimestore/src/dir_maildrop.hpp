@@ -37,6 +37,8 @@ class dir_maildrop final : public core::maildrop {
         commit_mode mode);
 
     bool served_locally() const noexcept override { return true; }
+    /// Each uid comes from the item's guid, which never changes.
+    bool stable_uids() const noexcept override { return true; }
     const std::vector<core::message_info>& messages() const noexcept override { return infos_; }
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override;
     /// As store_maildrop::commit_deletions.

@@ -166,6 +166,8 @@ class logged_maildrop final : public core::maildrop {
         return inner_->messages();
     }
 
+    bool stable_uids() const noexcept override { return inner_->stable_uids(); }
+
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override {
         clock::duration took{};
         auto src = timed([&] { return inner_->open(index); }, took);

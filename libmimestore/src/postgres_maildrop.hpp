@@ -23,7 +23,7 @@ namespace izypop3::store::detail {
 struct pg_session;
 
 class pg_maildrop final : public core::maildrop {
-public:
+  public:
     /// Locks `mailbox` and snapshots its servable items (all but archive and dup, oldest
     /// first). Errors: in_use (another session holds the lock), io_error.
     static boost::system::result<std::unique_ptr<pg_maildrop>> open(
@@ -36,13 +36,14 @@ public:
     pg_maildrop& operator=(const pg_maildrop&) = delete;
 
     const std::vector<core::message_info>& messages() const noexcept override;
-    boost::system::result<std::unique_ptr<core::message_source>> open(
-        std::size_t index) override;
+    /// Each uid comes from the row's guid (store_maildrop's make_uid), which never changes.
+    bool stable_uids() const noexcept override { return true; }
+    boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override;
     /// One statement, so one transaction: every listed message is removed (or archived, per
     /// mimestore.commitmode) or, on failure, none is. Messages already gone count as done.
     boost::system::error_code commit_deletions(std::span<const std::size_t> indices) override;
 
-private:
+  private:
     explicit pg_maildrop(std::shared_ptr<pg_session> s) : session_(std::move(s)) {}
 
     std::shared_ptr<pg_session> session_;

@@ -102,6 +102,10 @@ void server_session::complete_verify(auth_outcome outcome) {
 void server_session::cmd_apop(const command& c) {
     // APOP's digest can be attacked offline by whoever sees it, and a man in the middle
     // picks the timestamp (CVE-2007-1558): it follows the cleartext rule.
+    if (!config_.apop) {
+        auth_refused({}, "APOP is turned off on this server; use USER/PASS or AUTH");
+        return;
+    }
     if (!cleartext_allowed()) {
         auth_refused("AUTH",
                      "APOP refused on an unencrypted connection; use STLS and USER/PASS or "
@@ -330,9 +334,11 @@ void server_session::login_succeeded(std::string user) {
     request_ = server_action::open_maildrop{user_};
 }
 
-void server_session::complete_open_maildrop(std::span<const message_info> messages) {
+void server_session::complete_open_maildrop(std::span<const message_info> messages,
+                                            bool stable_uids) {
     expect(pending::maildrop);
     messages_ = messages;
+    stable_uids_ = stable_uids;
     deleted_.assign(messages_.size(), 0);
     state_ = session_state::transaction;
     stats_.bad_commands = 0;

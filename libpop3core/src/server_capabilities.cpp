@@ -7,7 +7,11 @@
 namespace izypop3::core {
 
 std::vector<std::string> server_session::capabilities() const {
-    std::vector<std::string> caps{"TOP", "UIDL", "RESP-CODES", "PIPELINING"};
+    std::vector<std::string> caps{"TOP"};
+    // Before login the maildrop is not open yet; after it, the maildrop decides.
+    if (state_ == session_state::authorization || stable_uids_) caps.emplace_back("UIDL");
+    caps.emplace_back("RESP-CODES");
+    caps.emplace_back("PIPELINING");
     if (state_ == session_state::authorization) {
         caps.emplace_back("AUTH-RESP-CODE");
         if (cleartext_allowed() && config_.verify_passwords) caps.emplace_back("USER");

@@ -77,7 +77,7 @@ server_session::server_session(server_config config)
     // The timestamp doubles as the APOP challenge, so it only appears when APOP can be
     // served (RFC 1939 section 7): a plaintext-equivalent secret, and TLS or a connection
     // where cleartext logins are allowed (S25; CVE-2007-1558).
-    if (config_.secret_forms.plaintext && cleartext_allowed()) {
+    if (config_.apop && config_.secret_forms.plaintext && cleartext_allowed()) {
         apop_timestamp_ = sasl::make_apop_timestamp(to_hex(config_.random(10)), config_.host_name);
         greeting += ' ';
         greeting += apop_timestamp_;
@@ -168,6 +168,12 @@ server_action_t server_session::next() {
 
 void server_session::send_line(std::string_view l) {
     if (config_.transcript) config_.transcript('>', l);
+    if (command_event_ && (l.starts_with("+OK") || l.starts_with("-ERR"))) {
+        command_event_->ok = l.starts_with("+OK");
+        auto event = std::move(*command_event_);
+        command_event_.reset();
+        config_.on_command(event);
+    }
     out_.append(l);
     out_.append("\r\n");
 }
@@ -211,6 +217,18 @@ void server_session::bad_command(std::string_view text) {
     }
 }
 
+// The event is filled from the redacted line, so it never holds more than a log would.
+void server_session::begin_command_event(std::string_view l) {
+    if (!config_.on_command) return;
+    const std::string redacted = redact_command_line(l, false);
+    const auto sp = redacted.find(' ');
+    command_event ev;
+    ev.verb = redacted.substr(0, sp);
+    for (auto& ch : ev.verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (sp != std::string::npos) ev.arguments = redacted.substr(sp + 1);
+    command_event_ = std::move(ev);
+}
+
 void server_session::handle_line(const line& l) {
     if (l.overlong) {
         if (in_sasl_) end_sasl();
@@ -222,6 +240,7 @@ void server_session::handle_line(const line& l) {
         sasl_line(l.text);
         return;
     }
+    begin_command_event(l.text);
     auto parsed = parse_command(l.text);
     if (!parsed) {
         const auto& e = parsed.error();
@@ -347,6 +366,10 @@ void server_session::cmd_stat(const command&) {
 
 void server_session::cmd_list(const command& c) {
     const bool uidl = c.v == verb::uidl;
+    if (uidl && !stable_uids_) {
+        reply_err("UIDL is not available: this mailbox cannot keep message ids stable");
+        return;
+    }
     if (c.number) {
         std::size_t i = 0;
         if (!message_ref(c, i)) return;

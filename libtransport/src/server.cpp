@@ -294,6 +294,8 @@ struct connection : std::enable_shared_from_this<connection> {
         cfg.verify_passwords = static_cast<bool>(srv.hooks.verify_password);
         cfg.mechanisms = srv.hooks.mechanisms;
         cfg.edit_capabilities = srv.hooks.edit_capabilities;
+        cfg.on_command = srv.hooks.on_command;
+        cfg.apop = srv.opt.apop;
         if (log.transcript_server()) {
             cfg.transcript = [this](char dir, std::string_view line) {
                 log.server_transcript(dir, line);
@@ -581,7 +583,7 @@ awaitable<void> connection::open_maildrop(core::server_session& s, std::string_v
     drop_local = drop->served_locally();
     log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
               drop->messages().size());
-    s.complete_open_maildrop(drop->messages());
+    s.complete_open_maildrop(drop->messages(), drop->stable_uids());
 }
 
 void connection::finish(core::server_session& s, core::close_reason why) {

@@ -2,7 +2,8 @@
 # What docs/cli.md says of serverpop3's port and allowplaintext keys, checked against the
 # server: STLS is offered on `port` only with a certificate (tls.cert, or the self-signed one
 # tlsport makes), and allowplaintext covers AUTH LOGIN as well as USER/PASS and AUTH PLAIN
-# for a client that is not on loopback (this machine's own non-loopback address is used).
+# for a client that is not on loopback (this machine's own non-loopback address is used), and
+# `apop false` leaves the timestamp out of the greeting and refuses APOP.
 # usage: bash serverpop3_doc_claims.sh /path/to/izypop3
 set -euo pipefail
 bin=${1:?usage: serverpop3_doc_claims.sh /path/to/izypop3}
@@ -86,4 +87,29 @@ talk "$addr" >"$work/t"
 grep -q '^capa=.*SASL[^|]* LOGIN' "$work/t" || fail "allowplaintext true: no LOGIN in CAPA: $(cat "$work/t")"
 grep -q '^login=+OK' "$work/t" || fail "allowplaintext true: AUTH LOGIN from $addr: $(cat "$work/t")"
 echo "PASS: allowplaintext decides AUTH LOGIN for a peer at $addr"
+# apop_try: the greeting, then APOP alice with the digest of the greeting's timestamp (or of
+# a made-up one when there is none). Prints "greeting=<line>" and "apop=<reply>".
+apop_try() {
+  python3 - "$port" <<'PY'
+import hashlib, re, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rb")
+greeting = f.readline().decode().rstrip("\r\n")
+m = re.search(r"<[^>]*>", greeting)
+stamp = m.group(0) if m else "<1.2@example.org>"
+s.sendall(("APOP alice " + hashlib.md5((stamp + "12345").encode()).hexdigest() + "\r\n").encode())
+print("greeting=" + greeting)
+print("apop=" + f.readline().decode().rstrip("\r\n"))
+PY
+}
+start host 127.0.0.1
+apop_try >"$work/t"
+grep -q '^greeting=+OK POP3 Server ready <.*@.*>$' "$work/t" || fail "apop default: no timestamp: $(cat "$work/t")"
+grep -q '^apop=+OK' "$work/t" || fail "apop default: APOP refused: $(cat "$work/t")"
+start host 127.0.0.1 apop false
+apop_try >"$work/t"
+grep -qx 'greeting=+OK POP3 Server ready' "$work/t" || fail "apop false: greeting: $(cat "$work/t")"
+grep -qx 'apop=-ERR APOP is turned off on this server; use USER/PASS or AUTH' "$work/t" \
+  || fail "apop false: APOP: $(cat "$work/t")"
+echo "PASS: apop false takes the timestamp out of the greeting and refuses APOP"
 echo "serverpop3_doc_claims: all checks passed"

@@ -59,6 +59,8 @@ class mailbox_maildrop final : public core::maildrop {
             info_.push_back({box.messages[i].size(), "msg-" + std::to_string(i + 1)});
     }
     const std::vector<core::message_info>& messages() const noexcept override { return info_; }
+    // "uidl": the ids above never change between sessions, so UIDL is offered.
+    bool stable_uids() const noexcept override { return true; }
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t i) override {
         return std::make_unique<string_source>(box_.messages.at(i));
     }
@@ -222,6 +224,42 @@ TEST(server_hooks, custom_maildrop_serves_list_uidl_retr_and_quit) {
     EXPECT_EQ(c.line(), "+OK izypop3 signing off (1 messages deleted)");
     std::lock_guard lock(box.mutex);
     EXPECT_EQ(box.deleted, std::vector<std::size_t>{0});
+}
+
+TEST(server_hooks, command_hook_sees_every_command_redacted_with_its_result) {
+    mailbox box(two_messages());
+    std::mutex mutex;
+    std::vector<std::string> events;
+    transport::server_hooks hooks = example_hooks(box);
+    hooks.on_command = [&](const core::command_event& e) {
+        std::lock_guard lock(mutex);
+        events.push_back(e.verb + '|' + e.arguments + '|' + (e.ok ? "+OK" : "-ERR"));
+    };
+    transport::server_options opt;
+    opt.host = "127.0.0.1";
+    opt.pick_free_ports = true;
+    opt.threads = 1;
+    transport::server srv(opt, hooks,
+                          transport::logger(transport::log_level::error,
+                                            [](transport::log_level, std::string_view) {}));
+    std::string error;
+    ASSERT_FALSE(srv.start(error)) << error;
+    std::thread t([&srv] { srv.run(false); });
+    {
+        line_client c(srv.port());
+        c.line();
+        c.send("user alice\r\nPASS wonderland\r\nSTAT\r\nRETR 9\r\nRETR 1\r\n");
+        for (int i = 0; i < 4; ++i) c.line();
+        c.lines_to_dot();
+        c.send("QUIT\r\n");
+        EXPECT_EQ(c.line(), "+OK izypop3 signing off (nothing deleted)");
+    }
+    srv.stop();
+    t.join();
+    // The password never reaches the hook; the verb is upper-cased as pop3-emitter reports it.
+    EXPECT_EQ(events,
+              (std::vector<std::string>{"USER|alice|+OK", "PASS|<redacted>|+OK", "STAT||+OK",
+                                        "RETR|9|-ERR", "RETR|1|+OK", "QUIT||+OK"}));
 }
 
 TEST(server_hooks, maildrop_is_opened_only_after_a_successful_login) {

@@ -48,6 +48,7 @@ class fixed_maildrop final : public core::maildrop {
                    boost::system::error_code commit_result)
         : info_(std::move(info)), commits_(commits), commit_result_(commit_result) {}
     const std::vector<core::message_info>& messages() const noexcept override { return info_; }
+    bool stable_uids() const noexcept override { return true; }
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t i) override {
         if (info_[i].size == wire_size) return std::make_unique<generated_message>(source_size);
         return std::make_unique<generated_message>(info_[i].size / 81 * 80);

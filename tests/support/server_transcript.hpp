@@ -14,11 +14,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <cstddef>
-#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +58,8 @@ struct fake_environment {
     std::vector<std::string> bodies;
     /// UIDs; when shorter than bodies, "uid-<n>" fills in.
     std::vector<std::string> uids;
+    /// What the maildrop says of its uids (core::maildrop::stable_uids).
+    bool stable_uids = true;
     /// Messages that vanished between LIST and RETR (complete_open_message(false)).
     std::set<std::size_t> vanished;
     /// Messages whose read fails after this many octets of input (complete_message(false)).
@@ -248,9 +250,8 @@ class server_transcript {
         int sep = 1;
         for (; sep < 256; ++sep) {
             const char c = static_cast<char>(sep);
-            if (std::none_of(fed_.begin(), fed_.end(), [c](const std::string& f) {
-                    return f.find(c) != std::string::npos;
-                }))
+            if (std::none_of(fed_.begin(), fed_.end(),
+                             [c](const std::string& f) { return f.find(c) != std::string::npos; }))
                 break;
         }
         if (sep == 256) return;
@@ -259,8 +260,9 @@ class server_transcript {
             if (i) seed += static_cast<char>(sep);
             seed += fed_[i];
         }
-        const auto name = std::filesystem::path(dir) / "server_session" /
-                          core::to_hex(core::digest(core::hash_algorithm::sha256, seed)).substr(0, 16);
+        const auto name =
+            std::filesystem::path(dir) / "server_session" /
+            core::to_hex(core::digest(core::hash_algorithm::sha256, seed)).substr(0, 16);
         std::filesystem::create_directories(name.parent_path());
         std::ofstream(name, std::ios::binary) << seed;
     }
@@ -345,7 +347,8 @@ class server_transcript {
         } else if (env_.maildrop_failure) {
             session_->complete_open_maildrop(*env_.maildrop_failure);
         } else {
-            session_->complete_open_maildrop(std::span<const core::message_info>(infos_));
+            session_->complete_open_maildrop(std::span<const core::message_info>(infos_),
+                                             env_.stable_uids);
         }
         return true;
     }

@@ -133,6 +133,29 @@ TEST(ServerSession, GreetingWithoutTimestampWhenNoPlaintextSecret) {
     EXPECT_FALSE(t.has_event_prefix("lookup_secret"));
 }
 
+TEST(ServerSession, ApopFalseTurnsApopOffEvenWithPlaintextSecretsAndTls) {
+    auto c = server_transcript::default_config();
+    c.apop = false;
+    c.tls_active = true;  // where APOP would otherwise be offered
+    server_transcript t(c);
+    EXPECT_EQ(t.session().apop_timestamp(), "");
+    t.expect_send("+OK POP3 Server ready\r\n");
+    t.feed("APOP alice 0123456789abcdef0123456789abcdef\r\n")
+        .expect_send("-ERR APOP is turned off on this server; use USER/PASS or AUTH\r\n");
+    EXPECT_FALSE(t.has_event_prefix("lookup_secret"));
+    // The other logins are unaffected.
+    t.feed("USER alice\r\nPASS wonderland\r\n").expect_send("+OK User accepted\r\n" + logged_in);
+}
+
+TEST(ServerSession, ApopFalseWithoutTlsSaysTurnedOffNotCleartext) {
+    auto c = no_cleartext_config();
+    c.apop = false;
+    server_transcript t(c);
+    t.expect_send("+OK POP3 Server ready\r\n");
+    t.feed("APOP alice 0123456789abcdef0123456789abcdef\r\n")
+        .expect_send("-ERR APOP is turned off on this server; use USER/PASS or AUTH\r\n");
+}
+
 TEST(ServerSession, TimestampsDifferPerSession) {
     auto c = server_transcript::default_config();
     c.random = {};  // the system CSPRNG
@@ -190,8 +213,8 @@ TEST(ServerSession, S13UnknownUserAndWrongPasswordTakeTheSamePath) {
     }
     EXPECT_EQ(sent[0], "+OK User accepted\r\n" + invalid_login);
     EXPECT_EQ(sent[1], sent[0]);
-    EXPECT_EQ(events, (std::vector<std::string>{"verify_password", "delay", "verify_password",
-                                                "delay"}));
+    EXPECT_EQ(events,
+              (std::vector<std::string>{"verify_password", "delay", "verify_password", "delay"}));
 }
 
 TEST(ServerSession, OriginalBadLoginTranscript) {
@@ -586,6 +609,54 @@ TEST(ServerSession, StatListUidl) {
     t->feed("UIDL 1\r\n").expect_send("+OK 1 uid-one\r\n");
     t->feed("UIDL 3\r\n").expect_send("-ERR No such message\r\n");
     t->feed("NOOP\r\n").expect_send("+OK\r\n");
+}
+
+TEST(ServerSession, NoUidlWhenTheMaildropCannotKeepIdsStable) {
+    auto e = server_transcript::default_environment();
+    e.stable_uids = false;
+    auto t = started(server_transcript::default_config(), e);
+    // Before login the maildrop is unknown; after it, the maildrop decides.
+    t->feed("CAPA\r\n").expect_send(capa_before_login);
+    t->feed("USER alice\r\nPASS wonderland\r\n").expect_send("+OK User accepted\r\n" + logged_in);
+    t->feed("CAPA\r\n")
+        .expect_send(
+            "+OK Capability list follows\r\n"
+            "TOP\r\nRESP-CODES\r\nPIPELINING\r\nUTF8\r\nEXPIRE NEVER\r\nLOGIN-DELAY 0\r\n"
+            "LANG\r\nIMPLEMENTATION izypop3\r\n.\r\n");
+    const std::string refused =
+        "-ERR UIDL is not available: this mailbox cannot keep message ids stable\r\n";
+    t->feed("UIDL\r\n").expect_send(refused);
+    t->feed("UIDL 1\r\n").expect_send(refused);
+    t->feed("LIST 1\r\nSTAT\r\n").expect_send("+OK 1 28\r\n+OK 2 85\r\n");
+}
+
+TEST(ServerSession, CommandEventsCarryVerbRedactedArgumentsAndResult) {
+    auto c = server_transcript::default_config();
+    std::vector<std::string> events;
+    c.on_command = [&events](const core::command_event& e) {
+        events.push_back(e.verb + '|' + e.arguments + '|' + (e.ok ? "+OK" : "-ERR"));
+    };
+    auto t = started(c);
+    t->feed("XYZZY 1\r\nuser alice\r\nPASS wonderland\r\n").take();
+    t->feed("STAT\r\nRETR 1\r\nUIDL 7\r\nLIST\r\nQUIT\r\n").take();
+    EXPECT_EQ(events, (std::vector<std::string>{"XYZZY|1|-ERR", "USER|alice|+OK",
+                                                "PASS|<redacted>|+OK", "STAT||+OK", "RETR|1|+OK",
+                                                "UIDL|7|-ERR", "LIST||+OK", "QUIT||+OK"}));
+}
+
+TEST(ServerSession, CommandEventOfAnAuthExchangeComesAtItsFinalReply) {
+    auto c = server_transcript::default_config();
+    std::vector<std::string> events;
+    c.on_command = [&events](const core::command_event& e) {
+        events.push_back(e.verb + '|' + e.arguments + '|' + (e.ok ? "+OK" : "-ERR"));
+    };
+    auto t = started(c);
+    t->feed("AUTH PLAIN\r\n").take();
+    EXPECT_TRUE(events.empty());  // only the "+ " continuation so far
+    t->feed("*\r\nAPOP alice 0123456789abcdef0123456789abcdef\r\n").take();
+    t->feed("AUTH PLAIN " + core::base64_encode("\0alice\0wonderland"s) + "\r\n").take();
+    EXPECT_EQ(events, (std::vector<std::string>{"AUTH|PLAIN|-ERR", "APOP|alice <redacted>|-ERR",
+                                                "AUTH|PLAIN <redacted>|+OK"}));
 }
 
 TEST(ServerSession, LowerCaseVerbs) {
@@ -1143,12 +1214,11 @@ TEST(ServerSession, S21SizesPastFourGibibytesAreNotTruncated) {
     s.feed("USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nLIST 2\r\nRETR 1\r\n");
     const auto a = run_until_input_or_stream();
     ASSERT_TRUE(std::holds_alternative<core::server_action::stream_message>(a));
-    EXPECT_EQ(out,
-              "+OK User accepted\r\n" + logged_in +
-                  "+OK 2 9294967419\r\n"
-                  "+OK 2 messages (9294967419 octets)\r\n1 5000000123\r\n2 4294967296\r\n.\r\n"
-                  "+OK 2 4294967296\r\n"
-                  "+OK 5000000123 octets\r\n");
+    EXPECT_EQ(out, "+OK User accepted\r\n" + logged_in +
+                       "+OK 2 9294967419\r\n"
+                       "+OK 2 messages (9294967419 octets)\r\n1 5000000123\r\n2 4294967296\r\n.\r\n"
+                       "+OK 2 4294967296\r\n"
+                       "+OK 5000000123 octets\r\n");
     s.complete_message(true, 5'000'000'123);
     EXPECT_EQ(s.stats().retrieved_octets, 5'000'000'123u);
 }

@@ -42,6 +42,9 @@ po::options_description serverpop3_options() {
              "loopback|true|false"),
          "who may send a password before TLS (USER/PASS, AUTH PLAIN/LOGIN, APOP): loopback = "
          "clients on this machine (not through a proxy), true = everyone, false = no one")
+        ("apop", po::value<flag>()->default_value(flag{true})->value_name("BOOL"),
+         "offer APOP (RFC 1939; with a PLAIN password in users, or password): false leaves "
+         "the timestamp out of the greeting and refuses APOP")
         ("trustedproxies", po::value<network_list>()->composing()->value_name("ADDRESS/PREFIX,..."),
          "load balancers or TLS terminators that start each connection with a PROXY protocol "
          "header (v1 or v2, HAProxy's send-proxy); the header's client address is used for "
@@ -134,6 +137,7 @@ std::optional<transport::server_options> server_options_of(const po::variables_m
     opt.port = o["port"].as<port_number>().value;
     opt.tls_port = o["tlsport"].as<port_or_zero>().value;
     opt.cleartext = o["allowplaintext"].as<plaintext_policy>().value;
+    opt.apop = o["apop"].as<flag>().value;
     if (o.count("trustedproxies"))
         opt.trusted_proxies = o["trustedproxies"].as<network_list>().networks;
     opt.max_auth_work_per_ip = o["maxauthperip"].as<whole_number<1, 1000>>().value;

@@ -53,6 +53,8 @@ class store_maildrop final : public core::maildrop {
     /// As the store says (mime_store::reads_locally).
     bool served_locally() const noexcept override;
     const std::vector<core::message_info>& messages() const noexcept override;
+    /// make_uid derives each uid from the item's guid, which never changes.
+    bool stable_uids() const noexcept override { return true; }
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override;
     /// Out-of-range indices are a programmer error (asserted; errc::not_found in release
     /// builds, before anything is touched). Duplicates are ignored. An item that is already

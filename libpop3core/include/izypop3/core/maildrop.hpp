@@ -64,6 +64,10 @@ class maildrop {
     /// database) always runs on a worker thread; the destructor runs where open() does.
     virtual bool served_locally() const noexcept { return false; }
     virtual const std::vector<message_info>& messages() const noexcept = 0;
+    /// Whether each message's uid is the same in every session (RFC 1939 UIDL). Without that
+    /// promise the server neither advertises UIDL after login nor answers it: a client that
+    /// keeps mail on the server would fetch or delete the wrong messages.
+    virtual bool stable_uids() const noexcept = 0;
     /// Opens message `index` (0-based) of the snapshot for reading. An error equal to
     /// boost::system::errc::no_such_file_or_directory means the message is gone (removed by
     /// another process); any other error is taken as temporary ([SYS/TEMP]).

@@ -39,6 +39,13 @@ enum class close_reason {
 };
 std::string_view to_string(close_reason r) noexcept;
 
+/// One command and its result, as the embedder sees it (pop3-emitter's per-command event).
+struct command_event {
+    std::string verb;       ///< the command's first word, upper-cased as received
+    std::string arguments;  ///< the rest of the line, secrets redacted (redact_command_line)
+    bool ok = false;        ///< the final reply was +OK (else -ERR)
+};
+
 /// Policies and facts for one session. The transport fills it per connection.
 struct server_config {
     std::string host_name = "localhost";         ///< in the APOP timestamp and CRAM-MD5
@@ -60,6 +67,9 @@ struct server_config {
     /// USER/PASS, PLAIN, LOGIN and APOP before TLS (without it and TLS, the greeting has no
     /// APOP timestamp)
     bool cleartext_without_tls = false;
+    /// APOP is offered at all (serverpop3 `apop`): false leaves the timestamp out of the
+    /// greeting and refuses APOP.
+    bool apop = true;
     sasl::secret_forms secret_forms{};  ///< what the credential source can give
     bool verify_passwords = true;       ///< the source can check a cleartext password
     const sasl::server_registry* mechanisms = nullptr;  ///< nullptr: built-ins
@@ -69,6 +79,10 @@ struct server_config {
     /// Transcript hook: '<' received lines, '>' sent status lines (bodies are not
     /// included). Secrets are already redacted.
     std::function<void(char direction, std::string_view line)> transcript;
+    /// Per-command hook: called once per command line with its final +OK/-ERR, in order.
+    /// SASL continuation lines belong to their AUTH command; an over-long line has no verb
+    /// and gives no event.
+    std::function<void(const command_event&)> on_command;
 };
 
 /// The answer of a credential source.
@@ -174,7 +188,8 @@ class server_session {
     void complete_lookup(std::optional<sasl::stored_secret> secret, bool temporary_failure = false);
     void complete_derive(const sasl::scram_secret& derived);
     /// On success `messages` must stay valid and unchanged for the rest of the session.
-    void complete_open_maildrop(std::span<const message_info> messages);
+    /// `stable_uids` is the maildrop's maildrop::stable_uids(): without it, no UIDL.
+    void complete_open_maildrop(std::span<const message_info> messages, bool stable_uids = true);
     void complete_open_maildrop(maildrop_failure failure);
     void complete_open_message(bool ok);
     void complete_open_message(message_open_failure failure);
@@ -226,6 +241,7 @@ class server_session {
     void reply_err(std::string_view text);
     void reply_err_code(std::string_view code, std::string_view text);
     void send_line(std::string_view l);
+    void begin_command_event(std::string_view l);
     void bad_command(std::string_view text);
     void close_after_flush(close_reason r);
     bool message_ref(const command& c, std::size_t& index);
@@ -292,6 +308,10 @@ class server_session {
     std::size_t current_message_ = 0;
     std::optional<std::uint64_t> current_body_lines_;
     std::optional<listing_cursor> listing_;
+    bool stable_uids_ = true;
+
+    // The command whose final reply is awaited, for config_.on_command.
+    std::optional<command_event> command_event_;
 
     session_stats stats_;
 };

@@ -33,19 +33,19 @@ enum class cleartext_policy {
 };
 
 struct server_options {
-    std::string host = "::";        ///< "::" listens on all IPv6 and IPv4 addresses
-    std::uint16_t port = 110;       ///< plain POP3 with STLS; 0 = off
-    std::uint16_t tls_port = 0;     ///< implicit TLS (RFC 8314); 0 = off
-    bool pick_free_ports = false;   ///< bind port 0 and let the kernel choose (tests)
-    std::string cert_file;          ///< PEM chain; with key_file empty, a self-signed one
+    std::string host = "::";       ///< "::" listens on all IPv6 and IPv4 addresses
+    std::uint16_t port = 110;      ///< plain POP3 with STLS; 0 = off
+    std::uint16_t tls_port = 0;    ///< implicit TLS (RFC 8314); 0 = off
+    bool pick_free_ports = false;  ///< bind port 0 and let the kernel choose (tests)
+    std::string cert_file;         ///< PEM chain; with key_file empty, a self-signed one
     std::string key_file;
-    std::string host_name = "localhost";  ///< greeting timestamp, self-signed certificate
-    unsigned threads = 0;           ///< I/O threads; 0 = number of cores
-    unsigned blocking_threads = 4;  ///< threads for credential checks and store reads
-    std::chrono::seconds idle_timeout{600};        ///< RFC 1939 autologout, at least 10 min
-    std::chrono::seconds handshake_timeout{30};    ///< a TLS handshake; a PROXY header
-    std::chrono::seconds login_timeout{60};        ///< from the greeting to a login
-    std::chrono::seconds send_timeout{120};        ///< one write may take this long at most
+    std::string host_name = "localhost";         ///< greeting timestamp, self-signed certificate
+    unsigned threads = 0;                        ///< I/O threads; 0 = number of cores
+    unsigned blocking_threads = 4;               ///< threads for credential checks and store reads
+    std::chrono::seconds idle_timeout{600};      ///< RFC 1939 autologout, at least 10 min
+    std::chrono::seconds handshake_timeout{30};  ///< a TLS handshake; a PROXY header
+    std::chrono::seconds login_timeout{60};      ///< from the greeting to a login
+    std::chrono::seconds send_timeout{120};      ///< one write may take this long at most
     std::chrono::milliseconds auth_failure_delay{2000};  ///< first failed login; then doubled
                                                          ///< per failure of the address, to 15 s
     std::size_t max_connections = 10000;
@@ -59,7 +59,8 @@ struct server_options {
     /// Peers that start each connection with a PROXY protocol header (v1 or v2) naming the
     /// real client. From them the header is required; from anyone else it is never read.
     std::vector<ip_network> trusted_proxies;
-    bool stls = true;               ///< offer STLS on the plain port when TLS is configured
+    bool stls = true;  ///< offer STLS on the plain port when TLS is configured
+    bool apop = true;  ///< offer APOP (and the greeting's timestamp) when it can be
 };
 
 /// What the embedding program provides. Every function may be called from several threads
@@ -78,6 +79,10 @@ struct server_hooks {
     /// server calls it on its I/O thread, where it costs less than a hand-off to a worker.
     bool maildrops_local = false;
     std::function<void(core::session_state, std::vector<std::string>&)> edit_capabilities;
+    /// pop3-emitter's per-command event: every command with its redacted arguments and
+    /// whether it succeeded. Unlike the other hooks it is called on the connection's I/O
+    /// thread, in command order, so it must return quickly and never block.
+    std::function<void(const core::command_event&)> on_command;
     /// Called on SIGHUP (when run() handles signals), off the I/O threads: re-read
     /// configuration such as a users file. Sessions already logged in are not affected.
     std::function<void()> on_reload;
@@ -85,7 +90,7 @@ struct server_hooks {
 };
 
 class server {
-public:
+  public:
     server(server_options options, server_hooks hooks, logger log);
     ~server();
     server(const server&) = delete;
@@ -107,7 +112,7 @@ public:
 
     struct impl;  // opaque; public only so the connection code can name it
 
-private:
+  private:
     void wait_for_signal();
 
     std::unique_ptr<impl> impl_;
