@@ -3,6 +3,7 @@
 #include "dir_mailbox.hpp"
 #include "file_source.hpp"
 #include "maildrop_uids.hpp"
+#include "wire_size.hpp"
 
 #include <izypop3/core/dot_stuffer.hpp>
 #include <izypop3/store/errc.hpp>
@@ -20,15 +21,7 @@ namespace {
 boost::system::result<std::uint64_t> count_wire_size(const std::string& path, std::uint64_t size) {
     auto src = open_file_source(path, size, {});
     if (!src) return src.error();
-    core::wire_size_counter counter;
-    std::array<char, 16384> buf{};
-    for (;;) {
-        auto n = (*src)->read(buf);
-        if (!n) return n.error();
-        if (*n == 0) break;
-        counter.add(std::string_view(buf.data(), *n));
-    }
-    return counter.finish();
+    return detail::count_wire_size(**src);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <izypop3/store/store_maildrop.hpp>
 
 #include "maildrop_uids.hpp"
+#include "wire_size.hpp"
 
 #include <algorithm>
 #include <array>
@@ -18,15 +19,7 @@ namespace {
 boost::system::result<std::uint64_t> count_wire_size(mime_store& store, const item& it) {
     auto src = store.open_item(it);
     if (!src) return src.error();
-    core::wire_size_counter counter;
-    std::array<char, 16384> buf{};
-    for (;;) {
-        auto n = (*src)->read(buf);
-        if (!n) return n.error();
-        if (*n == 0) break;
-        counter.add(std::string_view(buf.data(), *n));
-    }
-    return counter.finish();
+    return detail::count_wire_size(**src);
 }
 
 }  // namespace
