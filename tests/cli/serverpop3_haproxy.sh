@@ -29,8 +29,11 @@ grep -q "POP3 on port $port" "$work/server.out" || { cat "$work/server.log"; ech
 cat > "$work/haproxy.cfg" <<EOF
 global
   maxconn 100
+  log stderr format raw local0
 defaults
   mode tcp
+  log global
+  option log-health-checks
   timeout connect 5s
   timeout client 60s
   timeout server 60s
@@ -46,6 +49,10 @@ frontend v2tls
 backend pop3_v1
   server izypop3 127.0.0.1:$port send-proxy
 backend pop3_v2
+  # A layer-7 check waits for the greeting: a bare layer-4 check resets the connection
+  # before izypop3 even accepts it, so nothing would reach the server's log.
+  option tcp-check
+  tcp-check expect string +OK\\ POP3
   server izypop3 127.0.0.1:$port send-proxy-v2 check inter 1s check-send-proxy
 backend pop3s_v2
   server izypop3 127.0.0.1:$tlsport send-proxy-v2
