@@ -71,7 +71,30 @@ grep -qx 'FAIL pop3failed: the store needs at least 2 messages for this check' "
     || fail "one-message store: no FAIL pop3failed line: $(cat "$out")"
 grep -Eqx '[0-9]+ passed, [1-9][0-9]* failed' "$out" || fail "one-message store: no totals line"
 
-# 4. A usage mistake is exit code 2 and runs nothing.
+# 4. format json: one JSON object on stdout with the same checks, in order, and the failure
+#    text where a check failed; nothing else on stdout.
+"$bin" method test testtype fullclientserver format json mimestore.count 1 >"$out" 2>"$err"
+code=$?
+[ "$code" -eq 1 ] || fail "format json, one-message store: exit code $code, expected 1"
+python3 - "$out" "$checks" <<'PY' || fail "format json: the object is not what the text report says (above)"
+import json, sys
+text = open(sys.argv[1]).read()
+lines = text.splitlines()
+assert len(lines) == 1, f"expected one line of JSON, got {len(lines)}"
+r = json.loads(lines[0])
+want = sys.argv[2].split()
+assert [c["name"] for c in r["checks"]] == want, r["checks"]
+assert r["test"] == "fullclientserver" and r["store"] == "fake" and r["messages"] == 1, r
+assert r["pop3"].startswith("127.0.0.1:") and r["pop3s"].startswith("127.0.0.1:"), r
+failed = [c for c in r["checks"] if not c["passed"]]
+assert r["failed"] == len(failed) >= 1 and r["passed"] == len(want) - len(failed), r
+pf = next(c for c in r["checks"] if c["name"] == "pop3failed")
+assert pf == {"name": "pop3failed", "passed": False,
+              "failure": "the store needs at least 2 messages for this check"}, pf
+assert all("failure" not in c for c in r["checks"] if c["passed"])
+PY
+
+# 5. A usage mistake is exit code 2 and runs nothing.
 "$bin" method test testtype fullclientserver port 65535 >"$out" 2>"$err"
 code=$?
 [ "$code" -eq 2 ] || fail "port 65535: exit code $code, expected 2"

@@ -1,11 +1,11 @@
 #include "selftest/fullclientserver.hpp"
 
-#include "selftest/backup_checks.hpp"
-#include "selftest/check_list.hpp"
+#include "cli/option_types.hpp"
 #include "common/exit_codes.hpp"
 #include "common/store_opening.hpp"
+#include "selftest/backup_checks.hpp"
+#include "selftest/check_list.hpp"
 #include "selftest/maildrop_reference.hpp"
-#include "cli/option_types.hpp"
 #include "selftest/scripted_client.hpp"
 #include "selftest/selftest_server.hpp"
 
@@ -23,7 +23,6 @@
 
 namespace izypop3::app {
 namespace {
-
 
 struct context {
     const maildrop_reference& ref;
@@ -55,7 +54,8 @@ verdict expect_status(scripted_client& c, std::string_view cmd, std::string_view
     auto got = c.command(cmd, shown);
     if (!got) return fmt::format("{}: {}", shown.empty() ? cmd : shown, c.error_text());
     if (!got->starts_with(want))
-        return fmt::format("{}: expected '{}...', got '{}'", shown.empty() ? cmd : shown, want, *got);
+        return fmt::format("{}: expected '{}...', got '{}'", shown.empty() ? cmd : shown, want,
+                           *got);
     return std::nullopt;
 }
 
@@ -90,8 +90,7 @@ verdict unchanged(const context& ctx, std::string_view user) {
         c.emplace(ctx.plain(), ctx.log);
         auto v = connect_and_login(*c, user);
         if (!v) break;
-        if (v->find("[IN-USE]") == std::string::npos || attempt == 100)
-            return "new session: " + *v;
+        if (v->find("[IN-USE]") == std::string::npos || attempt == 100) return "new session: " + *v;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return after_login_unchanged(ctx, *c);
@@ -229,6 +228,30 @@ void run_backups(const invocation& inv, const context& ctx, std::string_view sto
     run_backup_checks(target, checks);
 }
 
+struct run_facts {
+    std::string store;
+    std::size_t messages;
+    std::uint16_t pop3_port;
+    std::uint16_t pop3s_port;
+};
+
+// Text prints its heading at once; JSON carries the same facts in its one object.
+check_list report_for(const invocation& inv, const run_facts& f, std::ostream& out) {
+    if (inv.options["format"].as<choice<format_names>>().value == "json") {
+        return check_list(
+            out, boost::json::object{{"test", "fullclientserver"},
+                                     {"store", f.store},
+                                     {"messages", f.messages},
+                                     {"pop3", fmt::format("127.0.0.1:{}", f.pop3_port)},
+                                     {"pop3s", fmt::format("127.0.0.1:{}", f.pop3s_port)}});
+    }
+    out << fmt::format(
+        "fullclientserver: {} store, {} messages; POP3 on 127.0.0.1:{}, POP3S on "
+        "127.0.0.1:{}\n",
+        f.store, f.messages, f.pop3_port, f.pop3s_port);
+    return check_list(out);
+}
+
 }  // namespace
 
 int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream& err) {
@@ -254,11 +277,9 @@ int run_fullclientserver(const invocation& inv, std::ostream& out, std::ostream&
         err << "izypop3: test: the server did not start: " << why << '\n';
         return exit_code::failure;
     }
-    out << fmt::format(
-        "fullclientserver: {} store, {} messages; POP3 on 127.0.0.1:{}, POP3S on "
-        "127.0.0.1:{}\n",
-        data->kind(), ref->messages().size(), server.get().port(), server.get().tls_port());
-    check_list checks(out);
+    const run_facts facts{std::string(data->kind()), ref->messages().size(), server.get().port(),
+                          server.get().tls_port()};
+    check_list checks = report_for(inv, facts, out);
     const context ctx{*ref, server.get(), log};
     run_scripts(ctx, checks);
     run_backups(inv, ctx, data->kind(), checks, err);

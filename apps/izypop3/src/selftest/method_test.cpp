@@ -35,7 +35,7 @@ po::options_description test_options() {
         ("query.order", po::value<choice<order_names>>()->default_value(choice<order_names>{"asc"})->value_name("asc|desc"),
          "mimestore: the store's insertion order, or its reverse")
         ("format", po::value<choice<format_names>>()->default_value(choice<format_names>{"text"})->value_name("text|json"),
-         "output format")
+         "output format: text lines, or one JSON object with the same facts (every test type)")
         ("ip", po::value<std::string>()->value_name("HOST"),
          "load: server to load; none = our server in this process on the mimestore.* store")
         ("user", po::value<std::string>()->value_name("TEXT"),
