@@ -22,7 +22,11 @@ ctest --test-dir build/release --output-on-failure -j"$jobs" --timeout 900
 phase "sanitizer build (g++, address+undefined)"
 # g++ rather than clang here: clang 14 cannot compile Asio coroutines with sanitizers
 # ("Cannot represent a difference across sections").
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIZYPOP3_WERROR=ON \
+# -g1 (line tables, no variable info): the sanitizers' reports still name file and line,
+# and the heaviest files compile in half the time of -g (libtransport's server.cpp: 76 s
+# against 165 s on a loaded 2-core machine).
+sanitizer_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
+cmake -S . -B build/asan -G Ninja "${sanitizer_flags[@]}" -DIZYPOP3_WERROR=ON \
   -DIZYPOP3_SANITIZE=address,undefined -DIZYPOP3_BENCH=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
 phase "sanitizer tests"
@@ -35,7 +39,7 @@ phase "thread sanitizer build (g++, thread): transport and integration tests"
 # table, work gate) and the integration tests (servers with two I/O threads, the worker pool,
 # sessions, delivery and a backup on one maildrop at once). g++ because that is the compiler
 # of the other phases; clang 14 compiles Asio's coroutines under TSan too.
-cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIZYPOP3_WERROR=ON \
+cmake -S . -B build/tsan -G Ninja "${sanitizer_flags[@]}" -DIZYPOP3_WERROR=ON \
   -DIZYPOP3_SANITIZE=thread -DIZYPOP3_BENCH=OFF >/dev/null
 cmake --build build/tsan -j"$jobs" --target transport_tests integration_tests
 phase "thread sanitizer tests"
