@@ -56,6 +56,14 @@ struct load_state {
         : settings(s), pool(po), deadline(started + s.duration) {}
 
     // Starts one more session if the count and the time allow; under `mu`.
+    // The second of the run `t` falls in; under `mu`.
+    load_second& second_locked(clock::time_point t) {
+        const auto index = static_cast<std::size_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(t - started).count());
+        if (report.timeline.size() <= index) report.timeline.resize(index + 1);
+        return report.timeline[index];
+    }
+
     bool may_start_locked() const {
         if (stopping.load() || clock::now() >= deadline) return false;
         return settings.sessions == 0 || started_sessions < settings.sessions;
@@ -74,12 +82,16 @@ class load_session final : public transport::session_handler {
             on_response(s, *r);
         } else if (auto* b = std::get_if<core::client_action::body>(&e)) {
             octets_ += b->data.size();
+            std::lock_guard lock(st_.mu);  // one pool thread: never contended in practice
+            st_.second_locked(clock::now()).octets += b->data.size();
         }
     }
 
     void on_finished(const transport::session_outcome& o) override {
-        const double ms = std::chrono::duration<double, std::milli>(clock::now() - begun_).count();
+        const auto now = clock::now();
+        const double ms = std::chrono::duration<double, std::milli>(now - begun_).count();
         std::lock_guard lock(st_.mu);
+        auto& second = st_.second_locked(now);
         auto& rep = st_.report;
         rep.octets += octets_;
         if (holding_) --st_.held;
@@ -88,10 +100,12 @@ class load_session final : public transport::session_handler {
             o.how == transport::session_outcome::kind::interrupted && st_.stopping.load();
         if (o.how == transport::session_outcome::kind::closed) {
             ++rep.completed;
+            ++second.completed;
             rep.latencies_ms.push_back(ms);
         } else if (ended_by_us || (holding_ && st_.settings.mode == load_mode::idle)) {
             ++rep.cut_short;
         } else {
+            ++second.failed;
             ++rep.errors[std::string(outcome_name(o.how))];
             if (rep.first_error.empty()) rep.first_error = o.text;
         }
@@ -101,6 +115,11 @@ class load_session final : public transport::session_handler {
 
   private:
     void on_logged_in(core::client_session& s) {
+        {
+            const auto ms = std::chrono::duration<double, std::milli>(clock::now() - begun_);
+            std::lock_guard lock(st_.mu);
+            st_.report.login_ms.push_back(ms.count());
+        }
         if (st_.settings.mode == load_mode::idle) {
             std::lock_guard lock(st_.mu);
             holding_ = true;
@@ -145,24 +164,51 @@ void load_state::spawn_locked(unsigned slot) {
 
 }  // namespace
 
+std::string_view load_mode_name(load_mode m) {
+    switch (m) {
+        case load_mode::login:
+            return "login";
+        case load_mode::retrall:
+            return "retrall";
+        case load_mode::idle:
+            return "idle";
+    }
+    return "login";
+}
+
+std::string_view connection_name(const load_settings& s) {
+    if (s.stream.implicit_tls) return "implicit TLS";
+    switch (s.session.starttls) {
+        case core::starttls_policy::never:
+            return "plain";
+        case core::starttls_policy::required:
+            return "STLS";
+        case core::starttls_policy::if_offered:
+            break;
+    }
+    return "STLS when offered";
+}
+
 std::uint64_t load_report::error_count() const {
     std::uint64_t n = 0;
     for (const auto& e : errors) n += e.second;
     return n;
 }
 
-double load_report::latency_quantile(double q) const {
-    if (latencies_ms.empty()) return 0;
-    const auto rank =
-        static_cast<std::size_t>(std::ceil(q * static_cast<double>(latencies_ms.size())));
-    return latencies_ms[std::clamp<std::size_t>(rank, 1, latencies_ms.size()) - 1];
+double nearest_rank(const std::vector<double>& sorted, double q) {
+    if (sorted.empty()) return 0;
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+    return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
+
+double load_report::latency_quantile(double q) const { return nearest_rank(latencies_ms, q); }
 
 load_report run_load(const load_settings& settings) {
     transport::client_pool_options po;
     po.threads = std::max(1u, settings.threads);
     po.handle_signals = true;  // Ctrl-C ends the run with a report of what was done
     load_state st(settings, po);
+    st.report.started_at = std::chrono::system_clock::now();
     {
         std::lock_guard lock(st.mu);
         for (unsigned i = 1; i <= settings.clients && st.may_start_locked(); ++i)
@@ -188,9 +234,14 @@ load_report run_load(const load_settings& settings) {
     timer.join();
     load_report rep = std::move(st.report);
     rep.elapsed = clock::now() - st.started;
+    // Quiet whole seconds at the end are part of the picture too; the part second the run
+    // ended in appears only if something happened in it.
+    rep.timeline.resize(std::max(rep.timeline.size(),
+                                 static_cast<std::size_t>(std::floor(rep.elapsed.count()))));
     rep.generator_cpu = st.pool.cpu_used();
     rep.generator_threads = po.threads;
     std::sort(rep.latencies_ms.begin(), rep.latencies_ms.end());
+    std::sort(rep.login_ms.begin(), rep.login_ms.end());
     return rep;
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace izypop3::app {
@@ -21,6 +22,9 @@ enum class load_mode {
     retrall,  ///< log in, STAT, RETR every message, QUIT
     idle,     ///< log in and hold the connection until the duration ends
 };
+
+/// "login", "retrall" or "idle", as the `mode` key says it.
+std::string_view load_mode_name(load_mode m);
 
 struct load_settings {
     transport::client_stream_options stream;
@@ -36,6 +40,19 @@ struct load_settings {
     unsigned threads = 1;               ///< I/O threads of the client pool
 };
 
+/// How the sessions connect: "plain", "STLS when offered", "STLS" or "implicit TLS".
+std::string_view connection_name(const load_settings& s);
+
+/// One second of a run, counted from its start: what ended in it and what arrived in it.
+struct load_second {
+    std::uint64_t completed = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t octets = 0;
+};
+
+/// The q-quantile (0..1) of sorted values, nearest rank; 0 when there are none.
+double nearest_rank(const std::vector<double>& sorted, double q);
+
 struct load_report {
     std::uint64_t completed = 0;  ///< sessions that ended with the server's QUIT reply
     std::map<std::string, std::uint64_t> errors;  ///< by kind: "connect_failed", ...
@@ -47,7 +64,13 @@ struct load_report {
     std::optional<double> all_held_seconds;
     std::uint64_t octets = 0;          ///< message octets received
     std::vector<double> latencies_ms;  ///< of completed sessions, sorted
+    /// From the connection's start to the server's reply accepting the login, sorted.
+    std::vector<double> login_ms;
+    /// Second by second from the start: every whole second of the run, and the part second
+    /// at its end when something happened in it.
+    std::vector<load_second> timeline;
     std::chrono::duration<double> elapsed{};
+    std::chrono::system_clock::time_point started_at{};  ///< wall clock, for the reader
     /// CPU (user + system) the generator's own threads used: next to the server's, it
     /// shows whether the generator or the server was the limit.
     std::chrono::duration<double> generator_cpu{};

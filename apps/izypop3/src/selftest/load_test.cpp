@@ -3,7 +3,9 @@
 #include "common/exit_codes.hpp"
 #include "common/store_opening.hpp"
 #include "common/json.hpp"
+#include "common/staged_file.hpp"
 #include "selftest/load_generator.hpp"
+#include "selftest/load_report_page.hpp"
 #include "cli/option_types.hpp"
 #include "selftest/selftest_server.hpp"
 
@@ -13,6 +15,7 @@
 
 #include <memory>
 #include <ostream>
+#include <sstream>
 
 namespace izypop3::app {
 namespace {
@@ -74,12 +77,8 @@ void print_text(std::ostream& out, const load_settings& s, const load_report& r,
                 const std::optional<process_usage>& before,
                 const std::optional<process_usage>& after) {
     const double secs = std::max(r.elapsed.count(), 1e-9);
-    out << fmt::format("load: {} clients, mode {}, {}:{} ({})\n", s.clients,
-                       s.mode == load_mode::login ? "login"
-                       : s.mode == load_mode::retrall ? "retrall" : "idle",
-                       s.stream.host, s.stream.port,
-                       s.stream.implicit_tls ? "implicit TLS"
-                       : s.session.starttls == core::starttls_policy::never ? "plain" : "STLS when offered");
+    out << fmt::format("load: {} clients, mode {}, {}:{} ({})\n", s.clients, load_mode_name(s.mode),
+                       s.stream.host, s.stream.port, connection_name(s));
     out << fmt::format("sessions: {} completed, {} failed, {} cut short by the end of the run, "
                        "in {:.2f} s: {:.1f} sessions/s\n",
                        r.completed, r.error_count(), r.cut_short, secs,
@@ -190,6 +189,21 @@ std::unique_ptr<server_under_test> start_own_server(const invocation& inv, load_
     return own;
 }
 
+std::optional<double> server_cpu(const std::optional<process_usage>& before,
+                                 const std::optional<process_usage>& after) {
+    if (!after) return std::nullopt;
+    return after->cpu_seconds - (before ? before->cpu_seconds : 0.0);
+}
+
+bool write_page(staged_file& page, const load_page_input& in, std::ostream& err) {
+    std::ostringstream html;
+    write_load_report_page(html, in);
+    std::string why;
+    if (page.commit(html.str(), why)) return true;
+    err << "izypop3: test: the run is over but its report was not written: " << why << '\n';
+    return false;
+}
+
 }  // namespace
 
 int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
@@ -207,6 +221,16 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
         if (!own) return code;
         if (pid == 0) pid = static_cast<long>(::getpid());
     }
+    std::optional<staged_file> page;
+    if (inv.options.count("report")) {
+        auto made = staged_file::create(inv.options["report"].as<std::string>(), why);
+        if (made) page.emplace(std::move(*made));
+        if (!page) {
+            err << "izypop3: test: cannot write the report: " << why
+                << "; name a file in a writable directory\n";
+            return exit_code::failure;
+        }
+    }
     // Assigned, not built by "pid ? ... : std::nullopt": g++ 12 reports that ternary's
     // optional as maybe-uninitialized once print_text() is inlined (a false positive).
     std::optional<process_usage> before;
@@ -220,6 +244,8 @@ int run_load_test(const invocation& inv, std::ostream& out, std::ostream& err) {
     } else {
         print_text(out, *settings, report, before, after);
     }
+    if (page && !write_page(*page, {*settings, report, after, server_cpu(before, after)}, err))
+        return exit_code::failure;
     return report.error_count() == 0 ? exit_code::ok : exit_code::failure;
 }
 

@@ -60,7 +60,10 @@ po::options_description test_options() {
         ("tls.fingerprint", po::value<std::string>()->value_name("HEX"),
          "load: accept only a server certificate with this SHA-256 fingerprint")
         ("tls.verify", po::value<flag>()->default_value(flag{true})->value_name("BOOL"),
-         "load: check the server certificate and name");
+         "load: check the server certificate and name")
+        ("report", po::value<std::string>()->value_name("FILE"),
+         "load: also write the run as one self-contained HTML page (sessions/s and MB/s over "
+         "time, latency histograms with p50/p90/p99, errors, settings); replaced whole at the end");
     return d;
 }
 
@@ -100,6 +103,11 @@ int run_test(const invocation& inv, std::ostream& out, std::ostream& err) {
     const std::string& type = inv.options["testtype"].as<choice<testtype_names>>().value;
     if (const auto why = idle_logging_key(inv, type)) {
         err << "izypop3: test: " << *why << "\n";
+        return exit_code::usage;
+    }
+    if (type != "load" && inv.options.count("report")) {
+        err << "izypop3: test: report does nothing in testtype " << type
+            << "; it applies to load\n";
         return exit_code::usage;
     }
     if (type == "mimestore") return run_store_query(inv, out, err);
