@@ -1,5 +1,7 @@
 #include "fake_message.hpp"
 
+#include "memory_source.hpp"
+
 #include <izypop3/store/fake_store.hpp>
 
 #include <fmt/format.h>
@@ -205,21 +207,6 @@ std::string build_small(std::uint64_t seed, std::uint64_t index) {
     return out;
 }
 
-class string_source final : public core::message_source {
-public:
-    explicit string_source(std::string data) : data_(std::move(data)) {}
-    boost::system::result<std::size_t> read(std::span<char> buf) override {
-        std::size_t n = std::min(buf.size(), data_.size() - pos_);
-        if (n > 0) std::memcpy(buf.data(), data_.data() + pos_, n);
-        pos_ += n;
-        return n;
-    }
-
-private:
-    std::string data_;
-    std::size_t pos_ = 0;
-};
-
 // The big message: headers, then a body of 78-octet lines ("NNNNNNNNNN " + 65 generated
 // letters + CRLF), preceded by one shorter or longer line that absorbs the remainder so
 // the total is exactly bigsize. Any octet is computable from its offset, so reads never
@@ -327,7 +314,7 @@ item fake_generator::describe(std::uint64_t index) const {
 
 std::unique_ptr<core::message_source> fake_generator::open(std::uint64_t index) const {
     if (index == fake_edge::big) return std::make_unique<big_source>(big_layout(seed_, bigsize_));
-    return std::make_unique<string_source>(build_small(seed_, index));
+    return std::make_unique<memory_source>(build_small(seed_, index));
 }
 
 }  // namespace izypop3::store::detail

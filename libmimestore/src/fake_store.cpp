@@ -3,6 +3,7 @@
 #include <izypop3/store/fake_store.hpp>
 
 #include "fake_message.hpp"
+#include "memory_source.hpp"
 #include "sha256.hpp"
 
 #include <algorithm>
@@ -39,22 +40,6 @@ struct generated_copy {
 // The query order: a mailbox's generated copy sits where the mailbox was first used, each
 // added item where it was added.
 using slot = std::variant<std::string /* a mailbox's generated copy */, added_entry>;
-
-class shared_string_source final : public core::message_source {
-public:
-    explicit shared_string_source(std::shared_ptr<const std::string> data)
-        : data_(std::move(data)) {}
-    boost::system::result<std::size_t> read(std::span<char> buf) override {
-        std::size_t n = std::min(buf.size(), data_->size() - pos_);
-        if (n > 0) std::memcpy(buf.data(), data_->data() + pos_, n);
-        pos_ += n;
-        return n;
-    }
-
-private:
-    std::shared_ptr<const std::string> data_;
-    std::size_t pos_ = 0;
-};
 
 bool equal_ci(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -158,7 +143,7 @@ struct fake_store::state {
     }
 
     std::unique_ptr<core::message_source> source_of(const found& f) const {
-        if (f.added != nullptr) return std::make_unique<shared_string_source>(f.added->payload);
+        if (f.added != nullptr) return std::make_unique<detail::memory_source>(f.added->payload);
         return gen.open(f.index);
     }
 

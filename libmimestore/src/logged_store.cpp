@@ -64,8 +64,9 @@ class logged_source final : public core::message_source {
         } else if (!ended_) {
             how = ", stopped before the end";
         }
-        (*log_)(fmt::format("read {}: {} octets in {} reads{}, {}", name_, octets_, reads_, how,
-                            ms(took_)));
+        const std::string route =
+            from_file_ ? std::string("from its file") : fmt::format("in {} reads", reads_);
+        (*log_)(fmt::format("read {}: {} octets {}{}, {}", name_, octets_, route, how, ms(took_)));
     }
     logged_source(const logged_source&) = delete;
     logged_source& operator=(const logged_source&) = delete;
@@ -85,6 +86,24 @@ class logged_source final : public core::message_source {
         return n;
     }
 
+    // The wrapper changes nothing about where and how the octets are read: a server that
+    // logs its store calls must not lose in-place reads or sendfile by it.
+    std::size_t buffered() const noexcept override { return inner_->buffered(); }
+    bool reads_at_once() const noexcept override { return inner_->reads_at_once(); }
+    std::optional<core::file_region> wire_file() override {
+        auto region = inner_->wire_file();
+        if (region) {
+            octets_ = region->length;
+            ended_ = true;
+            from_file_ = true;
+        }
+        return region;
+    }
+    boost::system::error_code check_sent_file() override {
+        failure_ = inner_->check_sent_file();
+        return failure_;
+    }
+
   private:
     std::unique_ptr<core::message_source> inner_;
     shared_log log_;
@@ -93,6 +112,7 @@ class logged_source final : public core::message_source {
     std::uint64_t reads_ = 0;
     clock::duration took_{};
     bool ended_ = false;
+    bool from_file_ = false;  // sent by the caller from wire_file(), not read
     error_code failure_;
 };
 
@@ -167,6 +187,10 @@ class logged_maildrop final : public core::maildrop {
     }
 
     bool stable_uids() const noexcept override { return inner_->stable_uids(); }
+    bool served_locally() const noexcept override { return inner_->served_locally(); }
+    bool opens_at_once(std::size_t index) const noexcept override {
+        return inner_->opens_at_once(index);
+    }
 
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override {
         clock::duration took{};

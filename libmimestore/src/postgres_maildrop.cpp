@@ -1,6 +1,7 @@
 #include "postgres_maildrop.hpp"
 
 #include "maildrop_uids.hpp"
+#include "memory_source.hpp"
 #include "postgres_lock_key.hpp"
 #include "postgres_source.hpp"
 #include "postgres_state.hpp"
@@ -14,6 +15,21 @@ namespace izypop3::store::detail {
 namespace {
 
 constexpr std::chrono::milliseconds unlock_timeout{5000};
+
+// Rows 1.. of an open_ahead result: the whole payloads of messages from..to, by id (a row
+// missing is a message gone, which open() will then find out again).
+void keep_ahead(const PGresult* r, std::span<const std::int64_t> ids, std::size_t from,
+                std::size_t to, std::map<std::size_t, std::string>& ahead) {
+    for (int row = 1; row < PQntuples(r); ++row) {
+        const std::int64_t id = binary_int8(r, row, 0);
+        const auto at = std::find(ids.begin() + static_cast<std::ptrdiff_t>(from),
+                                  ids.begin() + static_cast<std::ptrdiff_t>(to), id);
+        const auto payload = field(r, row, 2);
+        if (at == ids.begin() + static_cast<std::ptrdiff_t>(to)) continue;
+        if (static_cast<std::uint64_t>(binary_int8(r, row, 1)) != payload.size()) continue;
+        ahead[static_cast<std::size_t>(at - ids.begin())] = std::string(payload);
+    }
+}
 
 }  // namespace
 
@@ -158,21 +174,51 @@ const std::vector<core::message_info>& pg_maildrop::messages() const noexcept {
     return infos_;
 }
 
+bool pg_maildrop::opens_at_once(std::size_t index) const noexcept {
+    return ahead_.count(index) > 0;
+}
+
+// One past the last message fetched with `index`: the small ones that follow it, within
+// the count and octet budgets.
+std::size_t pg_maildrop::ahead_end(std::size_t index) const {
+    std::size_t end = index + 1;
+    std::uint64_t octets = 0;
+    while (end < infos_.size() && end - index <= ahead_count) {
+        const std::uint64_t size = infos_[end].size;
+        if (size > ahead_largest || octets + size > ahead_octets) break;
+        octets += size;
+        ++end;
+    }
+    return end;
+}
+
 boost::system::result<std::unique_ptr<core::message_source>> pg_maildrop::open(std::size_t index) {
     assert(index < ids_.size());
     if (index >= ids_.size()) return errc::not_found;
+    if (auto it = ahead_.find(index); it != ahead_.end()) {
+        auto src = std::make_unique<memory_source>(std::move(it->second));
+        ahead_.erase(it);
+        return std::unique_ptr<core::message_source>(std::move(src));
+    }
+    // A miss starts a new window: what was fetched before and not read is let go, so a
+    // session holds at most one window's octets.
+    ahead_.clear();
+    const std::size_t end = ahead_end(index);
     const std::int64_t id = ids_[index];
+    const std::vector<std::int64_t> ids(ids_.begin() + static_cast<std::ptrdiff_t>(index),
+                                        ids_.begin() + static_cast<std::ptrdiff_t>(end));
     std::unique_lock lock(session_->mu);
-    auto r = session_->exec(session_->st->sql.open_by_id,
-                            pg_params().number(id).number(pg_read_chunk), true);
+    auto r = session_->exec(session_->st->sql.open_ahead,
+                            pg_params().number_array(ids).number(pg_read_chunk).number(id), true);
     lock.unlock();
     if (!r) return r.error();
-    if (PQntuples(r->get()) == 0) return errc::not_found;
-    const auto size = static_cast<std::uint64_t>(binary_int8(r->get(), 0, 0));
-    if (field(r->get(), 0, 1).size() != std::min<std::uint64_t>(size, pg_read_chunk))
+    if (PQntuples(r->get()) == 0 || binary_int8(r->get(), 0, 0) != id) return errc::not_found;
+    const auto size = static_cast<std::uint64_t>(binary_int8(r->get(), 0, 1));
+    if (field(r->get(), 0, 2).size() != std::min<std::uint64_t>(size, pg_read_chunk))
         return errc::corrupt;
+    keep_ahead(r->get(), ids_, index + 1, end, ahead_);
     return std::unique_ptr<core::message_source>(std::make_unique<pg_payload_source>(
-        id, size, std::move(*r), 1, std::make_unique<session_fetcher>(session_)));
+        id, size, std::move(*r), 2, std::make_unique<session_fetcher>(session_)));
 }
 
 boost::system::error_code pg_maildrop::commit_deletions(std::span<const std::size_t> indices) {

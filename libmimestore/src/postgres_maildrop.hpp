@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,17 +39,30 @@ class pg_maildrop final : public core::maildrop {
     const std::vector<core::message_info>& messages() const noexcept override;
     /// Each uid comes from the row's guid (store_maildrop's make_uid), which never changes.
     bool stable_uids() const noexcept override { return true; }
+    /// A message fetched ahead (see open()) opens from memory.
+    bool opens_at_once(std::size_t index) const noexcept override;
+    /// A message not fetched ahead is read from the database together with the small
+    /// messages after it (up to ahead_count of them and ahead_octets in all), in one round
+    /// trip: clients read a maildrop in order, and a round trip per small message is what
+    /// made this store slower than the local ones.
     boost::system::result<std::unique_ptr<core::message_source>> open(std::size_t index) override;
     /// One statement, so one transaction: every listed message is removed (or archived, per
     /// mimestore.commitmode) or, on failure, none is. Messages already gone count as done.
     boost::system::error_code commit_deletions(std::span<const std::size_t> indices) override;
 
+    static constexpr std::size_t ahead_count = 32;
+    static constexpr std::uint64_t ahead_octets = 256 * 1024;
+    static constexpr std::uint64_t ahead_largest =
+        64 * 1024;  ///< bigger ones are not fetched ahead
+
   private:
     explicit pg_maildrop(std::shared_ptr<pg_session> s) : session_(std::move(s)) {}
+    std::size_t ahead_end(std::size_t index) const;
 
     std::shared_ptr<pg_session> session_;
     std::vector<std::int64_t> ids_;
     std::vector<core::message_info> infos_;
+    std::map<std::size_t, std::string> ahead_;  // whole payloads fetched ahead, by index
 };
 
 }  // namespace izypop3::store::detail

@@ -224,8 +224,8 @@ pg_statements::pg_statements(const pg_table& t)
       open_by_uidl(fmt::format("SELECT id, size, substring(payload FROM 1 FOR $3::integer) "
                                "FROM {} WHERE mailbox = $1 AND uidl = $2",
                                t.quoted)),
-      open_by_id(fmt::format("SELECT size, substring(payload FROM 1 FOR $2::integer) FROM {} "
-                             "WHERE id = $1::bigint",
+      open_ahead(fmt::format("SELECT id, size, substring(payload FROM 1 FOR $2::integer) FROM {} "
+                             "WHERE id = ANY ($1::bigint[]) ORDER BY id = $3::bigint DESC",
                              t.quoted)),
       read_chunk(fmt::format("SELECT substring(payload FROM $2::integer FOR $3::integer) "
                              "FROM {} WHERE id = $1::bigint",

@@ -56,8 +56,9 @@ struct pg_statements {
     std::string insert_from_large_object;
     // $1 mailbox, $2 uidl, $3 first-chunk length. Columns (binary): id, size, first chunk.
     std::string open_by_uidl;
-    // $1 id, $2 first-chunk length. Columns (binary): size, first chunk.
-    std::string open_by_id;
+    // $1 ids (bigint[]), $2 first-chunk length, $3 the id asked for, whose row comes first.
+    // Columns (binary): id, size, first chunk; no row for an id that is gone.
+    std::string open_ahead;
     // $1 id, $2 offset (1-based), $3 length. Columns (binary): chunk.
     std::string read_chunk;
     // $1 mailbox, $2 uidl, $3 tags to drop (text[]), $4 tag to add if absent.

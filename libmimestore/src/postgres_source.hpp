@@ -48,6 +48,9 @@ class pg_payload_source final : public core::message_source {
     boost::system::result<std::size_t> read(std::span<char> buf) override;
     /// The rest of the piece fetched last: read() hands it over without a round trip.
     std::size_t buffered() const noexcept override { return unread_.size(); }
+    bool reads_at_once() const noexcept override {
+        return !unread_.empty() || delivered_ >= size_;
+    }
 
   private:
     boost::system::error_code request_ahead();

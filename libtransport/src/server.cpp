@@ -186,6 +186,9 @@ struct connection : std::enable_shared_from_this<connection> {
     std::unique_ptr<core::maildrop> drop;
     bool drop_local = false;  // drop->served_locally(): its calls run on this thread
     std::unique_ptr<core::message_source> message;
+    // The message was opened on this thread (maildrop->opens_at_once()): its reads never
+    // wait, and dropping it costs nothing.
+    bool message_at_once = false;
     // Replies not yet written; held only while the connection has something to send.
     std::unique_ptr<std::string> out;
     std::array<char, read_buffer_size> rbuf;
@@ -270,7 +273,7 @@ struct connection : std::enable_shared_from_this<connection> {
     // A remote message not read to its end may owe the database pieces still on their way
     // (the store drains them): dropped on a worker thread.
     asio::awaitable<void> drop_message() {
-        if (drop_local || !message) {
+        if (drop_local || message_at_once || !message) {
             message.reset();
             co_return;
         }
@@ -458,7 +461,7 @@ awaitable<bool> connection::derive_secret(core::server_session& s,
 // already; otherwise on the blocking pool (the caller's buffer is then a heap one).
 awaitable<boost::system::result<std::size_t>> connection::read_chunk(std::span<char> buffer) {
     auto* src = message.get();
-    if (drop_local || src->buffered() > 0) co_return src->read(buffer);
+    if (drop_local || src->reads_at_once()) co_return src->read(buffer);
     if (auto ec = co_await flush()) co_return ec;
     co_return co_await offload([src, buffer] { return src->read(buffer); });
 }
@@ -518,8 +521,9 @@ awaitable<bool> connection::stream_message(core::server_session& s, std::size_t 
     // handed to the pool needs a buffer of the connection's own.
     thread_local std::vector<char> scratch(body_chunk_size);
     std::vector<char> own;
-    if (!drop_local) own.resize(body_chunk_size);
-    std::span<char> chunk = drop_local ? std::span<char>(scratch) : std::span<char>(own);
+    const bool inline_reads = drop_local || message_at_once;
+    if (!inline_reads) own.resize(body_chunk_size);
+    std::span<char> chunk = inline_reads ? std::span<char>(scratch) : std::span<char>(own);
     std::uint64_t octets = 0;
     for (;;) {
         auto r = co_await read_chunk(chunk);
@@ -543,7 +547,8 @@ awaitable<void> connection::open_message(core::server_session& s, std::size_t in
     auto* md = drop.get();
     boost::system::result<std::unique_ptr<core::message_source>> r =
         make_error_code(boost::system::errc::io_error);
-    if (drop_local) {
+    message_at_once = drop_local || md->opens_at_once(index);
+    if (message_at_once) {
         r = md->open(index);
     } else {
         if (auto ec = co_await flush()) {

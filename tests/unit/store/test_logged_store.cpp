@@ -198,6 +198,38 @@ TEST(LoggedStore, FactoryWrapsEveryStoreWhenVerbose) {
     EXPECT_TRUE(lines[1].starts_with("commit g: added, 3 octets in 1 writes")) << lines[1];
 }
 
+// Logging a store changes nothing about where and how it is read: a local maildrop stays
+// served locally (the server reads it on its I/O thread), and a message that is already its
+// wire form still goes out with sendfile; the log line says so.
+TEST(LoggedStore, WrapperKeepsLocalReadsAndTheWireFile) {
+    captured_lines log;
+    std::string why;
+    store::store_config dir;
+    dir.modhandler = "maildir";
+    dir.settings["path"] = test::fresh_dir("verbose-local");
+    dir.settings["verbose"] = "true";
+    auto s = store::make_store(dir, why, log.sink());
+    ASSERT_TRUE(s) << why;
+    store::item g;
+    g.guid = "g";
+    ASSERT_TRUE(store::add_item(**s, g, "Subject: x\r\n\r\nbody\r\n"));
+    auto md = (*s)->open_maildrop("anyone");
+    ASSERT_TRUE(md) << md.error().message();
+    EXPECT_TRUE((*md)->served_locally());
+    EXPECT_TRUE((*md)->opens_at_once(0));
+    {
+        auto src = (*md)->open(0);
+        ASSERT_TRUE(src);
+        const auto region = (*src)->wire_file();
+        ASSERT_TRUE(region);
+        EXPECT_EQ(region->length, 20u);
+        EXPECT_FALSE((*src)->check_sent_file());
+    }
+    const auto lines = log.take();
+    ASSERT_FALSE(lines.empty());
+    EXPECT_TRUE(lines.back().starts_with("read message 1 of anyone: 20 octets from its file")) << lines.back();
+}
+
 TEST(LoggedStore, EveryStoreAcceptsVerboseAndItsValueIsChecked) {
     for (const std::string& name : store::known_modhandlers()) {
         store::store_config cfg;

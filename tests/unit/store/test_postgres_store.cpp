@@ -16,6 +16,7 @@
 #include <izypop3/store/store_maildrop.hpp>
 
 #include "../../../libmimestore/src/postgres_connection.hpp"
+#include "../../../libmimestore/src/postgres_maildrop.hpp"
 
 #include <gtest/gtest.h>
 
@@ -91,7 +92,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 class test_cluster {
-public:
+  public:
     static test_cluster& instance() {
         static test_cluster c;
         return c;
@@ -117,10 +118,11 @@ public:
 
     /// Runs SQL as the superuser; returns the first column of the first row ("" if none).
     std::string sql(const std::string& statement) {
-        const std::string conninfo = "host=" + socket_dir_ + " port=" + port_ +
-                                     " user=postgres dbname=izypop3_test";
+        const std::string conninfo =
+            "host=" + socket_dir_ + " port=" + port_ + " user=postgres dbname=izypop3_test";
         PGconn* c = PQconnectdb(conninfo.c_str());
-        PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+        PQsetNoticeProcessor(
+            c, [](void*, const char*) {}, nullptr);
         std::string value;
         if (PQstatus(c) != CONNECTION_OK) {
             ADD_FAILURE() << "superuser connection failed: " << PQerrorMessage(c);
@@ -143,11 +145,11 @@ public:
     const std::string& password() const { return password_; }
     const std::string& port() const { return port_; }
 
-private:
+  private:
     static std::string script(const std::string& args) {
-        return "bash " + shell_quote(std::string(IZYPOP3_SOURCE_DIR) +
-                                     "/tests/support/pg_cluster.sh") +
-               " " + args;
+        return "bash " +
+               shell_quote(std::string(IZYPOP3_SOURCE_DIR) + "/tests/support/pg_cluster.sh") + " " +
+               args;
     }
 
     static void expect_ok(const command_output& out, const char* what) {
@@ -164,11 +166,13 @@ private:
         }
         dir_ = tmpl;
         // With our pid, the script's watchdog removes the cluster if this program crashes.
-        auto out = run_command(script("start " + shell_quote(dir_) + " " +
-                                      std::to_string(::getpid())));
+        auto out =
+            run_command(script("start " + shell_quote(dir_) + " " + std::to_string(::getpid())));
         if (out.status != 0) {
-            failure_ = "tests/support/pg_cluster.sh could not start a PostgreSQL 15 cluster "
-                       "(install postgresql-15, see .ci/deps.sh): " + out.text;
+            failure_ =
+                "tests/support/pg_cluster.sh could not start a PostgreSQL 15 cluster "
+                "(install postgresql-15, see .ci/deps.sh): " +
+                out.text;
             return;
         }
         std::map<std::string, std::string> env;
@@ -203,14 +207,16 @@ private:
 };
 
 class cluster_environment : public ::testing::Environment {
-public:
+  public:
     void TearDown() override { test_cluster::instance().destroy(); }
 };
 
 [[maybe_unused]] ::testing::Environment* const cluster_env =
     ::testing::AddGlobalTestEnvironment(new cluster_environment);
 
-test_cluster& cluster() { return test_cluster::instance(); }
+test_cluster& cluster() {
+    return test_cluster::instance();
+}
 
 std::string fresh_table() {
     static std::atomic<int> next{0};
@@ -382,7 +388,7 @@ int closed_port() {
 
 // Sets or unsets an environment variable for one scope.
 class scoped_env {
-public:
+  public:
     scoped_env(const char* name, const char* value) : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         if (value == nullptr) {
@@ -401,7 +407,7 @@ public:
     scoped_env(const scoped_env&) = delete;
     scoped_env& operator=(const scoped_env&) = delete;
 
-private:
+  private:
     const char* name_;
     std::optional<std::string> old_;
 };
@@ -467,15 +473,15 @@ TEST(PostgresSettings, TableNamesAreIdentifiersOnly) {
         EXPECT_EQ(table, c.table);
     }
     const std::string long_part(64, 'a');
-    for (std::string bad : {std::string(), std::string("."), std::string("a."), std::string(".b"),
-                            std::string("a.b.c"), std::string("1abc"), std::string("x; drop table y"),
-                            std::string("public.y\"; DROP TABLE y; --"), std::string("a b"),
-                            std::string("\"quoted\""), std::string("sch\xc3\xa9ma.t"),
-                            std::string("s.") + long_part, std::string("a-b"),
-                            std::string("izypop3_migrations"), std::string("public.izypop3_migrations")}) {
+    for (std::string bad :
+         {std::string(), std::string("."), std::string("a."), std::string(".b"),
+          std::string("a.b.c"), std::string("1abc"), std::string("x; drop table y"),
+          std::string("public.y\"; DROP TABLE y; --"), std::string("a b"),
+          std::string("\"quoted\""), std::string("sch\xc3\xa9ma.t"), std::string("s.") + long_part,
+          std::string("a-b"), std::string("izypop3_migrations"),
+          std::string("public.izypop3_migrations")}) {
         std::string schema = "unchanged", table = "unchanged", why;
-        EXPECT_EQ(store::parse_table_name(bad, schema, table, why), errc::bad_setting_value)
-            << bad;
+        EXPECT_EQ(store::parse_table_name(bad, schema, table, why), errc::bad_setting_value) << bad;
         EXPECT_TRUE(contains(why, "mimestore.tablename")) << why;
         EXPECT_EQ(schema, "unchanged");
     }
@@ -489,9 +495,8 @@ TEST(PostgresSettings, DefaultsAndTable) {
         names.push_back(s.name);
         EXPECT_FALSE(s.description.empty()) << s.name;
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"dataservice", "accesstoken", "tablename",
-                                               "mailbox", "poolsize", "commitmode",
-                                               "maxitemsize"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"dataservice", "accesstoken", "tablename", "mailbox",
+                                               "poolsize", "commitmode", "maxitemsize"}));
     std::string why;
     auto o = store::postgres_options(config({}), why);
     ASSERT_TRUE(o.has_value()) << why;
@@ -537,18 +542,18 @@ TEST(PostgresSettings, BadValuesAreRefusedWithTheSettingNamed) {
         const char* value;
         const char* named;
     };
-    for (const auto& c : {bad_case{"poolsize", "0", "mimestore.poolsize"},
-                          bad_case{"poolsize", "65", "mimestore.poolsize"},
-                          bad_case{"poolsize", "four", "mimestore.poolsize"},
-                          bad_case{"commitmode", "delete", "mimestore.commitmode"},
-                          bad_case{"maxitemsize", "0", "mimestore.maxitemsize"},
-                          bad_case{"maxitemsize", "1048576001", "mimestore.maxitemsize"},
-                          bad_case{"tablename", "x; drop table y", "mimestore.tablename"},
-                          bad_case{"dataservice", "postgresql://localhost/db?nosuchoption=1",
-                                   "mimestore.dataservice"},
-                          bad_case{"dataservice", "host=localhost bogus=1",
-                                   "mimestore.dataservice"},
-                          bad_case{"mailbox", "\xff", "mimestore.mailbox"}}) {
+    for (const auto& c :
+         {bad_case{"poolsize", "0", "mimestore.poolsize"},
+          bad_case{"poolsize", "65", "mimestore.poolsize"},
+          bad_case{"poolsize", "four", "mimestore.poolsize"},
+          bad_case{"commitmode", "delete", "mimestore.commitmode"},
+          bad_case{"maxitemsize", "0", "mimestore.maxitemsize"},
+          bad_case{"maxitemsize", "1048576001", "mimestore.maxitemsize"},
+          bad_case{"tablename", "x; drop table y", "mimestore.tablename"},
+          bad_case{"dataservice", "postgresql://localhost/db?nosuchoption=1",
+                   "mimestore.dataservice"},
+          bad_case{"dataservice", "host=localhost bogus=1", "mimestore.dataservice"},
+          bad_case{"mailbox", "\xff", "mimestore.mailbox"}}) {
         std::string why;
         EXPECT_EQ(store::validate_postgres_settings(config({{c.key, c.value}}), why),
                   errc::bad_setting_value)
@@ -567,7 +572,7 @@ TEST(PostgresSettings, BadValuesAreRefusedWithTheSettingNamed) {
 // Against the server.
 
 class PostgresStore : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { ASSERT_EQ(cluster().ensure_started(), "") << "no PostgreSQL"; }
 
     store::store_config cluster_config(const std::string& table) {
@@ -655,8 +660,8 @@ TEST_F(PostgresStore, StatusColumnFollowsTheStatusTag) {
 TEST_F(PostgresStore, NewerSchemaVersionIsRefused) {
     const auto table = fresh_table();
     ASSERT_TRUE(open_store(options_for(table)));
-    cluster().sql("UPDATE public.izypop3_migrations SET version = 99 WHERE table_name = '" +
-                  table + "'");
+    cluster().sql("UPDATE public.izypop3_migrations SET version = 99 WHERE table_name = '" + table +
+                  "'");
     std::string why;
     auto s = postgres_store::open(options_for(table), why);
     ASSERT_FALSE(s.has_value());
@@ -698,7 +703,8 @@ TEST_F(PostgresStore, NodesStartingTogetherCreateSchemaAndTablesOnce) {
     for (auto& t : threads) t.join();
     for (const auto& f : failures) EXPECT_EQ(f, "");
     EXPECT_EQ(cluster().sql("SELECT string_agg(table_name || '=' || version, ',' ORDER BY "
-                            "table_name) FROM " + schema + ".izypop3_migrations"),
+                            "table_name) FROM " +
+                            schema + ".izypop3_migrations"),
               tables[0] + "=1," + tables[1] + "=1");
 }
 
@@ -775,8 +781,8 @@ TEST_F(PostgresStore, MissingPasswordIsAClearErrorAndPgpasswordIsUsed) {
 
 TEST_F(PostgresStore, UnreachableServerIsAClearError) {
     auto o = options_for(fresh_table());
-    o.dataservice = "postgresql://izypop3_test@127.0.0.1:" + std::to_string(closed_port()) +
-                    "/izypop3_test";
+    o.dataservice =
+        "postgresql://izypop3_test@127.0.0.1:" + std::to_string(closed_port()) + "/izypop3_test";
     std::string why;
     auto s = postgres_store::open(o, why);
     ASSERT_FALSE(s.has_value());
@@ -1180,6 +1186,56 @@ TEST_F(PostgresStore, PipelinedPiecesArriveInOrderAndAnAbandonedMessageLeavesThe
     auto again = s->open_maildrop("alice");
     ASSERT_TRUE(again.has_value());
     EXPECT_EQ(uids(**again), (std::vector<std::string>{"big", "other"}));
+}
+
+// Reading a maildrop in order costs one round trip per window of small messages, not one
+// per message: the ones after a miss come with it, open from memory (opens_at_once(), which
+// lets the server open them on its I/O thread) and read byte for byte as stored. A message
+// over the per-message bound ends the window; a miss elsewhere starts a new one.
+TEST_F(PostgresStore, SmallMessagesAreFetchedAheadInOneRoundTrip) {
+    auto s = open_store(options_for(fresh_table()));
+    ASSERT_TRUE(s);
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 40; ++i) {
+        const std::size_t size = i == 10 ? 100 * 1024 : 500 + 97 * static_cast<std::size_t>(i);
+        bodies.push_back(test::conformance_bytes(size, static_cast<unsigned>(i)));
+        ASSERT_EQ(add(*s, "m" + std::to_string(i), bodies.back()), add_outcome::added);
+    }
+    auto opened = s->open_maildrop("alice");
+    ASSERT_TRUE(opened.has_value());
+    core::maildrop& md = **opened;
+    EXPECT_FALSE(md.opens_at_once(0));
+    EXPECT_TRUE(read_message(md, 0) == bodies[0]);
+    for (std::size_t i = 1; i < 10; ++i) EXPECT_TRUE(md.opens_at_once(i)) << i;
+    EXPECT_FALSE(md.opens_at_once(10));  // 100 KiB: over the bound, read from the database
+    for (std::size_t i = 1; i < 10; ++i) {
+        auto src = md.open(i);
+        ASSERT_TRUE(src.has_value());
+        EXPECT_TRUE((*src)->reads_at_once());
+        std::string got((*src)->buffered(), '\0');
+        ASSERT_EQ(got.size(), bodies[i].size()) << i;
+        ASSERT_EQ(*(*src)->read(got), got.size());
+        EXPECT_TRUE(got == bodies[i]) << i;
+        EXPECT_EQ(*(*src)->read(got), 0u);
+        EXPECT_FALSE(md.opens_at_once(i));  // handed over once
+    }
+    EXPECT_TRUE(read_message(md, 10) == bodies[10]);
+    EXPECT_TRUE(md.opens_at_once(11));
+    // Budgets: at most ahead_count messages and ahead_octets in all after the one asked for.
+    std::size_t ahead = 0;
+    std::uint64_t octets = 0;
+    for (std::size_t i = 11; i < bodies.size() && md.opens_at_once(i); ++i, ++ahead)
+        octets += bodies[i].size();
+    EXPECT_GT(ahead, 1u);
+    EXPECT_LE(ahead, store::detail::pg_maildrop::ahead_count);
+    EXPECT_LE(octets, store::detail::pg_maildrop::ahead_octets);
+    // A miss (message 5 again: handed over already) lets the old window go and starts one
+    // from there, which ends before the big message.
+    EXPECT_TRUE(read_message(md, 5) == bodies[5]);
+    EXPECT_FALSE(md.opens_at_once(11));
+    for (std::size_t i = 6; i < 10; ++i) EXPECT_TRUE(md.opens_at_once(i)) << i;
+    for (std::size_t i = 11; i < bodies.size(); ++i)
+        EXPECT_TRUE(read_message(md, i) == bodies[i]) << i;
 }
 
 TEST_F(PostgresStore, MaxItemSizeIsEnforcedWhileWriting) {

@@ -40,6 +40,10 @@ class message_source {
     /// Octets the next read() hands over without waiting on anything (already fetched from
     /// a remote store). Sources of a maildrop served locally never wait and may say 0.
     virtual std::size_t buffered() const noexcept { return 0; }
+    /// Whether the next read() returns without waiting on another process: octets in hand,
+    /// or the end of the message already known (its last octets were handed over). The
+    /// server then reads on its I/O thread instead of handing the read to a worker.
+    virtual bool reads_at_once() const noexcept { return buffered() > 0; }
 
     /// When the stored octets are already the message's whole POP3 wire body (every line
     /// end CRLF, the last line too, no line starting with "."), before any read(): the file
@@ -63,6 +67,13 @@ class maildrop {
     /// worker thread, once per operation. commit_deletions() (which fsyncs or talks to a
     /// database) always runs on a worker thread; the destructor runs where open() does.
     virtual bool served_locally() const noexcept { return false; }
+    /// Whether open(index) returns without waiting on another process, and the source it
+    /// returns reads the same way to its end: always for a maildrop served locally; for a
+    /// remote one, a message it fetched ahead. The server then opens it on its I/O thread.
+    virtual bool opens_at_once(std::size_t index) const noexcept {
+        (void)index;
+        return served_locally();
+    }
     virtual const std::vector<message_info>& messages() const noexcept = 0;
     /// Whether each message's uid is the same in every session (RFC 1939 UIDL). Without that
     /// promise the server neither advertises UIDL after login nor answers it: a client that
