@@ -36,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -91,7 +92,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 class test_cluster {
-public:
+  public:
     static test_cluster& instance() {
         static test_cluster c;
         return c;
@@ -117,10 +118,11 @@ public:
 
     /// Runs SQL as the superuser; returns the first column of the first row ("" if none).
     std::string sql(const std::string& statement) {
-        const std::string conninfo = "host=" + socket_dir_ + " port=" + port_ +
-                                     " user=postgres dbname=izypop3_test";
+        const std::string conninfo =
+            "host=" + socket_dir_ + " port=" + port_ + " user=postgres dbname=izypop3_test";
         PGconn* c = PQconnectdb(conninfo.c_str());
-        PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+        PQsetNoticeProcessor(
+            c, [](void*, const char*) {}, nullptr);
         std::string value;
         if (PQstatus(c) != CONNECTION_OK) {
             ADD_FAILURE() << "superuser connection failed: " << PQerrorMessage(c);
@@ -143,11 +145,11 @@ public:
     const std::string& password() const { return password_; }
     const std::string& port() const { return port_; }
 
-private:
+  private:
     static std::string script(const std::string& args) {
-        return "bash " + shell_quote(std::string(IZYPOP3_SOURCE_DIR) +
-                                     "/tests/support/pg_cluster.sh") +
-               " " + args;
+        return "bash " +
+               shell_quote(std::string(IZYPOP3_SOURCE_DIR) + "/tests/support/pg_cluster.sh") + " " +
+               args;
     }
 
     static void expect_ok(const command_output& out, const char* what) {
@@ -164,11 +166,13 @@ private:
         }
         dir_ = tmpl;
         // With our pid, the script's watchdog removes the cluster if this program crashes.
-        auto out = run_command(script("start " + shell_quote(dir_) + " " +
-                                      std::to_string(::getpid())));
+        auto out =
+            run_command(script("start " + shell_quote(dir_) + " " + std::to_string(::getpid())));
         if (out.status != 0) {
-            failure_ = "tests/support/pg_cluster.sh could not start a PostgreSQL 15 cluster "
-                       "(install postgresql-15, see .ci/deps.sh): " + out.text;
+            failure_ =
+                "tests/support/pg_cluster.sh could not start a PostgreSQL 15 cluster "
+                "(install postgresql-15, see .ci/deps.sh): " +
+                out.text;
             return;
         }
         std::map<std::string, std::string> env;
@@ -203,14 +207,16 @@ private:
 };
 
 class cluster_environment : public ::testing::Environment {
-public:
+  public:
     void TearDown() override { test_cluster::instance().destroy(); }
 };
 
 [[maybe_unused]] ::testing::Environment* const cluster_env =
     ::testing::AddGlobalTestEnvironment(new cluster_environment);
 
-test_cluster& cluster() { return test_cluster::instance(); }
+test_cluster& cluster() {
+    return test_cluster::instance();
+}
 
 std::string fresh_table() {
     static std::atomic<int> next{0};
@@ -382,7 +388,7 @@ int closed_port() {
 
 // Sets or unsets an environment variable for one scope.
 class scoped_env {
-public:
+  public:
     scoped_env(const char* name, const char* value) : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         if (value == nullptr) {
@@ -401,7 +407,7 @@ public:
     scoped_env(const scoped_env&) = delete;
     scoped_env& operator=(const scoped_env&) = delete;
 
-private:
+  private:
     const char* name_;
     std::optional<std::string> old_;
 };
@@ -467,15 +473,15 @@ TEST(PostgresSettings, TableNamesAreIdentifiersOnly) {
         EXPECT_EQ(table, c.table);
     }
     const std::string long_part(64, 'a');
-    for (std::string bad : {std::string(), std::string("."), std::string("a."), std::string(".b"),
-                            std::string("a.b.c"), std::string("1abc"), std::string("x; drop table y"),
-                            std::string("public.y\"; DROP TABLE y; --"), std::string("a b"),
-                            std::string("\"quoted\""), std::string("sch\xc3\xa9ma.t"),
-                            std::string("s.") + long_part, std::string("a-b"),
-                            std::string("izypop3_migrations"), std::string("public.izypop3_migrations")}) {
+    for (std::string bad :
+         {std::string(), std::string("."), std::string("a."), std::string(".b"),
+          std::string("a.b.c"), std::string("1abc"), std::string("x; drop table y"),
+          std::string("public.y\"; DROP TABLE y; --"), std::string("a b"),
+          std::string("\"quoted\""), std::string("sch\xc3\xa9ma.t"), std::string("s.") + long_part,
+          std::string("a-b"), std::string("izypop3_migrations"),
+          std::string("public.izypop3_migrations")}) {
         std::string schema = "unchanged", table = "unchanged", why;
-        EXPECT_EQ(store::parse_table_name(bad, schema, table, why), errc::bad_setting_value)
-            << bad;
+        EXPECT_EQ(store::parse_table_name(bad, schema, table, why), errc::bad_setting_value) << bad;
         EXPECT_TRUE(contains(why, "mimestore.tablename")) << why;
         EXPECT_EQ(schema, "unchanged");
     }
@@ -489,9 +495,8 @@ TEST(PostgresSettings, DefaultsAndTable) {
         names.push_back(s.name);
         EXPECT_FALSE(s.description.empty()) << s.name;
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"dataservice", "accesstoken", "tablename",
-                                               "mailbox", "poolsize", "commitmode",
-                                               "maxitemsize"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"dataservice", "accesstoken", "tablename", "mailbox",
+                                               "poolsize", "commitmode", "maxitemsize"}));
     std::string why;
     auto o = store::postgres_options(config({}), why);
     ASSERT_TRUE(o.has_value()) << why;
@@ -537,18 +542,18 @@ TEST(PostgresSettings, BadValuesAreRefusedWithTheSettingNamed) {
         const char* value;
         const char* named;
     };
-    for (const auto& c : {bad_case{"poolsize", "0", "mimestore.poolsize"},
-                          bad_case{"poolsize", "65", "mimestore.poolsize"},
-                          bad_case{"poolsize", "four", "mimestore.poolsize"},
-                          bad_case{"commitmode", "delete", "mimestore.commitmode"},
-                          bad_case{"maxitemsize", "0", "mimestore.maxitemsize"},
-                          bad_case{"maxitemsize", "1048576001", "mimestore.maxitemsize"},
-                          bad_case{"tablename", "x; drop table y", "mimestore.tablename"},
-                          bad_case{"dataservice", "postgresql://localhost/db?nosuchoption=1",
-                                   "mimestore.dataservice"},
-                          bad_case{"dataservice", "host=localhost bogus=1",
-                                   "mimestore.dataservice"},
-                          bad_case{"mailbox", "\xff", "mimestore.mailbox"}}) {
+    for (const auto& c :
+         {bad_case{"poolsize", "0", "mimestore.poolsize"},
+          bad_case{"poolsize", "65", "mimestore.poolsize"},
+          bad_case{"poolsize", "four", "mimestore.poolsize"},
+          bad_case{"commitmode", "delete", "mimestore.commitmode"},
+          bad_case{"maxitemsize", "0", "mimestore.maxitemsize"},
+          bad_case{"maxitemsize", "1048576001", "mimestore.maxitemsize"},
+          bad_case{"tablename", "x; drop table y", "mimestore.tablename"},
+          bad_case{"dataservice", "postgresql://localhost/db?nosuchoption=1",
+                   "mimestore.dataservice"},
+          bad_case{"dataservice", "host=localhost bogus=1", "mimestore.dataservice"},
+          bad_case{"mailbox", "\xff", "mimestore.mailbox"}}) {
         std::string why;
         EXPECT_EQ(store::validate_postgres_settings(config({{c.key, c.value}}), why),
                   errc::bad_setting_value)
@@ -567,7 +572,7 @@ TEST(PostgresSettings, BadValuesAreRefusedWithTheSettingNamed) {
 // Against the server.
 
 class PostgresStore : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { ASSERT_EQ(cluster().ensure_started(), "") << "no PostgreSQL"; }
 
     store::store_config cluster_config(const std::string& table) {
@@ -634,6 +639,43 @@ TEST_F(PostgresStore, CreatesSchemaTableIndexesAndMigrationRecord) {
     EXPECT_EQ(cluster().sql("SELECT count(*) FROM archive2024.izypop3_migrations"), "1");
 }
 
+// Group commit: 150 adds and a flush() cost a few WAL flushes, not one per add. The test
+// cluster runs with fsync off, so what is counted is pg_stat_wal.wal_write: every commit
+// that waits for the WAL writes it out (and would fsync it), async commits leave that to
+// the WAL writer. Read once the store's sessions have ended (a session reports its
+// statistics when it ends), the same adds without group commit alongside as the measure.
+TEST_F(PostgresStore, GroupCommitFlushesTheWalOncePerBatch) {
+    auto wal_syncs = [] {
+        // The sessions end after the store closed them; wait until the count stops moving.
+        std::string last = cluster().sql("SELECT wal_write FROM pg_stat_wal");
+        for (int i = 0; i < 50; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            auto now = cluster().sql("SELECT wal_write FROM pg_stat_wal");
+            if (now == last) break;
+            last = now;
+        }
+        return std::stoll(last);
+    };
+    auto syncs_for = [&](bool group) {
+        auto s = open_store(options_for(fresh_table()));
+        if (!s) return -1LL;
+        s->set_group_commit(group);
+        const auto before = wal_syncs();
+        for (int i = 0; i < 150; ++i)
+            add(*s, "g" + std::to_string(i), "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n");
+        EXPECT_FALSE(s->flush());
+        EXPECT_EQ(guids_of(*s).size(), 150u);
+        s.reset();
+        return wal_syncs() - before;
+    };
+    const auto each = syncs_for(false);
+    const auto batched = syncs_for(true);
+    std::cout << "WAL writes for 150 adds: " << each << " one by one, " << batched
+              << " with group commit\n";
+    EXPECT_GE(each, 150);
+    EXPECT_LT(batched, each / 4);
+}
+
 TEST_F(PostgresStore, StatusColumnFollowsTheStatusTag) {
     const auto table = fresh_table();
     auto s = open_store(options_for(table));
@@ -655,8 +697,8 @@ TEST_F(PostgresStore, StatusColumnFollowsTheStatusTag) {
 TEST_F(PostgresStore, NewerSchemaVersionIsRefused) {
     const auto table = fresh_table();
     ASSERT_TRUE(open_store(options_for(table)));
-    cluster().sql("UPDATE public.izypop3_migrations SET version = 99 WHERE table_name = '" +
-                  table + "'");
+    cluster().sql("UPDATE public.izypop3_migrations SET version = 99 WHERE table_name = '" + table +
+                  "'");
     std::string why;
     auto s = postgres_store::open(options_for(table), why);
     ASSERT_FALSE(s.has_value());
@@ -698,7 +740,8 @@ TEST_F(PostgresStore, NodesStartingTogetherCreateSchemaAndTablesOnce) {
     for (auto& t : threads) t.join();
     for (const auto& f : failures) EXPECT_EQ(f, "");
     EXPECT_EQ(cluster().sql("SELECT string_agg(table_name || '=' || version, ',' ORDER BY "
-                            "table_name) FROM " + schema + ".izypop3_migrations"),
+                            "table_name) FROM " +
+                            schema + ".izypop3_migrations"),
               tables[0] + "=1," + tables[1] + "=1");
 }
 
@@ -775,8 +818,8 @@ TEST_F(PostgresStore, MissingPasswordIsAClearErrorAndPgpasswordIsUsed) {
 
 TEST_F(PostgresStore, UnreachableServerIsAClearError) {
     auto o = options_for(fresh_table());
-    o.dataservice = "postgresql://izypop3_test@127.0.0.1:" + std::to_string(closed_port()) +
-                    "/izypop3_test";
+    o.dataservice =
+        "postgresql://izypop3_test@127.0.0.1:" + std::to_string(closed_port()) + "/izypop3_test";
     std::string why;
     auto s = postgres_store::open(o, why);
     ASSERT_FALSE(s.has_value());
