@@ -12,14 +12,19 @@ stores do for group commit); the ways differ only in how the data reach the disk
                   of the journal per batch (the files themselves are made durable later,
                   by one syncfs at the end, before the journal may go)
 
-Rounds alternate between the ways so that a busy neighbour hurts them all alike; prints a
-Markdown table of the median per way and its syncs per batch.
-usage: durable_batch.py DIR [COUNT] [SIZE] [BATCH] [ROUNDS]
+Rounds alternate between the ways so that a busy neighbour hurts them all alike; writes
+the section "Stores: making a batch of message files durable" of docs/benchmarks.md (the
+median per way and its syncs per batch), or prints it with --print.
+usage: tests/bench/durable_batch.py [--print] [DIR [COUNT [SIZE [BATCH [ROUNDS]]]]]
+       DIR defaults to build/durable_batch (it must be on the store's file system)
 """
 import concurrent.futures
 import ctypes
 import os
+import pathlib
+import platform
 import shutil
+import subprocess
 import statistics
 import sys
 import time
@@ -81,12 +86,25 @@ def run(way, root, count, size, batch, pool):
     return secs, syncs
 
 
+HEADING = "## Stores: making a batch of message files durable"
+
+
+def file_system_of(path):
+    out = subprocess.run(["df", "--output=fstype", path], capture_output=True, text=True)
+    return out.stdout.split()[-1] if out.returncode == 0 else "unknown"
+
+
 def main():
-    base = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    size = int(sys.argv[3]) if len(sys.argv) > 3 else 4096
-    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 256
-    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+    args = sys.argv[1:]
+    to_stdout = bool(args) and args[0] == "--print"
+    if to_stdout:
+        args = args[1:]
+    base = args[0] if args else "build/durable_batch"
+    count = int(args[1]) if len(args) > 1 else 2000
+    size = int(args[2]) if len(args) > 2 else 4096
+    batch = int(args[3]) if len(args) > 3 else 256
+    rounds = int(args[4]) if len(args) > 4 else 3
+    os.makedirs(base, exist_ok=True)
     ways = ["fsync-each", "fsync-4threads", "syncfs", "journal"]
     times = {w: [] for w in ways}
     syncs = {}
@@ -97,19 +115,39 @@ def main():
                 shutil.rmtree(root, ignore_errors=True)
                 os.makedirs(f"{root}/tmp")
                 os.makedirs(f"{root}/cur")
-                os.sync()  # start every way from clean page cache writeback
+                os.sync()  # every way starts without the previous one's writeback
                 secs, syncs[way] = run(way, root, count, size, batch, pool)
                 times[way].append(secs)
                 shutil.rmtree(root)
-    print(f"| way ({count} files of {size} octets, batches of {batch}) | median s "
-          f"(min–max of {rounds}) | files/s | syncs per batch |")
-    print("|---|---|---|---|")
+    load = os.getloadavg()[0]
+    lines = [HEADING, "",
+             f"Written by `tests/bench/durable_batch.py` on {time.strftime('%Y-%m-%d')} "
+             f"({os.cpu_count()} cores, {file_system_of(base)}, Linux {platform.release()}, "
+             f"load average {load:.1f} at the end: other builds shared the disk). {count} new "
+             f"files of {size} octets, made durable in batches of {batch}, each batch then "
+             f"renamed into place and its directory fsynced; median of {rounds} rounds, the "
+             "ways taking turns. See docs/stores.md for what the ways are and why izypop3 "
+             "uses syncfs.", "",
+             "| way | median s (min–max) | files/s | syncs per batch |",
+             "|---|---|---|---|"]
     batches = (count + batch - 1) // batch
     for way in ways:
         t = times[way]
         med = statistics.median(t)
-        print(f"| {way} | {med:.2f} ({min(t):.2f}–{max(t):.2f}) | {count / med:,.0f} | "
-              f"{syncs[way] / batches:.1f} |")
+        lines.append(f"| {way} | {med:.2f} ({min(t):.2f}–{max(t):.2f}) | {count / med:,.0f} | "
+                     f"{syncs[way] / batches:.1f} |")
+    lines += ["", "Command: `tests/bench/durable_batch.py`"]
+    text = "\n".join(lines) + "\n"
+    if to_stdout:
+        print(text, end="")
+        return
+    section = pathlib.Path(base) / "section.md"
+    section.write_text(text)
+    here = pathlib.Path(__file__).resolve().parent
+    subprocess.run([sys.executable, str(here / "replace_section.py"),
+                    str(here.parent.parent / "docs" / "benchmarks.md"), HEADING, str(section)],
+                   check=True)
+    print(text, end="")
 
 
 if __name__ == "__main__":
