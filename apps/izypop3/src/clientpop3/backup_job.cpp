@@ -57,9 +57,9 @@ void delete_on_server(pop3_link& link, std::uint32_t number) {
 
 // The RETRs of one session: one store writer each, filled as the body streams in, never
 // past the message's cap. A finished message is committed at once, and is deleted on the
-// server only after a store flush() that started after its commit returned success. A message that
-// fails on the server's side (-ERR, a body past its cap, the connection lost mid-body) is recorded
-// as pop3failed.
+// server only after a store flush() that started after its commit returned success. A
+// message that fails on the server's side (-ERR, a body past its cap, the connection lost
+// mid-body) is recorded as pop3failed.
 class retrieval {
   public:
     retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
