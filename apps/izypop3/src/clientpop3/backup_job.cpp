@@ -289,11 +289,16 @@ class retrieval {
         std::vector<committed_message> batch;
         batch.swap(flushing_);
         if (ec) {
+            // The store's batch may have taken in messages committed while the flush ran,
+            // and given them up with the rest: none of those may count as stored either.
+            const auto lost = batch.size() + committed_.size();
+            committed_.clear();
+            unflushed_octets_ = 0;
             report(
                 fmt::format("izypop3: the store could not make {} messages durable: {}; "
                             "they stay on the server",
-                            batch.size(), ec.message()));
-            sum_.failed += batch.size();
+                            lost, ec.message()));
+            sum_.failed += lost;
             return;
         }
         const bool deleting = s_.delete_stored && may_delete_;
