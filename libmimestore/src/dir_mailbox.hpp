@@ -120,10 +120,11 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     /// Called by the writer when it gives up: removes its temporary file.
     void discard_temp(const std::string& temp_rel) noexcept;
 
-    /// Group commit (mime_store::set_group_commit): commit_add appends the item's log line
-    /// without an fsync and leaves the rest to flush(), which fsyncs the log once, renames
-    /// the batch's files to their names and fsyncs their directories. Until then the items
-    /// are not visible.
+    /// Group commit (mime_store::set_group_commit): writers do not fsync their data and
+    /// commit_add appends the item's log line without an fsync; flush() makes the batch's
+    /// files and lines durable with one syncfs, renames the files to their names and fsyncs
+    /// their directories. Until then the items are not visible. flush() may run on another
+    /// thread while the next items are written and committed.
     void set_group_commit(bool on);
     boost::system::error_code flush();
 
@@ -158,7 +159,8 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     boost::system::error_code remove_file(stored_file& f);
     boost::system::result<bool> clear_failure_records(const std::string& guid);
     void remember_file(const std::string& name, const std::string& rel, const std::string& status);
-    boost::system::error_code publish_unpublished();
+    struct unpublished_file;
+    boost::system::error_code publish(const std::vector<unpublished_file>& batch);
     // Under mu_: the wire sizes of files the log knows none for, as "wire" lines to append.
     std::string count_missing_wire_sizes();
     // Under mu_: what the log says of `f`, without copying a string; its place in the
@@ -179,6 +181,8 @@ class dir_mailbox : public std::enable_shared_from_this<dir_mailbox> {
     const bool create_root_;
 
     mutable std::mutex mu_;
+    std::mutex flush_mu_;    // one flush() at a time; taken before mu_
+    bool flushing_ = false;  // a flush() holds a batch outside unpublished_
     meta_log log_;
     bool scanned_ = false;
     bool prepared_ = false;    // the layout's folders were made or found

@@ -77,6 +77,12 @@ int fsync_dir(const std::string& dir) noexcept {
     return fsync_fd(fd.get());
 }
 
+int sync_file_system(const std::string& path) noexcept {
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return errno;
+    return ::syncfs(fd.get()) == 0 ? 0 : errno;
+}
+
 int make_dirs_in(const std::string& root, std::span<const std::string_view> subs,
                  std::string& failed_path) {
     for (auto sub : subs) {

@@ -63,6 +63,12 @@ int fsync_fd(int fd) noexcept;
 /// durable (fsync(2): the directory needs its own fsync). Returns 0 or the errno.
 int fsync_dir(const std::string& dir) noexcept;
 
+/// syncfs(2) on the file system that holds `path`: every file's data and metadata written
+/// there so far (by anybody) reach the disk, with one journal commit and one cache flush
+/// however many files there are. Since Linux 5.8 it reports a failed writeback of any file
+/// on that file system (earlier kernels did not). Returns 0 or the errno.
+int sync_file_system(const std::string& path) noexcept;
+
 /// mkdir with mode 0700; an existing directory is success. Returns 0 or the errno
 /// (ENOTDIR when the path exists and is something else).
 int make_dir(const std::string& path) noexcept;

@@ -6,6 +6,7 @@
 #include "postgres_pool.hpp"
 #include "postgres_schema.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,9 @@ struct postgres_store::state {
     const detail::pg_table table;
     const detail::pg_statements sql;
     detail::pg_pool pool;
+    /// mime_store::set_group_commit: adds commit without waiting for the WAL, flush() waits
+    /// once for all of them.
+    std::atomic<bool> group_commit{false};
 };
 
 namespace detail {

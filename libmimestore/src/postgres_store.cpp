@@ -267,6 +267,22 @@ error_code postgres_store::unmark(const item& it, std::string_view t) {
     return as_error_code(r);
 }
 
+void postgres_store::set_group_commit(bool on) {
+    state_->group_commit.store(on);
+}
+
+error_code postgres_store::flush() {
+    if (!state_->group_commit.load()) return {};
+    auto r = state_->pool.run([](detail::pg_connection& c) -> boost::system::result<void> {
+        // WAL is flushed in order: waiting for this commit record waits for all before it.
+        if (auto ec = c.exec_script("BEGIN; SET LOCAL synchronous_commit = on; "
+                                    "SELECT txid_current(); COMMIT"))
+            return ec;
+        return {};
+    });
+    return r ? error_code{} : r.error();
+}
+
 error_code postgres_store::remove(const item& it) {
     const std::string mailbox = state_->mailbox_for(it.mailbox);
     auto r = state_->pool.run([&](pg_connection& c) -> result<void> {

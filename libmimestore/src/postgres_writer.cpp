@@ -38,7 +38,9 @@ bool equal_ci(std::string_view a, std::string_view b) {
            });
 }
 
-errc errno_errc(int e) { return e == ENOSPC || e == EDQUOT ? errc::disk_full : errc::io_error; }
+errc errno_errc(int e) {
+    return e == ENOSPC || e == EDQUOT ? errc::disk_full : errc::io_error;
+}
 
 std::string temp_dir() {
     const char* t = std::getenv("TMPDIR");
@@ -63,7 +65,9 @@ struct rollback_guard {
 pg_item_writer::pg_item_writer(std::shared_ptr<postgres_store::state> st, item meta)
     : st_(std::move(st)), meta_(std::move(meta)) {}
 
-pg_item_writer::~pg_item_writer() { abort(); }
+pg_item_writer::~pg_item_writer() {
+    abort();
+}
 
 error_code pg_item_writer::spill(std::string_view data) {
     if (spill_fd_ < 0) {
@@ -139,7 +143,20 @@ result<add_outcome> pg_item_writer::commit() {
     meta_.fingerprint = std::move(fp);
     meta_.size = size_;
     meta_.wire_size = wire_.finish();
-    auto r = st_->pool.run([this](pg_connection& c) { return store_once(c); });
+    auto r = st_->pool.run([this](pg_connection& c) -> result<add_outcome> {
+        // Under group commit the commit record is written, not waited for: flush() waits
+        // for the WAL once for the whole batch.
+        const bool deferred = st_->group_commit.load();
+        if (deferred) {
+            if (auto ec = c.exec_script("SET synchronous_commit = off")) return ec;
+        }
+        auto out = store_once(c);
+        // The connection goes back to the pool as it came, whatever store_once did.
+        if (deferred) {
+            if (auto ec = c.exec_script("RESET synchronous_commit")) return ec;
+        }
+        return out;
+    });
     abort();
     return r;
 }
@@ -153,7 +170,8 @@ result<add_outcome> pg_item_writer::store_once(pg_connection& c) {
     unsigned base = 0;
     for (unsigned round = 0; base < max_copies && round < 4 * max_copies; ++round) {
         std::vector<std::string> names;
-        for (unsigned n = base; n < base + dup_batch; ++n) names.push_back(copy_name(meta_.guid, n));
+        for (unsigned n = base; n < base + dup_batch; ++n)
+            names.push_back(copy_name(meta_.guid, n));
         auto probe = c.exec(st_->sql.probe, pg_params().text(meta_.mailbox).text_array(names));
         if (!probe) return probe.error();
         if (base == 0) {
@@ -214,9 +232,10 @@ error_code pg_item_writer::upload(pg_connection& c, std::int64_t& oid) {
         auto n = ::pread(spill_fd_, piece.data(), want, static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            st_->pool.note_error(fmt::format("cannot read back the temporary copy of a large "
-                                             "message: {}",
-                                             n < 0 ? std::strerror(errno) : "file too short"));
+            st_->pool.note_error(
+                fmt::format("cannot read back the temporary copy of a large "
+                            "message: {}",
+                            n < 0 ? std::strerror(errno) : "file too short"));
             return errc::io_error;
         }
         auto put = c.exec("SELECT lo_put($1::oid, $2::bigint, $3::bytea)",

@@ -140,7 +140,7 @@ bool client_session::has_capability(std::string_view name) const noexcept {
 }
 
 bool client_session::pipelining_active() const noexcept {
-    return config_.pipelining && has_capability("PIPELINING");
+    return config_.pipelining && (config_.force_pipelining || has_capability("PIPELINING"));
 }
 
 std::uint64_t client_session::submit(const request& r) {
@@ -154,12 +154,22 @@ void client_session::write_command(std::string_view l, bool) {
     out_.append("\r\n");
 }
 
+void client_session::pop_inflight() {
+    inflight_octets_ -= inflight_.front().req.max_octets;
+    inflight_.pop_front();
+}
+
 void client_session::fill_pipeline() {
-    const std::size_t window =
-        pipelining_active() ? std::max<std::size_t>(1, config_.pipeline_window) : 1;
+    const bool pipelining = pipelining_active();
+    const std::size_t window = pipelining ? std::max<std::size_t>(1, config_.pipeline_window) : 1;
     // QUIT ends the conversation: nothing may follow it on the wire.
     if (!inflight_.empty() && inflight_.back().req.kind == request_kind::quit) return;
     while (!queued_.empty() && inflight_.size() < window) {
+        // Enough octets asked for keep the link busy; more would only fill buffers.
+        const std::uint64_t octets = queued_.front().req.max_octets;
+        if (pipelining && octets != 0 && !inflight_.empty() &&
+            inflight_octets_ + octets > config_.pipeline_octets)
+            break;
         auto item = queued_.front();
         queued_.pop_front();
         std::string cmd(request_verb(item.req.kind));
@@ -173,6 +183,7 @@ void client_session::fill_pipeline() {
             cmd += std::to_string(r.lines);
         }
         write_command(cmd);
+        inflight_octets_ += item.req.max_octets;
         inflight_.push_back(item);
         if (r.kind == request_kind::quit) break;
     }
@@ -331,7 +342,7 @@ std::optional<client_action_t> client_session::on_status(std::string_view l) {
     r.code = st->code;
     r.text = st->text;
     if (!r.ok) {
-        inflight_.pop_front();
+        pop_inflight();
         if (cur.req.kind == request_kind::quit) phase_ = phase::closed;
         return r;
     }
@@ -373,7 +384,7 @@ std::optional<client_action_t> client_session::on_status(std::string_view l) {
             listing_entries_ = 0;
         }
     } else {
-        inflight_.pop_front();
+        pop_inflight();
         if (q.kind == request_kind::quit) phase_ = phase::closed;
     }
     return r;
@@ -387,7 +398,7 @@ std::optional<client_action_t> client_session::on_listing_line(std::string_view 
             return std::nullopt;
         }
         const auto id = inflight_.front().id;
-        inflight_.pop_front();
+        pop_inflight();
         return client_action::listing_end{id};
     }
     if (!l.empty() && l.front() == '.') l.remove_prefix(1);  // dot-stuffed line
@@ -442,7 +453,7 @@ std::optional<client_action_t> client_session::body_step() {
             client_action::body_end end;
             end.id = cur.id;
             end.octets = body_octets_;
-            inflight_.pop_front();
+            pop_inflight();
             return end;
         }
         auto wire = reader_.unread();
@@ -465,6 +476,7 @@ std::optional<client_action_t> client_session::body_step() {
 client_action_t client_session::body_over_cap(std::uint64_t limit) {
     const inflight cur = inflight_.front();
     inflight_.clear();
+    inflight_octets_ = 0;
     queued_.clear();
     mode_ = mode::status;
     client_action::body_end end;

@@ -6,7 +6,7 @@
 # izypop3 and mpop into a Maildir, fetchmail as BSMTP into one file (its fastest local
 # delivery). hyperfine gives the median of 3 runs after a warm-up; each run starts from an
 # empty destination. Then each tool copies 3,000 messages once under strace, which counts
-# its fsync and fdatasync calls and the ones on a directory. Writes the two "Clients"
+# its fsync, fdatasync and syncfs calls and the fsyncs on a directory. Writes the two "Clients"
 # sections of docs/benchmarks.md.
 # usage: tests/bench/clients.sh          timings and sync counts
 #        tests/bench/clients.sh syncs    only the sync counts (a minute, not an hour)
@@ -117,23 +117,27 @@ print(f"| {sys.argv[2]} | {cells} |")
 PY
 }
 
-# syncs_of NAME COMMAND: runs COMMAND once under strace and prints "NAME calls on-directories":
-# every fsync and fdatasync of every process and thread, and those whose descriptor is a
-# directory (strace -y names the file; a directory is still one after the run).
+# syncs_of NAME COMMAND: runs COMMAND once under strace and prints "NAME calls on-directories
+# syncfs": every fsync and fdatasync of every process and thread, those whose descriptor
+# is a directory (strace -y names the file; a directory is still one after the run), and
+# every syncfs (one makes a whole file system durable).
 syncs_of() {
   eval "$prepare"
-  strace -f -qq -y -e trace=fsync,fdatasync -e signal=none -o "$work/strace.$1" \
+  strace -f -qq -y -e trace=fsync,fdatasync,syncfs -e signal=none -o "$work/strace.$1" \
     bash -c "$2" >/dev/null 2>&1 || { echo "syncs: $1 failed" >&2; exit 1; }
   python3 - "$work/strace.$1" "$1" <<'PY'
 import os, re, sys
-calls = dirs = 0
+calls = dirs = whole = 0
 for line in open(sys.argv[1], errors="replace"):
+    if re.search(r"\bsyncfs\(\d+", line):
+        whole += 1
+        continue
     m = re.search(r"\b(fsync|fdatasync)\(\d+<([^>]*)>", line)
     if not m:
         continue
     calls += 1
     dirs += os.path.isdir(m.group(2))
-print(sys.argv[2], calls, dirs)
+print(sys.argv[2], calls, dirs, whole)
 PY
 }
 
@@ -145,24 +149,26 @@ syncs_section() {
   python3 - "$counts" <<'PY'
 import sys
 import textwrap
-rows = {name: (int(c), int(d)) for name, c, d in (l.split() for l in sys.argv[1].splitlines())}
+rows = {name: (int(c), int(d), int(w))
+        for name, c, d, w in (l.split() for l in sys.argv[1].splitlines())}
 print("## Clients: what each one does to keep a message")
 print()
 print("Written by `tests/bench/clients.sh` (or `clients.sh syncs` alone): each tool copies the same")
-print("3,000 messages of 4 KB from Dovecot once, under `strace -f -y -e trace=fsync,fdatasync`,")
-print("which counts every fsync and fdatasync of every process and thread, and those on a")
-print("directory.")
+print("3,000 messages of 4 KB from Dovecot once, under")
+print("`strace -f -y -e trace=fsync,fdatasync,syncfs`, which counts every fsync, fdatasync and")
+print("syncfs of every process and thread, and the fsyncs on a directory.")
 print()
-print("| tool | fsync + fdatasync | on a directory |")
-print("|---|---|---|")
+print("| tool | fsync + fdatasync | on a directory | syncfs |")
+print("|---|---|---|---|")
 for name in ("izypop3", "mpop", "fetchmail"):
-    c, d = rows[name]
-    print(f"| {name} | {c:,} | {d:,} |")
+    c, d, w = rows[name]
+    print(f"| {name} | {c:,} | {d:,} | {w:,} |")
 print()
-text = ("izypop3 fsyncs each message file (several in flight at once), and its metadata log "
-        "and the Maildir directories once per batch of 256, before the files get their names "
-        "and before any DELE. mpop writes into a Maildir too; fetchmail appends every message "
-        "to one BSMTP file.")
+text = ("izypop3 makes each batch of messages durable at once: one syncfs for the batch's files "
+        "and metadata log lines, then the log's fsync (nothing left to write) and one fsync per "
+        "Maildir directory after the renames, before any DELE; a batch is what arrived while "
+        "the previous one was synced (at least 100 ms or 256 messages). mpop writes into a "
+        "Maildir too; fetchmail appends every message to one BSMTP file.")
 if rows["mpop"][1] == 0:
     text += (" mpop syncs no directory, so after a power failure a message it counted as "
              "delivered can be missing from the Maildir.")

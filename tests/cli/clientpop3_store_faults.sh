@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SECURITY C16: the disk fails while clientpop3 backs up with delete true. An LD_PRELOAD
 # library (tests/support/fault_inject.cpp, path in IZYPOP3_FAULT_LIB) makes one kind of
-# call fail with EIO: the fsync of a message's data, the rename that publishes a message,
-# the fsync of the metadata log (the journal) or of the store directory. After each:
+# call fail with EIO: the syncfs that makes a batch of messages' data durable, the rename
+# that publishes a message, the fsync of the metadata log (the journal) or of the store
+# directory. After each:
 #   - the run says so and exits 1, and the injected failure really happened;
 #   - nothing is lost: every message is still on the server or in the store, byte for byte;
 #   - no partial message and no temporary file is left, and the store still reads;
@@ -43,7 +44,7 @@ if mode == "subset" and len(set(got)) != len(got):
 PY
 }
 
-for fault in "fsync:.izypop3/tmp/:3" "rename:guid%5F5:1" "fsync:=.izypop3/meta.log:1" "fsync:=/st:1"; do
+for fault in "syncfs:.izypop3/tmp:1" "rename:guid%5F5:1" "fsync:=.izypop3/meta.log:1" "fsync:=/st:1"; do
   start_fake_server "$bin" "$work" "$count"
   rm -rf "$work/want"; write_reference "$work" "$count"
   dir=$work/st

@@ -97,6 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     c.allow_plaintext = (flags & 0x02) != 0;
     c.pipelining = (flags & 0x04) != 0;
     c.pipeline_window = 1 + (flags >> 6);
+    // Shares its bit with the window: pipelining without PIPELINING in CAPA is reached too.
+    c.force_pipelining = (flags & 0x40) != 0;
     c.mechanism = std::string(mechanisms[(flags >> 3) % mechanisms.size()]);
     c.starttls = (flags & 0x80) != 0 ? starttls_policy::required : starttls_policy::if_offered;
     c.xoauth2_two_step = (flags & 0x20) != 0;

@@ -1,12 +1,12 @@
 // An LD_PRELOAD library that makes chosen file-system calls fail, for tests of what a
 // program does when the disk says no (SECURITY C16: injected fsync and rename failures).
 //
-//   IZYPOP3_FAULT=OP:TEXT:N   OP is fsync (also fdatasync) or rename (rename, renameat,
-//                             renameat2, link); the N-th call (from 1) whose path contains
+//   IZYPOP3_FAULT=OP:TEXT:N   OP is fsync (also fdatasync), syncfs or rename (rename,
+//                             renameat, renameat2, link); the N-th call (from 1) whose path contains
 //                             TEXT (ends with it, when TEXT starts with '=') fails with EIO,
 //                             or every such call when N is 0.
 //
-// For fsync the path is the one /proc/self/fd names for the descriptor. Nothing else is
+// For fsync and syncfs the path is the one /proc/self/fd names for the descriptor. Nothing else is
 // changed; without IZYPOP3_FAULT every call goes straight to the C library.
 
 #include <dlfcn.h>
@@ -92,6 +92,15 @@ int fsync(int fd) {
 int fdatasync(int fd) {
     static const auto real = next<int (*)(int)>("fdatasync");
     if (inject("fsync", fd_path(fd))) {
+        errno = EIO;
+        return -1;
+    }
+    return real(fd);
+}
+
+int syncfs(int fd) {
+    static const auto real = next<int (*)(int)>("syncfs");
+    if (inject("syncfs", fd_path(fd))) {
         errno = EIO;
         return -1;
     }

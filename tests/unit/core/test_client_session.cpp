@@ -1563,6 +1563,47 @@ TEST(ClientSession, PipeliningSwitchedOffByConfig) {
     t->server_says("+OK 0 0\r\n").expect_client_sends("LIST\r\n");
 }
 
+TEST(ClientSession, ForcedPipeliningWithoutTheCapability) {
+    auto c = cleartext_config();
+    c.force_pipelining = true;
+    auto t = logged_in_client(capa_user_only, c);
+    EXPECT_TRUE(t->session().pipelining_active());
+    for (int i = 1; i <= 3; ++i) t->submit(request_kind::retr, i);
+    t->expect_client_sends("RETR 1\r\nRETR 2\r\nRETR 3\r\n");
+    t->server_says(retr_reply(1) + retr_reply(2) + retr_reply(3)).expect_client_sends("");
+    EXPECT_EQ(t->body_ends().size(), 3u);
+}
+
+TEST(ClientSession, ForcedPipeliningStillOffWhenSwitchedOff) {
+    auto c = cleartext_config();
+    c.force_pipelining = true;
+    c.pipelining = false;
+    auto t = logged_in_client(capa_user_only, c);
+    EXPECT_FALSE(t->session().pipelining_active());
+    t->submit(request_kind::retr, 1);
+    t->submit(request_kind::retr, 2);
+    t->expect_client_sends("RETR 1\r\n");
+}
+
+TEST(ClientSession, PipelineOctetsBoundRetrsInFlight) {
+    auto c = cleartext_config();
+    c.pipeline_octets = 100;
+    auto t = logged_in_client(capa_user_pipelining, c);
+    // 40 + 40 fit, a third 40 would not; a lone message larger than the bound still goes.
+    t->submit(request_kind::retr, 1, 0, 40);
+    t->submit(request_kind::retr, 2, 0, 40);
+    t->submit(request_kind::retr, 3, 0, 40);
+    t->submit(request_kind::retr, 4, 0, 500);
+    t->submit(request_kind::dele, 1);
+    t->expect_client_sends("RETR 1\r\nRETR 2\r\n");
+    t->server_says(retr_reply(1)).expect_client_sends("RETR 3\r\n");
+    t->server_says(retr_reply(2)).expect_client_sends("");
+    t->server_says(retr_reply(3)).expect_client_sends("RETR 4\r\nDELE 1\r\n");
+    t->server_says(retr_reply(4) + "+OK deleted\r\n").expect_client_sends("");
+    EXPECT_EQ(t->body_ends().size(), 4u);
+    EXPECT_EQ(t->session().outstanding(), 0u);
+}
+
 TEST(ClientSession, NothingIsSentAfterQuit) {
     auto t = logged_in_client();
     t->submit(request_kind::retr, 1);

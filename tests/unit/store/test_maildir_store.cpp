@@ -8,8 +8,11 @@
 
 #include <izypop3/store/store_maildrop.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <regex>
+#include <set>
+#include <thread>
 
 namespace izypop3 {
 namespace {
@@ -26,7 +29,8 @@ using test::spit;
 using test::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Maildir, StoreConformance,
                          ::testing::Values(test::dir_backend<store::maildir_store>("maildir", true),
-                                           test::dir_backend<store::maildir_store>("maildir", false)),
+                                           test::dir_backend<store::maildir_store>("maildir",
+                                                                                   false)),
                          test::backend_name);
 
 namespace {
@@ -53,7 +57,8 @@ TEST(MaildirStore, NewMessagesGoToNewUnderTheClassicName) {
     ASSERT_TRUE(store::add_item(*s, meta_of("g1"), msg).has_value());
     auto files = names_in(dir + "/new");
     ASSERT_EQ(files.size(), 1u);
-    EXPECT_TRUE(std::regex_match(files[0], std::regex(R"(\d+\.M\d+P\d+Q\d+R[0-9a-f]+\..+,S=20,W=23)")))
+    EXPECT_TRUE(
+        std::regex_match(files[0], std::regex(R"(\d+\.M\d+P\d+Q\d+R[0-9a-f]+\..+,S=20,W=23)")))
         << files[0];
     EXPECT_EQ(slurp(dir + "/new/" + files[0]), msg);
     EXPECT_TRUE(names_in(dir + "/tmp").empty());
@@ -105,8 +110,9 @@ TEST(MaildirStore, ADirectoryThatIsNotAMaildirIsRefused) {
     auto s = store::maildir_store::open(o, why);
     ASSERT_FALSE(s.has_value());
     EXPECT_EQ(s.error(), errc::bad_config);
-    EXPECT_EQ(why, dir + " is neither empty nor a Maildir (no cur/, new/ or tmp/); give the "
-                         "Maildir itself or an empty directory");
+    EXPECT_EQ(why, dir +
+                       " is neither empty nor a Maildir (no cur/, new/ or tmp/); give the "
+                       "Maildir itself or an empty directory");
     EXPECT_EQ(names_in(dir), std::vector<std::string>{"precious.txt"});
 }
 
@@ -114,7 +120,8 @@ TEST(MaildirStore, ADirectoryThatIsNotAMaildirIsRefused) {
 // store wrote; python's poplib fetches every message, which must be the stored octets.
 TEST(MaildirInterop, DovecotServesAMaildirWeWrote) {
     const std::string work = fresh_dir("dovecot");
-    const std::string script = std::string(IZYPOP3_SOURCE_DIR) + "/tests/support/private_dovecot.sh";
+    const std::string script =
+        std::string(IZYPOP3_SOURCE_DIR) + "/tests/support/private_dovecot.sh";
     const std::string dc = work + "/dc";
     struct stopper {
         std::string cmd;
@@ -174,10 +181,41 @@ p.quit()
 namespace izypop3 {
 namespace {
 
-// Group commit, as the backup client uses it: data synced apart from the commit, items
-// published by flush() (one log fsync, the renames, the directories); a store destroyed
+// Group commit, as the backup client uses it: no fsync per item, items published by flush()
+// (one syncfs, the log's fsync, the renames, the directories); a store destroyed
 // without flush() publishes nothing and leaves no temporary file; a folder removed behind
 // the store's back is made again on the next write.
+// The backup client flushes on a second thread while it goes on adding: every item ends
+// up published exactly once, whichever flush took it, and nothing stays in tmp/.
+TEST(MaildirStore, GroupCommitFlushWhileAdding) {
+    std::string dir = test::fresh_dir();
+    auto s = test::open_dir_store<store::maildir_store>(dir);
+    ASSERT_TRUE(s);
+    s->set_group_commit(true);
+    std::atomic<bool> adding{true};
+    std::atomic<int> flush_failures{0};
+    std::thread flusher([&] {
+        while (adding.load())
+            if (s->flush()) ++flush_failures;
+    });
+    for (int i = 0; i < 200; ++i) {
+        auto w = s->begin_add(test::meta_of("c" + std::to_string(i)));
+        ASSERT_TRUE(w.has_value());
+        ASSERT_FALSE((*w)->write("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n"));
+        auto r = (*w)->commit();
+        ASSERT_TRUE(r.has_value()) << r.error().message();
+    }
+    adding.store(false);
+    flusher.join();
+    EXPECT_FALSE(s->flush());
+    EXPECT_EQ(flush_failures.load(), 0);
+    std::set<std::string> guids;
+    for (const auto& it : test::all_items(*s)) EXPECT_TRUE(guids.insert(it.guid).second);
+    EXPECT_EQ(guids.size(), 200u);
+    EXPECT_EQ(names_in(dir + "/new").size(), 200u);
+    EXPECT_TRUE(names_in(dir + "/tmp").empty());
+}
+
 TEST(MaildirStore, GroupCommitSyncsDataApartAndFlushesOnce) {
     std::string dir = test::fresh_dir();
     auto s = test::open_dir_store<store::maildir_store>(dir);

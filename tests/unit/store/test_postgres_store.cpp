@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -637,6 +638,43 @@ TEST_F(PostgresStore, CreatesSchemaTableIndexesAndMigrationRecord) {
     auto again = store::make_postgres_store(cluster_config("archive2024.msgs"), why);
     ASSERT_TRUE(again.has_value()) << why;
     EXPECT_EQ(cluster().sql("SELECT count(*) FROM archive2024.izypop3_migrations"), "1");
+}
+
+// Group commit: 150 adds and a flush() cost a few WAL flushes, not one per add. The test
+// cluster runs with fsync off, so what is counted is pg_stat_wal.wal_write: every commit
+// that waits for the WAL writes it out (and would fsync it), async commits leave that to
+// the WAL writer. Read once the store's sessions have ended (a session reports its
+// statistics when it ends), the same adds without group commit alongside as the measure.
+TEST_F(PostgresStore, GroupCommitFlushesTheWalOncePerBatch) {
+    auto wal_syncs = [] {
+        // The sessions end after the store closed them; wait until the count stops moving.
+        std::string last = cluster().sql("SELECT wal_write FROM pg_stat_wal");
+        for (int i = 0; i < 50; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            auto now = cluster().sql("SELECT wal_write FROM pg_stat_wal");
+            if (now == last) break;
+            last = now;
+        }
+        return std::stoll(last);
+    };
+    auto syncs_for = [&](bool group) {
+        auto s = open_store(options_for(fresh_table()));
+        if (!s) return -1LL;
+        s->set_group_commit(group);
+        const auto before = wal_syncs();
+        for (int i = 0; i < 150; ++i)
+            add(*s, "g" + std::to_string(i), "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n");
+        EXPECT_FALSE(s->flush());
+        EXPECT_EQ(guids_of(*s).size(), 150u);
+        s.reset();
+        return wal_syncs() - before;
+    };
+    const auto each = syncs_for(false);
+    const auto batched = syncs_for(true);
+    std::cout << "WAL writes for 150 adds: " << each << " one by one, " << batched
+              << " with group commit\n";
+    EXPECT_GE(each, 150);
+    EXPECT_LT(batched, each / 4);
 }
 
 TEST_F(PostgresStore, StatusColumnFollowsTheStatusTag) {

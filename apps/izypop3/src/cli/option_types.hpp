@@ -75,8 +75,7 @@ struct cmd_names {
                                                            "top",  "retr", "dele"};
 };
 struct pipelining_names {
-    // No "on": a client may pipeline only when the server offers it, which is what auto does.
-    static constexpr std::array<std::string_view, 2> names{"auto", "off"};
+    static constexpr std::array<std::string_view, 3> names{"auto", "on", "off"};
 };
 struct format_names {
     static constexpr std::array<std::string_view, 2> names{"text", "json"};

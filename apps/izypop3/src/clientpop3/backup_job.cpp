@@ -6,7 +6,6 @@
 #include "clientpop3/progress_meter.hpp"
 #include "clientpop3/server_listing.hpp"
 #include "clientpop3/store_holdings.hpp"
-#include "clientpop3/sync_pool.hpp"
 #include "common/terminal_text.hpp"
 
 #include <izypop3/core/errc.hpp>
@@ -31,10 +30,17 @@ namespace ca = core::client_action;
 
 namespace {
 
-// How many finished messages may wait for their data to reach the disk, and how many
-// committed ones for the flush that makes them durable before their DELEs go out.
-constexpr std::size_t max_syncing = 64;
+// Committed messages wait for a flush of the store (one syncfs or one transaction for the
+// whole batch) before their DELEs go out. A flush runs on another thread while the next
+// messages arrive; the next one starts once it is done and flush_every messages wait, or
+// the oldest has waited flush_after, so a slow disk gets larger batches rather than
+// stalling the link, and a slow link still sees its messages durable (and deleted) soon.
+// Past max_unflushed messages or octets the link waits for the running flush: a crash
+// loses at most that much work (the messages stay on the server and are fetched again).
 constexpr std::size_t flush_every = 256;
+constexpr std::chrono::milliseconds flush_after{100};
+constexpr std::size_t max_unflushed = 4096;
+constexpr std::uint64_t max_unflushed_octets = 256 * 1024 * 1024;
 
 // What the run knows across its connections, by UID (message numbers belong to one session).
 struct run_state {
@@ -50,21 +56,15 @@ void delete_on_server(pop3_link& link, std::uint32_t number) {
 }
 
 // The RETRs of one session: one store writer each, filled as the body streams in, never
-// past the message's cap. A finished message has its data synced on the pool while later
-// ones arrive, is committed in arrival order, and is deleted on the server only after the
-// store's flush() made it durable. A message that fails on the server's side (-ERR, a body
-// past its cap, the connection lost mid-body) is recorded as pop3failed.
+// past the message's cap. A finished message is committed at once, and is deleted on the
+// server only after a store flush() that started after its commit returned success. A
+// message that fails on the server's side (-ERR, a body past its cap, the connection lost
+// mid-body) is recorded as pop3failed.
 class retrieval {
   public:
     retrieval(pop3_link& link, store::mime_store& store, const backup_settings& s,
               backup_summary& sum, progress_meter& progress, run_state& state)
-        : link_(link),
-          store_(store),
-          s_(s),
-          sum_(sum),
-          progress_(progress),
-          state_(state),
-          pool_(4) {}
+        : link_(link), store_(store), s_(s), sum_(sum), progress_(progress), state_(state) {}
 
     /// After the session: a body that was streaming when the link broke is recorded as
     /// failed (unless the user interrupted), every finished message is committed and the
@@ -72,9 +72,12 @@ class retrieval {
     /// go out. True when DELEs went out.
     bool finish(bool may_delete) {
         if (!may_delete && link_.failure() != link_failure::interrupted) record_cut_body();
-        settle(true);
         may_delete_ = may_delete;
-        return flush_and_delete();
+        const auto before = deletes_sent_;
+        finish_flush();
+        start_flush();
+        finish_flush();
+        return deletes_sent_ != before;
     }
 
     /// A message failed in a way that also ended the connection: worth a new one.
@@ -101,7 +104,7 @@ class retrieval {
             on_body(*b);
         else if (const auto* e = std::get_if<ca::body_end>(&a))
             on_body_end(*e);
-        settle(false);
+        settle();
     }
 
   private:
@@ -114,9 +117,9 @@ class retrieval {
         bool broken = false;
         std::uint64_t octets = 0;
     };
-    struct syncing_job {
-        job j;
-        std::future<boost::system::error_code> synced;
+    struct committed_message {
+        std::uint32_t number = 0;
+        std::string uid;
     };
 
     void on_response(const ca::response& r) {
@@ -186,10 +189,8 @@ class retrieval {
             state_.done.insert(j.uid);
             return;
         }
-        if (syncing_.size() >= max_syncing) commit_front();
         j.octets = e.octets;
-        auto synced = pool_.start(*j.writer);
-        syncing_.push_back({std::move(j), std::move(synced)});
+        commit(j);
     }
 
     // The body that was streaming when the link broke cannot be completed on this
@@ -228,26 +229,21 @@ class retrieval {
         records_to_flush_ = true;
     }
 
-    // Commits the messages whose data is on disk, oldest first; with `all`, waits for every
-    // one. A commit never overtakes an older message still syncing.
-    void settle(bool all) {
+    // Hands the finished flush's messages on (DELE), and starts the next flush when enough
+    // messages wait; past the bounds, waits for the running flush first.
+    void settle() {
         using namespace std::chrono_literals;
-        while (!syncing_.empty() &&
-               (all || syncing_.front().synced.wait_for(0s) == std::future_status::ready))
-            commit_front();
-        if (committed_.size() >= flush_every) flush_and_delete();
+        if (flush_.valid() && flush_.wait_for(0s) == std::future_status::ready) finish_flush();
+        if (committed_.size() >= max_unflushed || unflushed_octets_ >= max_unflushed_octets)
+            finish_flush();
+        if (!flush_.valid() && !committed_.empty() &&
+            (committed_.size() >= flush_every ||
+             std::chrono::steady_clock::now() - first_unflushed_ >= flush_after))
+            start_flush();
     }
 
-    void commit_front() {
-        auto [j, synced] = std::move(syncing_.front());
-        syncing_.pop_front();
+    void commit(job& j) {
         state_.done.insert(j.uid);
-        if (auto ec = synced.get()) {
-            report(fmt::format("izypop3: cannot store message {}: {}; it stays on the server",
-                               j.number, ec.message()));
-            ++sum_.failed;
-            return;
-        }
         auto outcome = j.writer->commit();
         if (!outcome) {
             report(
@@ -270,32 +266,47 @@ class retrieval {
                 break;
         }
         // All three outcomes mean the store holds exactly these octets under this source,
-        // once flush() returns.
+        // once a flush() that starts from now on returns.
+        if (committed_.empty()) first_unflushed_ = std::chrono::steady_clock::now();
         committed_.push_back({j.number, j.uid});
+        unflushed_octets_ += j.octets;
     }
 
-    // Makes the committed messages durable, then asks the server to delete them (with
-    // delete true); true when DELEs went out.
-    bool flush_and_delete() {
-        if (committed_.empty() && !records_to_flush_) return false;
+    // Starts making the committed messages durable on another thread, unless a flush runs.
+    void start_flush() {
+        if (flush_.valid() || (committed_.empty() && !records_to_flush_)) return;
         records_to_flush_ = false;
-        if (auto ec = store_.flush()) {
+        flushing_.swap(committed_);
+        unflushed_octets_ = 0;
+        flush_ = std::async(std::launch::async, [this] { return store_.flush(); });
+    }
+
+    // Waits for the running flush; then its messages are durable and, with delete true,
+    // their DELEs go out.
+    void finish_flush() {
+        if (!flush_.valid()) return;
+        const auto ec = flush_.get();
+        std::vector<committed_message> batch;
+        batch.swap(flushing_);
+        if (ec) {
+            // The store's batch may have taken in messages committed while the flush ran,
+            // and given them up with the rest: none of those may count as stored either.
+            const auto lost = batch.size() + committed_.size();
+            committed_.clear();
+            unflushed_octets_ = 0;
             report(
                 fmt::format("izypop3: the store could not make {} messages durable: {}; "
                             "they stay on the server",
-                            committed_.size(), ec.message()));
-            sum_.failed += committed_.size();
-            committed_.clear();
-            return false;
+                            lost, ec.message()));
+            sum_.failed += lost;
+            return;
         }
         const bool deleting = s_.delete_stored && may_delete_;
-        for (const auto& [number, uid] : committed_) {
-            state_.verified.insert(uid);
-            if (deleting) delete_on_server(link_, number);
+        for (const auto& m : batch) {
+            state_.verified.insert(m.uid);
+            if (deleting) delete_on_server(link_, m.number);
         }
-        const bool sent = deleting && !committed_.empty();
-        committed_.clear();
-        return sent;
+        if (deleting && !batch.empty()) ++deletes_sent_;
     }
 
     void report(const std::string& text) { progress_.note(text); }
@@ -307,12 +318,16 @@ class retrieval {
     progress_meter& progress_;
     run_state& state_;
     std::map<std::uint64_t, job> pending_;
-    std::deque<syncing_job> syncing_;
-    std::vector<std::pair<std::uint32_t, std::string>> committed_;  // not yet flushed
+    std::vector<committed_message> committed_;  // committed since the last flush started
+    std::uint64_t unflushed_octets_ = 0;        // theirs
+    std::chrono::steady_clock::time_point first_unflushed_;
+    std::vector<committed_message> flushing_;  // in the running flush
     bool records_to_flush_ = false;
     bool may_delete_ = true;
     bool lost_to_message_ = false;
-    sync_pool pool_;  // last: its threads stop before the jobs they may be syncing go
+    std::uint64_t deletes_sent_ = 0;  // batches whose DELEs were submitted
+    // Last: destroying a running flush's future waits for it, before what it uses goes.
+    std::future<boost::system::error_code> flush_;
 };
 
 // The messages a run fetches, in server order, with their total size for the progress

@@ -96,11 +96,13 @@ po::options_description clientpop3_options() {
         "pipelining",
         po::value<choice<pipelining_names>>()
             ->default_value(choice<pipelining_names>{"auto"})
-            ->value_name("auto|off"),
+            ->value_name("auto|on|off"),
         "auto = send commands ahead of replies when the server offers PIPELINING (RFC 2449 "
-        "allows it only then); off = one command at a time")(
-        "maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
-        "skip messages larger than this, and accept no body past it; 0 = no limit")(
+        "allows it only then); on = also when it does not offer it (most servers answer "
+        "queued commands in order all the same; the log says so once); off = one command "
+        "at a time")("maxsize",
+                     po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
+                     "skip messages larger than this, and accept no body past it; 0 = no limit")(
         "maxmessages",
         po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
         "refuse a server that lists more messages than this (STAT, LIST, UIDL)")(
@@ -162,13 +164,20 @@ class interrupt_guard {
 };
 
 // Connects and logs in; at loglevel debug, says what the connection is.
-bool open_link(pop3_link& link, const transport::logger& log, std::ostream& err) {
+bool open_link(pop3_link& link, bool forced_pipelining, const transport::logger& log,
+               std::ostream& err) {
     const bool opened = link.open();
     // What the login had to try is news to the user: the next run can go straight to it.
     if (log.enabled(transport::log_level::warn))
         for (const auto& note : link.login_notes())
             err << fmt::format("izypop3: note: {}\n", terminal_safe(note));
     if (!opened) return false;
+    // Said once, since the user chose it: replies mixed up later are explained by it.
+    if (forced_pipelining && !link.session().has_capability("PIPELINING") &&
+        log.enabled(transport::log_level::warn))
+        err << "izypop3: note: pipelining on: the server does not offer PIPELINING; commands "
+               "go out ahead of its replies all the same (pipelining auto sends one at a "
+               "time)\n";
     if (!log.enabled(transport::log_level::debug)) return true;
     const transport::connection_info& c = link.connection();
     if (c.tls) {
@@ -333,7 +342,9 @@ core::client_config session_config_of(const po::variables_map& vm,
                      (!st.implicit_tls && !vm["tls"].defaulted());
     c.allow_plaintext = vm["allowplaintext"].as<flag>().value;
     c.xoauth2_two_step = vm["oauth2.twostep"].as<choice<twostep_names>>().value == "true";
-    c.pipelining = vm["pipelining"].as<choice<pipelining_names>>().value != "off";
+    const auto pipelining = vm["pipelining"].as<choice<pipelining_names>>().value;
+    c.pipelining = pipelining != "off";
+    c.force_pipelining = pipelining == "on";
     c.max_listing_entries = vm["maxmessages"].as<count_value>().value;
     return c;
 }
@@ -606,7 +617,7 @@ int run_retr(pop3_link& link, const settings& s, const invocation& inv,
         err << "izypop3: " << error << '\n';
         return exit_code::failure;
     }
-    if (!open_link(link, log, err)) return exit_for(link, err);
+    if (!open_link(link, s.session.force_pipelining, log, err)) return exit_for(link, err);
     if (!s.remove) warn_about_expire(link, log, err);
     const backup_settings b = backup_settings_of(s, source_id, err);
     const auto start = std::chrono::steady_clock::now();
@@ -643,7 +654,7 @@ int run_clientpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     link.set_fallbacks(s->fallbacks);
     interrupt_guard guard(link);
     if (s->cmd == "retr") return run_retr(link, *s, inv, log, out, err);
-    if (!open_link(link, log, err)) return exit_for(link, err);
+    if (!open_link(link, s->session.force_pipelining, log, err)) return exit_for(link, err);
     return run_listing(link, *s, out, err);
 }
 

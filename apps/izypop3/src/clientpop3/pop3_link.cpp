@@ -182,8 +182,7 @@ bool pop3_link::step_io(const core::client_action_t& a, bool& done) {
         done = true;
         return true;
     }
-    std::array<char, 64 * 1024> buf{};
-    auto n = stream_->read_some(buf.data(), buf.size());
+    auto n = stream_->read_some(read_buf_.get(), read_size);
     if (!n) {
         if (n.error() == transport::client_errc::connection_closed) {
             session_->feed_eof();
@@ -191,7 +190,7 @@ bool pop3_link::step_io(const core::client_action_t& a, bool& done) {
         }
         return io_failure(n.error());
     }
-    const std::string_view got(buf.data(), *n);
+    const std::string_view got(read_buf_.get(), *n);
     // After login the session's events tell what arrived, bodies apart from lines.
     if (!logged_in_) log_.received_before_login(got);
     session_->feed(got);

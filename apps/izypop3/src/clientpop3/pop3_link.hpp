@@ -89,6 +89,10 @@ class pop3_link {
     std::mutex stream_mu_;  // guards stream_ against interrupt() while it is replaced
     std::unique_ptr<transport::client_stream> stream_;
     std::unique_ptr<core::client_session> session_;
+    // Bulk transfer: one read takes what the kernel has (several TLS records, many small
+    // messages), so the session sees large pieces. Not zeroed: only what was read is used.
+    static constexpr std::size_t read_size = 256 * 1024;
+    std::unique_ptr<char[]> read_buf_ = std::make_unique_for_overwrite<char[]>(read_size);
     std::atomic<bool> interrupted_{false};
     link_log log_;
     bool logged_in_ = false;

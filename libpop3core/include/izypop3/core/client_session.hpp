@@ -49,11 +49,20 @@ struct client_config {
     // without TLS needs one of these two facts, which only the caller knows; the session
     // decides with them and refuses (errc::cleartext_refused) before any secret is written.
     // Naming a mechanism is no consent, and a loopback server is no exception.
-    bool allow_plaintext = false;        ///< the user allowed it (allowplaintext true)
-    bool tls_declined = false;           ///< the user turned TLS off on purpose (starttls false
-                                         ///< or tls false given, not defaulted)
-    bool pipelining = true;              ///< use PIPELINING when advertised
-    std::size_t pipeline_window = 64;    ///< commands in flight at most
+    bool allow_plaintext = false;  ///< the user allowed it (allowplaintext true)
+    bool tls_declined = false;     ///< the user turned TLS off on purpose (starttls false
+                                   ///< or tls false given, not defaulted)
+    bool pipelining = true;        ///< use PIPELINING when advertised
+    /// Pipeline even when CAPA does not list PIPELINING (the user's pipelining on); needs
+    /// `pipelining` too.
+    bool force_pipelining = false;
+    /// Commands in flight at most. Commands are a dozen octets, so even this many stay far
+    /// below any TCP window (RFC 2449 section 6.6 asks the client to stay below it).
+    std::size_t pipeline_window = 512;
+    /// RETR/TOP octets in flight at most (the sum of their max_octets; one request is always
+    /// let out): twice the bandwidth-delay product of a fast long link (1 Gbit/s, 30 ms),
+    /// so the server never waits for a command, without asking for a huge mailbox at once.
+    std::uint64_t pipeline_octets = 8 * 1024 * 1024;
     std::size_t max_status_line = 4096;  ///< RFC 2449 says 512; real greetings can be longer
     std::size_t body_chunk = 64 * 1024;  ///< largest body event
     /// Entries one LIST or UIDL listing may have; more fail the session
@@ -188,6 +197,8 @@ class client_session {
         std::uint64_t id;
         request req;
     };
+    /// Takes the oldest request in flight off the pipeline, keeping inflight_octets_.
+    void pop_inflight();
 
     // Login (client_login.cpp)
     void on_greeting(std::string_view l);
@@ -240,6 +251,7 @@ class client_session {
     std::uint64_t next_id_ = 1;
     std::deque<inflight> queued_;
     std::deque<inflight> inflight_;
+    std::uint64_t inflight_octets_ = 0;  // the max_octets of the RETR/TOP in inflight_
     dot_unstuffer unstuffer_;
     std::string body_buf_;
     std::uint64_t body_octets_ = 0;
