@@ -10,9 +10,10 @@ if [ "${1:-build}" = test ]; then
   # The real peers and services the tests start for themselves: PostgreSQL for the
   # postgres store, Dovecot as a reference server and hash maker, the POP3 clients of
   # the interop tests, HAProxy in front of the server (PROXY protocol), hyperfine and strace
-  # for the benchmarks.
+  # for the benchmarks, prometheus-client's parser for /metrics, systemd-analyze for the unit.
   want+=(clang libclang-rt-14-dev python3 curl postgresql-15 dovecot-core dovecot-pop3d
-         mpop fetchmail getmail6 haproxy hyperfine strace python3-cryptography)
+         mpop fetchmail getmail6 haproxy hyperfine strace python3-cryptography
+         python3-prometheus-client systemd)
 fi
 missing=()
 for p in "${want[@]}"; do
