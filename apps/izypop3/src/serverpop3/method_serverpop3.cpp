@@ -267,7 +267,7 @@ bool serve_as(const unix_identity& who, const po::variables_map& o, const store:
     for (auto& p : store_paths(sc)) paths.push_back(std::move(p));
     auto bad = first_unreadable(paths);
     if (bad) {
-        err << "izypop3: serverpop3: runas " << who.user << ": " << *bad << " is not readable as "
+        err << "izypop3: serverpop3: runas " << who.user << ": cannot read " << *bad << " as "
             << who.user << ":" << who.group << "; give it to that user or group (chown/chmod)\n";
         return false;
     }
