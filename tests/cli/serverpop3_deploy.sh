@@ -3,7 +3,8 @@
 # - runas: as root, a port below 1024 without runas is refused with one line naming the
 #   port; runas nobody serves as nobody (the /proc/PID/status Uid, Gid and Groups lines),
 #   runas.group picks the group, a store folder nobody cannot read is an error naming it,
-#   runas root serves as root on purpose. Not as root: runas someone else is refused.
+#   runas root serves as root on purpose. Not as root: runas someone else is refused,
+#   runas naming the current user serves.
 # - NOTIFY_SOCKET (a unix datagram socket of this test): READY=1 once the ports listen,
 #   RELOADING=1 (with MONOTONIC_USEC) then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
 # - docs/deploy/izypop3.service passes `systemd-analyze verify` with no complaint (the
@@ -114,6 +115,10 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   expect_refusal 2 "only root can change user" port "$(free_port)" runas root password 12345 \
     mimestore.path "$work/mail/%u"
+  start runas "$(id -un)"
+  stat_ok
+  stop
+  pass "not root: runas naming the current user serves"
 fi
 
 # The readiness protocol, with a socket of our own as the service manager's.

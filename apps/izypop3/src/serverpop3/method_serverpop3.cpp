@@ -258,6 +258,7 @@ bool serve_as(const unix_identity& who, const po::variables_map& o, const store:
         log.info("runas root: serving as root on purpose");
         return true;
     }
+    if (::geteuid() != 0) return true;  // started as that user already (runas_identity checked)
     if (!drop_privileges(who, why)) {
         err << "izypop3: serverpop3: " << why << "\n";
         return false;
