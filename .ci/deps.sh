@@ -10,9 +10,11 @@ if [ "${1:-build}" = test ]; then
   # The real peers and services the tests start for themselves: PostgreSQL for the
   # postgres store, Dovecot as a reference server and hash maker, the POP3 clients of
   # the interop tests, HAProxy in front of the server (PROXY protocol), hyperfine and strace
-  # for the benchmarks, and Chromium (headless) to load the HTML pages izypop3 writes.
+  # for the benchmarks, prometheus-client's parser for /metrics, systemd-analyze for the unit,
+  # and Chromium (headless) to load the HTML pages izypop3 writes.
   want+=(clang libclang-rt-14-dev python3 curl postgresql-15 dovecot-core dovecot-pop3d
-         mpop fetchmail getmail6 haproxy hyperfine strace python3-cryptography chromium)
+         mpop fetchmail getmail6 haproxy hyperfine strace python3-cryptography
+         python3-prometheus-client systemd chromium)
 fi
 missing=()
 for p in "${want[@]}"; do

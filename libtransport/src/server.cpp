@@ -17,6 +17,7 @@
 #include <izypop3/core/dot_stuffer.hpp>
 #include <izypop3/core/proxy_header.hpp>
 #include <izypop3/transport/server.hpp>
+#include <izypop3/transport/server_metrics.hpp>
 #include <izypop3/transport/tls_identity.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -105,6 +106,7 @@ struct server::impl {
     std::mutex live_mutex;
     std::set<std::shared_ptr<connection>> live;
     std::optional<asio::signal_set> signals;
+    server_metrics metrics;
 
     error_code listen(std::uint16_t port, bool implicit_tls, std::string& error_text);
     awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls);
@@ -178,6 +180,7 @@ struct connection : std::enable_shared_from_this<connection> {
     bool timed_out = false;
     bool shutdown_requested = false;
     bool finished = false;
+    bool in_session = false;  // counted in the sessions_open gauge
     // The deadline to log in, from the greeting; max() once logged in.
     clock_type::time_point login_deadline = clock_type::time_point::max();
     // The timer of a wait that is not on the socket (failure delay, a slot of the per-address
@@ -219,7 +222,10 @@ struct connection : std::enable_shared_from_this<connection> {
     awaitable<error_code> flush(bool more = false) {
         if (!out) co_return error_code{};
         error_code ec;
-        if (!out->empty()) ec = co_await stream.write(asio::buffer(*out), more);
+        if (!out->empty()) {
+            ec = co_await stream.write(asio::buffer(*out), more);
+            if (!ec) srv.metrics.octets_sent(out->size());
+        }
         disarm();
         detail::reply_buffers::give_back(std::move(out));
         co_return ec;
@@ -230,6 +236,8 @@ struct connection : std::enable_shared_from_this<connection> {
         arm(srv.opt.handshake_timeout);
         auto ec = co_await stream.start_tls(srv.tls->native_handle());
         disarm();
+        const SSL* ssl = stream.tls_handle();
+        srv.metrics.tls_handshake(!ec, !ec && ssl ? SSL_get_version(ssl) : "");
         if (ec) log.debug("TLS handshake failed: {}", ec.message());
         co_return !ec;
     }
@@ -297,7 +305,10 @@ struct connection : std::enable_shared_from_this<connection> {
         cfg.verify_passwords = static_cast<bool>(srv.hooks.verify_password);
         cfg.mechanisms = srv.hooks.mechanisms;
         cfg.edit_capabilities = srv.hooks.edit_capabilities;
-        cfg.on_command = srv.hooks.on_command;
+        cfg.on_command = [this, hook = srv.hooks.on_command](const core::command_event& e) {
+            srv.metrics.command(e);
+            if (hook) hook(e);
+        };
         cfg.apop = srv.opt.apop;
         if (log.transcript_server()) {
             cfg.transcript = [this](char dir, std::string_view line) {
@@ -372,6 +383,7 @@ awaitable<bool> connection::admit() {
         co_return true;
     }
     log.warn("refusing {}: too many connections from this address", peer);
+    srv.metrics.connection_refused(refusal::per_address);
     reply() += "-ERR [IN-USE] Too many connections from your address\r\n";
     co_await flush();
     error_code ignored;
@@ -409,6 +421,7 @@ awaitable<void> connection::failure_delay(std::uint32_t base_ms) {
     const unsigned ms = detail::penalty_delay_ms(base_ms, failures);
     log.info("failed login; failure {} from this address lately, reply delayed {} ms", failures,
              ms);
+    srv.metrics.failure_delay_applied();
     pause = std::make_shared<asio::steady_timer>(socket.get_executor());
     pause->expires_after(std::chrono::milliseconds(ms));
     co_await pause->async_wait(as_tuple_awaitable);
@@ -496,6 +509,7 @@ awaitable<bool> connection::send_file(std::size_t index, const core::file_region
     auto ec = co_await stream.send_file(region.fd, region.offset, region.length);
     disarm();
     if (ec) co_return false;
+    srv.metrics.octets_sent(region.length);
     if (auto changed = message->check_sent_file()) {
         log.warn("a message file changed while it was sent: {}", changed.message());
         co_return false;
@@ -547,6 +561,7 @@ awaitable<void> connection::open_message(core::server_session& s, std::size_t in
     auto* md = drop.get();
     boost::system::result<std::unique_ptr<core::message_source>> r =
         make_error_code(boost::system::errc::io_error);
+    const auto began = clock_type::now();
     message_at_once = drop_local || md->opens_at_once(index);
     if (message_at_once) {
         r = md->open(index);
@@ -557,6 +572,7 @@ awaitable<void> connection::open_message(core::server_session& s, std::size_t in
         }
         r = co_await offload([md, index] { return md->open(index); });
     }
+    srv.metrics.store_call(store_operation::open_message, r.has_value(), clock_type::now() - began);
     if (r) {
         message = std::move(*r);
         s.complete_open_message(true);
@@ -574,12 +590,15 @@ awaitable<void> connection::open_maildrop(core::server_session& s, std::string_v
     using result_type =
         boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure>;
     result_type r = core::maildrop_failure::temporary;
+    const auto began = clock_type::now();
     if (srv.hooks.maildrops_local) {
         r = hook(user);
     } else {
         (void)co_await flush();
         r = co_await offload([&] { return hook(user); });
     }
+    srv.metrics.store_call(store_operation::open_maildrop, r.has_value(),
+                           clock_type::now() - began);
     if (!r) {
         s.complete_open_maildrop(r.error());
         co_return;
@@ -593,6 +612,9 @@ awaitable<void> connection::open_maildrop(core::server_session& s, std::string_v
 
 void connection::finish(core::server_session& s, core::close_reason why) {
     const auto& st = s.stats();
+    srv.metrics.session_ended(why);
+    srv.metrics.messages_deleted(st.deleted);
+    in_session = false;
     log.info("session end: user={} reason={} retrieved={} ({} octets) top={} deleted={} tls={}",
              s.user().empty() ? std::string("-") : sanitize_for_log(s.user(), 80),
              core::to_string(why), st.retrieved, st.retrieved_octets, st.top, st.deleted,
@@ -620,6 +642,8 @@ awaitable<void> connection::run() {
 
     login_deadline = clock_type::now() + srv.opt.login_timeout;
     core::server_session s(session_config());
+    srv.metrics.session_opened();
+    in_session = true;
     core::close_reason why = core::close_reason::peer_closed;
     bool running = true;
     clock_type::time_point line_deadline{};
@@ -661,6 +685,7 @@ awaitable<void> connection::run() {
                                                      asio::buffer(rbuf), as_tuple_awaitable);
             disarm();
             if (!ec) {
+                srv.metrics.octets_received(n);
                 if (waiting_since)
                     log.server_wait("the client's next line", clock_type::now() - *waiting_since);
                 waiting_since.reset();
@@ -721,8 +746,11 @@ awaitable<void> connection::run() {
             struct commit_result {
                 error_code ec;
             };
+            const auto began = clock_type::now();
             auto [ec] =
                 co_await offload([&] { return commit_result{md->commit_deletions(indices)}; });
+            srv.metrics.store_call(store_operation::commit_deletions, !ec,
+                                   clock_type::now() - began);
             if (ec) log.error("UPDATE failed, marked messages kept: {}", ec.message());
             s.complete_commit(!ec);
         } else if (auto* cl = std::get_if<core::server_action::close>(&action)) {
@@ -813,11 +841,13 @@ awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit
         if (ep_ec) continue;
         const std::string peer = endpoint_text(remote);
         sock.set_option(tcp::no_delay(true), ep_ec);
+        metrics.connection_accepted();
         // Limits are answered in plain text even on the TLS port: refusing before the
         // handshake costs us nothing.
         if (open_connections >= opt.max_connections) {
             log.warn("refusing {}: {} connections open (maxconnections)", peer,
                      open_connections.load());
+            metrics.connection_refused(refusal::max_connections);
             asio::co_spawn(ctx,
                            refuse(std::move(sock),
                                   "-ERR [SYS/TEMP] Too many connections; "
@@ -842,6 +872,8 @@ awaitable<void> server::impl::accept_loop(tcp::acceptor& acceptor, bool implicit
                 }
             }
             c->finished = true;
+            // A session cut short by an internal error still leaves the gauge.
+            if (c->in_session) metrics.session_ended(core::close_reason::stream_failed);
             c->dog.stop();
             error_code ignored;
             c->socket.close(ignored);
@@ -965,6 +997,7 @@ void server::wait_for_signal() {
 void server::stop() {
     auto& d = *impl_;
     if (d.contexts.empty() || d.stopping.exchange(true)) return;
+    if (d.hooks.on_stopping) d.hooks.on_stopping();
     asio::post(*d.contexts.front(), [&d] { d.stop_everything(); });
 }
 
@@ -973,6 +1006,9 @@ std::uint16_t server::port() const noexcept {
 }
 std::uint16_t server::tls_port() const noexcept {
     return impl_->bound_tls_port;
+}
+const server_metrics& server::metrics() const noexcept {
+    return impl_->metrics;
 }
 std::string server::tls_fingerprint() const {
     return impl_->identity.fingerprint_sha256;

@@ -4,12 +4,16 @@
 #include "common/store_opening.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
+#include "serverpop3/privilege_drop.hpp"
 #include "serverpop3/server_option_types.hpp"
+#include "serverpop3/status_endpoints.hpp"
 #include "serverpop3/user_directory.hpp"
 
 #include <izypop3/store/store_factory.hpp>
 #include <izypop3/store/store_maildrop.hpp>
+#include <izypop3/transport/http_server.hpp>
 #include <izypop3/transport/server.hpp>
+#include <izypop3/transport/service_notifier.hpp>
 
 #include <unistd.h>
 
@@ -68,7 +72,18 @@ po::options_description serverpop3_options() {
         ("tls.timeout", po::value<seconds_value>()->default_value(seconds_value{30})->value_name("SECONDS"),
          "close a connection whose TLS handshake (or PROXY header) is not done this long")
         ("hostname", po::value<std::string>()->default_value("", "<machine name>")->value_name("NAME"),
-         "name in the greeting's APOP timestamp <...@NAME>");
+         "name in the greeting's APOP timestamp <...@NAME>")
+        ("http.port", po::value<port_or_zero>()->default_value(port_or_zero{0})->value_name("PORT"),
+         "serve /metrics (Prometheus text format), /healthz and /readyz over HTTP on this "
+         "port; 0 = off")
+        ("http.host", po::value<std::string>()->default_value("127.0.0.1")->value_name("ADDRESS"),
+         "address of http.port; the endpoints have no login, so keep them off public networks")
+        ("runas", po::value<std::string>()->value_name("USER"),
+         "started as root: bind the ports and read the keys, then serve as USER (its primary "
+         "group, no other groups); 'runas root' keeps root on purpose. As root, a port below "
+         "1024 needs runas")
+        ("runas.group", po::value<std::string>()->value_name("GROUP"),
+         "the group to serve as with runas, instead of USER's primary group");
     return d;
 }
 
@@ -173,16 +188,106 @@ void serve_maildrops_from(std::shared_ptr<store::mime_store> data, transport::se
 // What a script waits for: the ports, and the fingerprint of the certificate in use.
 void print_listening(std::ostream& out, const transport::server& srv,
                      const transport::server_options& opt, std::string_view store_kind,
-                     const user_directory* users) {
+                     const user_directory* users, const transport::http_server* web) {
     out << "izypop3 serverpop3: store " << store_kind;
     if (srv.port()) out << ", POP3 on port " << srv.port() << " (STLS " << (opt.tls_port || !opt.cert_file.empty() ? "on" : "off") << ")";
     if (srv.tls_port()) out << ", POP3S on port " << srv.tls_port();
+    if (web) out << ", HTTP on port " << web->port();
     if (users) out << ", " << users->table()->size() << " users from " << users->path();
     out << "\n";
     if (!srv.tls_fingerprint().empty())
         out << "TLS certificate SHA-256 fingerprint: " << srv.tls_fingerprint()
             << (opt.cert_file.empty() ? " (self-signed, made at start-up)" : "") << "\n";
     out.flush();
+}
+
+// runas: who to become after binding; nothing after a message on `err` (`failed` set). As
+// root without runas, a port below 1024 is refused: that is a deployment, and it must say
+// who serves. Unprivileged ports as root (a container, a test) are served with a warning.
+std::optional<unix_identity> runas_identity(const po::variables_map& o, transport::logger& log,
+                                            bool& failed, std::ostream& err) {
+    const bool root = ::geteuid() == 0;
+    if (!o.count("runas")) {
+        if (o.count("runas.group")) {
+            err << "izypop3: serverpop3: runas.group needs runas USER\n";
+            failed = true;
+            return std::nullopt;
+        }
+        if (!root) return std::nullopt;
+        const unsigned ports[] = {o["port"].as<port_number>().value,
+                                  o["tlsport"].as<port_or_zero>().value,
+                                  o["http.port"].as<port_or_zero>().value};
+        for (const unsigned p : ports) {
+            if (p == 0 || p >= 1024) continue;
+            err << "izypop3: serverpop3: started as root to listen on port " << p
+                << "; give 'runas USER' to serve as USER once the ports are bound (e.g. runas "
+                   "izypop3), or 'runas root' to serve as root on purpose\n";
+            failed = true;
+            return std::nullopt;
+        }
+        log.warn("serving as root; give 'runas USER' to drop root once the ports are bound, or "
+                 "'runas root' to say it is on purpose");
+        return std::nullopt;
+    }
+    std::string why;
+    auto who = resolve_identity(o["runas"].as<std::string>(),
+                                o.count("runas.group") ? o["runas.group"].as<std::string>() : "",
+                                why);
+    if (who && !root && (who->uid != ::geteuid() || who->gid != ::getegid()))
+        why = "runas " + who->user + ": only root can change user; start as root or leave runas out";
+    if (!why.empty()) {
+        err << "izypop3: serverpop3: " << why << "\n";
+        failed = true;
+        return std::nullopt;
+    }
+    return who;
+}
+
+// The store's own files, for the checks of runas and /readyz.
+std::vector<std::string> store_paths(const store::store_config& sc) {
+    if (auto it = sc.settings.find("path"); it != sc.settings.end()) return {it->second};
+    return {};
+}
+
+// After the drop: the files the server reads later (the users file is re-read on change,
+// the store on every session) must be readable as the new user, and the store must answer.
+bool serve_as(const unix_identity& who, const po::variables_map& o, const store::store_config& sc,
+              store::mime_store& data, transport::logger& log, std::ostream& err) {
+    std::string why;
+    if (who.uid == 0 && who.gid == 0) {
+        log.info("runas root: serving as root on purpose");
+        return true;
+    }
+    if (::geteuid() != 0) return true;  // started as that user already (runas_identity checked)
+    if (!drop_privileges(who, why)) {
+        err << "izypop3: serverpop3: " << why << "\n";
+        return false;
+    }
+    std::vector<std::string> paths;
+    if (o.count("users")) paths.push_back(o["users"].as<std::string>());
+    for (auto& p : store_paths(sc)) paths.push_back(std::move(p));
+    auto bad = first_unreadable(paths);
+    if (bad) {
+        err << "izypop3: serverpop3: runas " << who.user << ": cannot read " << *bad << " as "
+            << who.user << ":" << who.group << "; give it to that user or group (chown/chmod)\n";
+        return false;
+    }
+    if (auto unready = store_unready(data, {})) {
+        err << "izypop3: serverpop3: runas " << who.user << ": " << *unready << "\n";
+        return false;
+    }
+    log.info("serving as user {} ({}), group {} ({})", who.user, who.uid, who.group, who.gid);
+    return true;
+}
+
+// The service manager (systemd Type=notify) hears of reloads and of the stop.
+void tell_service_manager(transport::server_hooks& hooks) {
+    hooks.on_reload = [inner = std::move(hooks.on_reload)] {
+        (void)transport::notify_service_manager(transport::reloading_state());
+        if (inner) inner();
+        (void)transport::notify_service_manager("READY=1");
+    };
+    hooks.on_stopping = [] { (void)transport::notify_service_manager("STOPPING=1"); };
 }
 
 }  // namespace
@@ -203,15 +308,35 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     std::shared_ptr<store::mime_store> data = std::move(*made);
     const auto opt = server_options_of(o, err);
     if (!opt) return exit_code::usage;
+    bool refused = false;
+    const auto who = runas_identity(o, log, refused, err);
+    if (refused) return exit_code::usage;
     serve_maildrops_from(data, hooks);
+    tell_service_manager(hooks);
 
     transport::server srv(*opt, hooks, log);
     if (srv.start(error_text)) {
         err << "izypop3: serverpop3: " << error_text << "\n";
         return exit_code::failure;
     }
-    print_listening(out, srv, *opt, data->kind(), users.get());
+    std::unique_ptr<transport::http_server> web;
+    if (const auto http_port = o["http.port"].as<port_or_zero>().value) {
+        transport::http_options ho;
+        ho.host = o["http.host"].as<std::string>();
+        ho.port = http_port;
+        web = std::make_unique<transport::http_server>(ho, status_endpoints(srv, data, store_paths(inv.store)),
+                                                       log.with_prefix("[HTTP]"));
+        if (web->start(error_text)) {
+            err << "izypop3: serverpop3: " << error_text << "\n";
+            return exit_code::failure;
+        }
+    }
+    if (who && !serve_as(*who, o, inv.store, *data, log, err)) return exit_code::failure;
+    if (web) web->serve_in_background();
+    print_listening(out, srv, *opt, data->kind(), users.get(), web.get());
+    (void)transport::notify_service_manager("READY=1");
     srv.run(true);
+    if (web) web->stop();
     out << "izypop3 serverpop3: stopped\n";
     return exit_code::ok;
 }

@@ -86,8 +86,13 @@ struct server_hooks {
     /// Called on SIGHUP (when run() handles signals), off the I/O threads: re-read
     /// configuration such as a users file. Sessions already logged in are not affected.
     std::function<void()> on_reload;
+    /// Called once when the server begins to stop (a signal or stop()), before sessions
+    /// close: tell a service manager.
+    std::function<void()> on_stopping;
     const core::sasl::server_registry* mechanisms = nullptr;
 };
+
+class server_metrics;
 
 class server {
   public:
@@ -109,6 +114,8 @@ class server {
     std::uint16_t tls_port() const noexcept;
     /// SHA-256 fingerprint of the certificate, "AB:CD:...", empty without TLS.
     std::string tls_fingerprint() const;
+    /// The counters for /metrics; reading them is thread-safe and lock-free.
+    const server_metrics& metrics() const noexcept;
 
     struct impl;  // opaque; public only so the connection code can name it
 
