@@ -25,6 +25,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -84,7 +85,7 @@ boost::system::result<std::unique_ptr<mime_store>> make_postgres_store(const sto
                                                                        std::string& error_text);
 
 class postgres_store final : public mime_store {
-public:
+  public:
     /// Connects, checks the server and brings the table to this build's schema version
     /// (creating it when absent). Errors, always with a one-line `error_text`: bad_config
     /// (login refused, no password, a table izypop3 did not create), io_error (server not
@@ -107,6 +108,14 @@ public:
     error_code unmark(const item& it, std::string_view t) override;
     error_code remove(const item& it) override;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) override;
+    /// One statement on the schema's izypop3_logins table, so two nodes admitting the same
+    /// mailbox at once cannot both record a login.
+    result<std::uint32_t> record_login(std::string_view mailbox,
+                                       std::chrono::system_clock::time_point now,
+                                       std::chrono::seconds min_interval) override;
+    bool keeps_retrieval_times() const noexcept override { return true; }
+    result<std::uint64_t> expire_retrieved(std::string_view mailbox,
+                                           std::chrono::system_clock::time_point cutoff) override;
     std::string_view kind() const noexcept override { return "postgres"; }
 
     /// What PostgreSQL or libpq said about the most recent failure, one line, for logs
@@ -115,7 +124,7 @@ public:
 
     struct state;  // private, in postgres_store.cpp; public only so its helpers can name it
 
-private:
+  private:
     explicit postgres_store(std::shared_ptr<state> st);
     std::shared_ptr<state> state_;
 };
