@@ -211,6 +211,15 @@ class logged_maildrop final : public core::maildrop {
         return ec;
     }
 
+    boost::system::error_code record_retrieval(std::span<const std::size_t> indices,
+                                               std::chrono::system_clock::time_point now) override {
+        clock::duration took{};
+        auto ec = timed([&] { return inner_->record_retrieval(indices, now); }, took);
+        (*log_)(fmt::format("maildrop {}: record_retrieval of {} messages: {}, {}", user_,
+                            indices.size(), outcome_of(ec), ms(took)));
+        return ec;
+    }
+
   private:
     std::unique_ptr<core::maildrop> inner_;
     shared_log log_;
@@ -304,6 +313,29 @@ class logged_store final : public mime_store {
         auto ec = timed([&] { return inner_->flush(); }, took);
         log(fmt::format("flush: {}, {}", outcome_of(ec), ms(took)));
         return ec;
+    }
+
+    result<std::uint32_t> record_login(std::string_view mailbox,
+                                       std::chrono::system_clock::time_point now,
+                                       std::chrono::seconds min_interval) override {
+        clock::duration took{};
+        auto r = timed([&] { return inner_->record_login(mailbox, now, min_interval); }, took);
+        log(fmt::format("record_login {}: {}, {}", mailbox,
+                        r ? (*r == 0 ? std::string("recorded") : fmt::format("{} s left", *r))
+                          : outcome_of(r.error()),
+                        ms(took)));
+        return r;
+    }
+
+    bool keeps_retrieval_times() const noexcept override { return inner_->keeps_retrieval_times(); }
+
+    result<std::uint64_t> expire_retrieved(std::string_view mailbox,
+                                           std::chrono::system_clock::time_point cutoff) override {
+        clock::duration took{};
+        auto r = timed([&] { return inner_->expire_retrieved(mailbox, cutoff); }, took);
+        log(fmt::format("expire_retrieved {}: {}, {}", mailbox,
+                        r ? fmt::format("{} messages", *r) : outcome_of(r.error()), ms(took)));
+        return r;
     }
 
     std::string_view kind() const noexcept override { return inner_->kind(); }

@@ -247,4 +247,24 @@ boost::system::error_code pg_maildrop::commit_deletions(std::span<const std::siz
     return r ? boost::system::error_code() : r.error();
 }
 
+boost::system::error_code pg_maildrop::record_retrieval(std::span<const std::size_t> indices,
+                                                        std::chrono::system_clock::time_point now) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(indices.size());
+    for (auto i : indices) {
+        if (i >= ids_.size()) {
+            assert(false && "record_retrieval: index out of range");
+            return errc::not_found;
+        }
+        ids.push_back(ids_[i]);
+    }
+    if (ids.empty()) return {};
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    std::lock_guard lock(session_->mu);
+    auto r = session_->exec(session_->st->sql.record_retrieval,
+                            pg_params().number_array(ids).number(us));
+    return r ? boost::system::error_code() : r.error();
+}
+
 }  // namespace izypop3::store::detail

@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -49,6 +50,9 @@ class pg_maildrop final : public core::maildrop {
     /// One statement, so one transaction: every listed message is removed (or archived, per
     /// mimestore.commitmode) or, on failure, none is. Messages already gone count as done.
     boost::system::error_code commit_deletions(std::span<const std::size_t> indices) override;
+    /// Sets the rows' `retrieved` column where it is still empty, in one statement.
+    boost::system::error_code record_retrieval(std::span<const std::size_t> indices,
+                                               std::chrono::system_clock::time_point now) override;
 
     static constexpr std::size_t ahead_count = 32;
     static constexpr std::uint64_t ahead_octets = 256 * 1024;

@@ -44,14 +44,31 @@ CREATE INDEX ON {table} (mailbox, id);
 COMMENT ON TABLE {table} IS 'izypop3 message store (docs/postgres.md); schema version in izypop3_migrations';
 )SQL";
 
+// RFC 2449 EXPIRE DAYS and LOGIN-DELAY across nodes: when each message was first retrieved
+// over POP3, and each mailbox's last accepted login (one table per schema, keyed by the
+// message table's name, like izypop3_migrations). Every table after the first finds the
+// logins table there; the NOTICE saying so would only clutter the log.
+constexpr std::string_view add_retrieval_and_logins_v2 = R"SQL(
+SET LOCAL client_min_messages = warning;
+ALTER TABLE {table} ADD COLUMN retrieved timestamptz;
+CREATE TABLE IF NOT EXISTS {logins} (
+    table_name text NOT NULL,
+    mailbox    text NOT NULL,
+    last_login timestamptz NOT NULL,
+    PRIMARY KEY (table_name, mailbox)
+);
+COMMENT ON TABLE {logins} IS 'izypop3: last accepted POP3 login per mailbox (RFC 2449 LOGIN-DELAY)';
+)SQL";
+
 struct migration {
     int version;
     std::string_view sql;  // {table} is the quoted schema.table
 };
 
 // Append only: a released migration never changes; the next one is version 2.
-constexpr std::array<migration, 1> migrations{{
+constexpr std::array<migration, 2> migrations{{
     {1, create_v1},
+    {2, add_retrieval_and_logins_v2},
 }};
 static_assert(migrations.back().version == pg_schema_version);
 
@@ -117,6 +134,7 @@ boost::system::error_code quote_table(pg_connection& conn, pg_table& t, std::str
         return errc::bad_config;
     }
     t.quoted = t.quoted_schema + "." + table;
+    t.quoted_logins = t.quoted_schema + "." + conn.quote_identifier(pg_logins_table);
     return {};
 }
 
@@ -134,9 +152,10 @@ boost::system::error_code migrate(pg_connection& conn, const pg_table& t, std::s
     };
 
     if (conn.server_version() < 120000) {
-        why = fmt::format("the PostgreSQL server is version {}; the postgres store needs 12 or "
-                          "newer (generated columns)",
-                          conn.server_version());
+        why = fmt::format(
+            "the PostgreSQL server is version {}; the postgres store needs 12 or "
+            "newer (generated columns)",
+            conn.server_version());
         return errc::unsupported;
     }
     if (auto ec = conn.exec_script("BEGIN")) return failed("cannot start the schema check", ec);
@@ -147,8 +166,8 @@ boost::system::error_code migrate(pg_connection& conn, const pg_table& t, std::s
                           pg_params().number(pg_lock_key("migrate", t.schema)));
     if (!lock) return failed("cannot lock the schema", lock.error());
 
-    auto schema = conn.exec("SELECT 1 FROM pg_namespace WHERE nspname = $1",
-                            pg_params().text(t.schema));
+    auto schema =
+        conn.exec("SELECT 1 FROM pg_namespace WHERE nspname = $1", pg_params().text(t.schema));
     if (!schema) return failed("cannot look up the schema", schema.error());
     if (PQntuples(schema->get()) == 0) {
         if (auto ec = conn.exec_script("CREATE SCHEMA " + t.quoted_schema))
@@ -159,8 +178,8 @@ boost::system::error_code migrate(pg_connection& conn, const pg_table& t, std::s
     if (!exists(conn, migrations_table, have_migrations) || !exists(conn, t.quoted, have_table))
         return failed("cannot look up the tables", errc::io_error);
     if (!have_migrations) {
-        auto sql = fmt::format(fmt::runtime(create_migrations),
-                               fmt::arg("migrations", migrations_table));
+        auto sql =
+            fmt::format(fmt::runtime(create_migrations), fmt::arg("migrations", migrations_table));
         if (auto ec = conn.exec_script(sql))
             return failed(fmt::format("cannot create {}.{}", t.schema, pg_migrations_table), ec,
                           fmt::format("use a role that may create tables in schema {}, or see "
@@ -191,7 +210,8 @@ boost::system::error_code migrate(pg_connection& conn, const pg_table& t, std::s
     }
     for (const auto& m : migrations) {
         if (m.version <= version) continue;
-        auto sql = fmt::format(fmt::runtime(m.sql), fmt::arg("table", t.quoted));
+        auto sql = fmt::format(fmt::runtime(m.sql), fmt::arg("table", t.quoted),
+                               fmt::arg("logins", t.quoted_logins));
         if (auto ec = conn.exec_script(sql))
             return failed(fmt::format("cannot apply schema migration {}", m.version), ec,
                           fmt::format("use a role that may create tables in schema {}, or see "
@@ -244,6 +264,29 @@ pg_statements::pg_statements(const pg_table& t)
                            "(tags && ARRAY['archive', 'dup', 'pop3failed']::text[]) ORDER BY id",
                            t.quoted)),
       delete_ids(fmt::format("DELETE FROM {} WHERE id = ANY ($1::bigint[])", t.quoted)),
+      record_login(fmt::format(
+          "WITH prev AS (SELECT last_login FROM {0} WHERE table_name = $1 AND mailbox = $2), "
+          "up AS (INSERT INTO {0} AS l (table_name, mailbox, last_login) VALUES ($1, $2, "
+          "timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
+          "ON CONFLICT (table_name, mailbox) DO UPDATE SET last_login = EXCLUDED.last_login "
+          "WHERE l.last_login <= EXCLUDED.last_login - $4::bigint * interval '1 second' "
+          "RETURNING 1) "
+          "SELECT (SELECT count(*) FROM up), "
+          "(SELECT (extract(epoch FROM last_login) * 1000000)::bigint FROM prev)",
+          t.quoted_logins)),
+      record_retrieval(fmt::format("UPDATE {} SET retrieved = timestamptz 'epoch' + "
+                                   "$2::bigint * interval '1 microsecond' "
+                                   "WHERE id = ANY ($1::bigint[]) AND retrieved IS NULL",
+                                   t.quoted)),
+      expire_delete(fmt::format("DELETE FROM {} WHERE mailbox = $1 AND retrieved < "
+                                "timestamptz 'epoch' + $2::bigint * interval '1 microsecond' "
+                                "AND NOT (tags && ARRAY['archive', 'dup', 'pop3failed']::text[])",
+                                t.quoted)),
+      expire_archive(fmt::format(
+          "UPDATE {} AS t SET tags = array_append({}, 'archive') WHERE t.mailbox = $1 AND "
+          "t.retrieved < timestamptz 'epoch' + $2::bigint * interval '1 microsecond' AND NOT "
+          "(t.tags && ARRAY['archive', 'dup', 'pop3failed']::text[])",
+          t.quoted, fmt::format(fmt::runtime(tags_without), "$3"))),
       archive_ids(fmt::format("UPDATE {} AS t SET tags = array_append({}, 'archive') "
                               "WHERE t.id = ANY ($1::bigint[])",
                               t.quoted, fmt::format(fmt::runtime(tags_without), "$2"))) {}

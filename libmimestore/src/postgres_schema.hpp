@@ -12,17 +12,21 @@
 namespace izypop3::store::detail {
 
 /// The schema version this build writes; a table at a higher version is refused.
-inline constexpr int pg_schema_version = 1;
+inline constexpr int pg_schema_version = 2;
 
 /// The table that records each message table's schema version, in the same schema.
 inline constexpr std::string_view pg_migrations_table = "izypop3_migrations";
 
+/// Each mailbox's last accepted login (LOGIN-DELAY), one table per schema (migration 2).
+inline constexpr std::string_view pg_logins_table = "izypop3_logins";
+
 /// A validated schema.table, with both parts quoted for SQL.
 struct pg_table {
-    std::string schema;        ///< as given, e.g. public
-    std::string table;         ///< as given, e.g. izypop3_messages
-    std::string quoted;        ///< "public"."izypop3_messages"
-    std::string quoted_schema; ///< "public"
+    std::string schema;         ///< as given, e.g. public
+    std::string table;          ///< as given, e.g. izypop3_messages
+    std::string quoted;         ///< "public"."izypop3_messages"
+    std::string quoted_schema;  ///< "public"
+    std::string quoted_logins;  ///< "public"."izypop3_logins"
 };
 
 /// Quotes `schema` and `table` with `conn`. Returns bad_config if libpq cannot.
@@ -30,8 +34,8 @@ boost::system::error_code quote_table(pg_connection& conn, pg_table& t, std::str
 
 /// Brings the table to pg_schema_version: creates the schema, the migrations table and the
 /// message table when they are absent, applies newer migrations, all in one transaction
-/// under an advisory lock on the schema so that nodes starting together do not race. Statements that need
-/// privileges run only when something is missing, so a role that may only read and write
+/// under an advisory lock on the schema so that nodes starting together do not race. Statements
+/// that need privileges run only when something is missing, so a role that may only read and write
 /// rows can use a table an administrator set up. Errors come with a one-line `why`.
 boost::system::error_code migrate(pg_connection& conn, const pg_table& t, std::string& why);
 
@@ -72,6 +76,15 @@ struct pg_statements {
     std::string snapshot;
     // $1 ids (bigint[]).
     std::string delete_ids;
+    // $1 table name, $2 mailbox, $3 now (µs since 1970), $4 login delay (s). Columns: 1 when
+    // the login was recorded (0: too soon), the last login before it (µs; NULL = none).
+    std::string record_login;
+    // $1 ids (bigint[]), $2 now (µs): sets `retrieved` where it is NULL.
+    std::string record_retrieval;
+    // $1 mailbox, $2 cutoff (µs): servable rows first retrieved before it are deleted ...
+    std::string expire_delete;
+    // ... or archived ($3 status tags, text[]), per commitmode.
+    std::string expire_archive;
     // $1 ids (bigint[]), $2 status tags (text[]): they become "archive".
     std::string archive_ids;
 };

@@ -303,6 +303,62 @@ result<std::unique_ptr<core::maildrop>> postgres_store::open_maildrop(std::strin
     return std::unique_ptr<core::maildrop>(std::move(*md));
 }
 
+namespace {
+
+std::int64_t micros_of(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+result<std::uint32_t> postgres_store::record_login(std::string_view user,
+                                                   std::chrono::system_clock::time_point now,
+                                                   std::chrono::seconds min_interval) {
+    const std::string mailbox = state_->mailbox_for(user);
+    if (!detail::is_storable_text(mailbox, postgres_store_options::max_name_octets))
+        return errc::invalid_item;
+    auto r = state_->pool.run([&](pg_connection& c) {
+        return c.exec(state_->sql.record_login, pg_params()
+                                                    .text(state_->table.table)
+                                                    .text(mailbox)
+                                                    .number(micros_of(now))
+                                                    .number(min_interval.count()));
+    });
+    if (!r) return r.error();
+    const PGresult* res = r->get();
+    if (detail::text_int(res, 0, 0) == 1) return std::uint32_t{0};
+    // Refused. The last login seen by this statement's snapshot gives the time left; when
+    // that is already over, another node recorded a login this very moment: a full delay.
+    const auto delay_us = std::chrono::duration_cast<std::chrono::microseconds>(min_interval);
+    std::chrono::microseconds left = delay_us;
+    if (!PQgetisnull(res, 0, 1)) {
+        const std::chrono::microseconds last(detail::text_int(res, 0, 1));
+        const auto from_last = last + delay_us - std::chrono::microseconds(micros_of(now));
+        if (from_last > std::chrono::microseconds::zero()) left = from_last;
+    }
+    const auto seconds = std::chrono::ceil<std::chrono::seconds>(left).count();
+    return static_cast<std::uint32_t>(std::max<std::int64_t>(seconds, 1));
+}
+
+result<std::uint64_t> postgres_store::expire_retrieved(
+    std::string_view user, std::chrono::system_clock::time_point cutoff) {
+    const std::string mailbox = state_->mailbox_for(user);
+    if (!detail::is_storable_text(mailbox, postgres_store_options::max_name_octets))
+        return errc::no_such_mailbox;
+    const bool archive = state_->opts.commitmode == commit_mode::archive;
+    auto r = state_->pool.run([&](pg_connection& c) {
+        pg_params p;
+        p.text(mailbox).number(micros_of(cutoff));
+        if (archive) {
+            std::vector<std::string> status(status_tags().begin(), status_tags().end());
+            p.text_array(status);
+        }
+        return c.exec(archive ? state_->sql.expire_archive : state_->sql.expire_delete, p);
+    });
+    if (!r) return r.error();
+    return detail::affected_rows(r->get());
+}
+
 std::string postgres_store::last_error() const {
     return state_->pool.last_error();
 }

@@ -7,6 +7,7 @@
 #include <izypop3/core/sasl/apop.hpp>
 #include <izypop3/core/status_line.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <stdexcept>
@@ -278,6 +279,12 @@ void client_session::choose_and_start_auth() {
                  upper(mechanism_name_));
         return;
     }
+    if (utf8_needed()) {
+        utf8_sent_ = true;
+        write_command("UTF8");
+        phase_ = phase::utf8;
+        return;
+    }
     mechanism_tried_ = mechanism_name_;
     if (mechanism_name_ == "user") {
         write_command("USER " + config_.user);
@@ -289,6 +296,20 @@ void client_session::choose_and_start_auth() {
     } else {
         start_sasl(mechanism_name_);
     }
+}
+
+// RFC 6856 section 2: a UTF-8 user name or password goes in USER, PASS or APOP only after
+// UTF8, and only to a server that says "UTF8 USER". SASL carries UTF-8 by itself.
+bool client_session::utf8_needed() const {
+    if (utf8_sent_ || (mechanism_name_ != "user" && mechanism_name_ != "apop")) return false;
+    auto ascii = [](std::string_view s) {
+        return std::all_of(s.begin(), s.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    };
+    if (ascii(config_.user) && (mechanism_name_ == "apop" || ascii(config_.secret))) return false;
+    for (const auto& c : caps_)
+        if (upper(c) == "UTF8 USER") return true;
+    return false;
 }
 
 void client_session::start_sasl(std::string_view name) {

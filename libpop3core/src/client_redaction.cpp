@@ -16,7 +16,7 @@ bool starts_with_ci(std::string_view line, std::string_view prefix) noexcept {
 }  // namespace
 
 std::string redact_client_login_line(std::string_view line) {
-    if (line == "CAPA" || line == "STLS" || line == "QUIT" || line == "*" ||
+    if (line == "CAPA" || line == "STLS" || line == "UTF8" || line == "QUIT" || line == "*" ||
         starts_with_ci(line, "USER "))
         return std::string(line);
     if (starts_with_ci(line, "PASS ")) return "PASS <redacted>";

@@ -295,6 +295,11 @@ std::optional<client_action_t> client_session::step() {
                 case phase::stls:
                     on_stls_reply(text);
                     break;
+                case phase::utf8:
+                    // Either way the login goes on: a server that refuses UTF8 gets the
+                    // name as typed and says itself whether it knows it.
+                    choose_and_start_auth();
+                    break;
                 case phase::auth_user:
                 case phase::auth_pass:
                 case phase::auth_apop:

@@ -6,6 +6,8 @@
 #include <izypop3/core/sasl/apop.hpp>
 #include <izypop3/core/server_session.hpp>
 
+#include "sasl/saslprep.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -52,12 +54,41 @@ bool server_session::mechanism_offered(const sasl::mechanism_traits& t) const no
            (need.scram_sha256 && have.scram_sha256);
 }
 
+// RFC 6856 section 2: UTF-8 in USER, PASS and APOP only after UTF8, and then SASLprep'd
+// (RFC 4013) so that the same name typed with a different space or soft hyphen is the same
+// name. Refused otherwise, with the reason: a non-ASCII name that silently matched nothing
+// would look like a wrong password. False after the refusal was sent.
+bool server_session::prepare_credential(std::string& text, std::string_view what) {
+    const bool ascii = std::all_of(text.begin(), text.end(),
+                                   [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+    if (ascii) return true;
+    if (!utf8_) {
+        wipe(text);
+        auth_refused({}, std::string(what) +
+                             " is not ASCII; send UTF8 first to use a UTF-8 user name or password "
+                             "(RFC 6856)");
+        return false;
+    }
+    auto prepared = sasl::detail::saslprep(text);
+    wipe(text);
+    if (!prepared || prepared->empty()) {
+        auth_refused({}, std::string(what) +
+                             " is not valid UTF-8 or holds a character SASLprep (RFC 4013) "
+                             "prohibits");
+        return false;
+    }
+    text = std::move(*prepared);
+    return true;
+}
+
 void server_session::cmd_user(const command& c) {
     if (!cleartext_allowed()) {
         auth_refused("AUTH", cleartext_refused);
         return;
     }
-    user_arg_ = c.args[0];
+    std::string name(c.args[0]);
+    if (!prepare_credential(name, "The user name")) return;
+    user_arg_ = std::move(name);
     reply_ok("User accepted");
 }
 
@@ -76,6 +107,10 @@ void server_session::cmd_pass(const command& c) {
         return;
     }
     password_ = c.args[0];
+    if (!prepare_credential(password_, "The password")) {
+        user_arg_.clear();
+        return;
+    }
     pending_ = pending::verify;
     request_ = server_action::verify_password{user_arg_, password_};
 }
@@ -116,7 +151,9 @@ void server_session::cmd_apop(const command& c) {
         auth_refused({}, "APOP is not available on this server");
         return;
     }
-    user_arg_ = c.args[0];
+    std::string name(c.args[0]);
+    if (!prepare_credential(name, "The user name")) return;
+    user_arg_ = std::move(name);
     apop_digest_ = lower(c.args[1]);
     pending_ = pending::lookup_apop;
     request_ = server_action::lookup_secret{user_arg_};
@@ -335,11 +372,13 @@ void server_session::login_succeeded(std::string user) {
 }
 
 void server_session::complete_open_maildrop(std::span<const message_info> messages,
-                                            bool stable_uids) {
+                                            bool stable_uids, std::optional<mail_policy> policy) {
     expect(pending::maildrop);
     messages_ = messages;
     stable_uids_ = stable_uids;
+    policy_ = policy.value_or(config_.policy);
     deleted_.assign(messages_.size(), 0);
+    retrieved_.assign(messages_.size(), 0);
     state_ = session_state::transaction;
     stats_.bad_commands = 0;
     reply_ok("You are now logged in");
@@ -359,6 +398,17 @@ void server_session::complete_open_maildrop(maildrop_failure failure) {
             reply_err_code("SYS/PERM", "Mailbox cannot be opened; contact the administrator");
             return;
     }
+}
+
+// Sent only after the credentials were accepted (as GNU pop3d does), so the reply tells
+// nothing about which user names exist.
+void server_session::complete_login_delayed(std::uint32_t delay_seconds,
+                                            std::uint32_t seconds_left) {
+    expect(pending::maildrop);
+    user_.clear();
+    reply_err_code("LOGIN-DELAY", "Logged in too recently; the server allows one login every " +
+                                      std::to_string(delay_seconds) + " seconds, try again in " +
+                                      std::to_string(seconds_left) + " seconds");
 }
 
 void server_session::cmd_stls(const command&) {

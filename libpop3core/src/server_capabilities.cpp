@@ -3,6 +3,7 @@
 #include <izypop3/core/server_session.hpp>
 
 #include <cctype>
+#include <string>
 
 namespace izypop3::core {
 
@@ -27,12 +28,24 @@ std::vector<std::string> server_session::capabilities() const {
     } else {
         caps.emplace_back("UTF8");
     }
-    caps.emplace_back("EXPIRE NEVER");
-    caps.emplace_back("LOGIN-DELAY 0");
+    add_policy_capabilities(caps);
     caps.emplace_back("LANG");
     caps.emplace_back("IMPLEMENTATION " + config_.implementation);
     if (config_.edit_capabilities) config_.edit_capabilities(state_, caps);
     return caps;
+}
+
+// RFC 2449 sections 6.5 and 6.7: before login the server's value, with "USER" when some
+// users have their own (then it is the least of them); after login the user's own value.
+void server_session::add_policy_capabilities(std::vector<std::string>& caps) const {
+    const bool per_user = state_ == session_state::authorization && config_.policy_per_user;
+    const std::string_view suffix = per_user ? " USER" : "";
+    std::string expire = "EXPIRE ";
+    expire += policy_.expire_days ? std::to_string(*policy_.expire_days) : "NEVER";
+    expire += suffix;
+    caps.push_back(std::move(expire));
+    caps.push_back("LOGIN-DELAY " + std::to_string(policy_.login_delay_seconds) +
+                   std::string(suffix));
 }
 
 void server_session::cmd_capa(const command&) {

@@ -73,6 +73,7 @@ std::string_view to_string(close_reason r) noexcept {
 server_session::server_session(server_config config)
     : config_(std::move(config)), reader_(config_.max_command_line) {
     if (!config_.random) config_.random = system_random();
+    policy_ = config_.policy;
     std::string greeting = config_.greeting;
     // The timestamp doubles as the APOP challenge, so it only appears when APOP can be
     // served (RFC 1939 section 7): a plaintext-equivalent secret, and TLS or a connection
@@ -451,6 +452,7 @@ void server_session::complete_message(bool ok, std::uint64_t octets_sent) {
     } else {
         ++stats_.retrieved;
         stats_.retrieved_octets += octets_sent;
+        retrieved_[current_message_] = 1;
     }
 }
 
@@ -479,22 +481,31 @@ void server_session::cmd_quit(const command&) {
     }
     state_ = session_state::update;
     to_delete_.clear();
+    // RFC 2449 section 6.7: with EXPIRE 0 nothing a client retrieved stays on the server.
+    const bool expire_now = policy_.expire_days == 0u;
     for (std::size_t i = 0; i < messages_.size(); ++i)
-        if (deleted_[i]) to_delete_.push_back(i);
-    if (to_delete_.empty()) {
+        if (deleted_[i] || (expire_now && retrieved_[i])) to_delete_.push_back(i);
+    to_record_.clear();
+    if (policy_.expire_days.value_or(0) > 0) {
+        for (std::size_t i = 0; i < messages_.size(); ++i)
+            if (retrieved_[i] && !deleted_[i]) to_record_.push_back(i);
+    }
+    if (to_delete_.empty() && to_record_.empty()) {
         update_finished_ = true;
         reply_ok(config_.implementation + " signing off (nothing deleted)");
         close_after_flush(close_reason::quit);
         return;
     }
     pending_ = pending::commit;
-    request_ = server_action::commit_deletions{to_delete_};
+    request_ = server_action::commit_deletions{to_delete_, to_record_};
 }
 
 void server_session::complete_commit(bool ok) {
     expect(pending::commit);
     update_finished_ = true;
-    if (ok) {
+    if (ok && to_delete_.empty()) {
+        reply_ok(config_.implementation + " signing off (nothing deleted)");
+    } else if (ok) {
         stats_.deleted = static_cast<std::uint32_t>(to_delete_.size());
         reply_ok(config_.implementation + " signing off (" + decimal(to_delete_.size()) +
                  " messages deleted)");

@@ -310,6 +310,8 @@ struct connection : std::enable_shared_from_this<connection> {
             if (hook) hook(e);
         };
         cfg.apop = srv.opt.apop;
+        cfg.policy = srv.hooks.advertised_policy;
+        cfg.policy_per_user = srv.hooks.policy_per_user;
         if (log.transcript_server()) {
             cfg.transcript = [this](char dir, std::string_view line) {
                 log.server_transcript(dir, line);
@@ -607,7 +609,24 @@ awaitable<void> connection::open_maildrop(core::server_session& s, std::string_v
     drop_local = drop->served_locally();
     log.debug("maildrop of {} opened: {} messages", sanitize_for_log(user, 80),
               drop->messages().size());
-    s.complete_open_maildrop(drop->messages(), drop->stable_uids());
+    std::optional<core::mail_policy> policy;
+    if (auto admit = srv.hooks.admit_login) {
+        const auto now = std::chrono::system_clock::now();
+        login_admission a;
+        if (srv.hooks.maildrops_local)
+            a = admit(user, now);
+        else
+            a = co_await offload([&] { return admit(user, now); });
+        if (a.wait_seconds > 0) {
+            log.info("login of {} refused: LOGIN-DELAY {} s, {} s left", sanitize_for_log(user, 80),
+                     a.policy.login_delay_seconds, a.wait_seconds);
+            co_await release(drop);
+            s.complete_login_delayed(a.policy.login_delay_seconds, a.wait_seconds);
+            co_return;
+        }
+        policy = a.policy;
+    }
+    s.complete_open_maildrop(drop->messages(), drop->stable_uids(), policy);
 }
 
 void connection::finish(core::server_session& s, core::close_reason why) {
@@ -742,15 +761,28 @@ awaitable<void> connection::run() {
             (void)co_await flush();
             auto* md = drop.get();
             std::vector<std::size_t> indices(c->indices.begin(), c->indices.end());
+            std::vector<std::size_t> retrieved(c->retrieved.begin(), c->retrieved.end());
             // Wrapped: a bare error_code as the only result would be thrown by use_awaitable.
             struct commit_result {
                 error_code ec;
             };
-            const auto began = clock_type::now();
-            auto [ec] =
-                co_await offload([&] { return commit_result{md->commit_deletions(indices)}; });
-            srv.metrics.store_call(store_operation::commit_deletions, !ec,
-                                   clock_type::now() - began);
+            if (!retrieved.empty()) {
+                const auto now = std::chrono::system_clock::now();
+                auto [rec] = co_await offload(
+                    [&] { return commit_result{md->record_retrieval(retrieved, now)}; });
+                // EXPIRE counts from the first retrieval; one not recorded is counted from
+                // a later one, so mail stays longer, never shorter.
+                if (rec) log.warn("retrieval times not recorded: {}", rec.message());
+            }
+            commit_result done{};
+            if (!indices.empty()) {
+                const auto began = clock_type::now();
+                done =
+                    co_await offload([&] { return commit_result{md->commit_deletions(indices)}; });
+                srv.metrics.store_call(store_operation::commit_deletions, !done.ec,
+                                       clock_type::now() - began);
+            }
+            const error_code ec = done.ec;
             if (ec) log.error("UPDATE failed, marked messages kept: {}", ec.message());
             s.complete_commit(!ec);
         } else if (auto* cl = std::get_if<core::server_action::close>(&action)) {

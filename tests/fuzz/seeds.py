@@ -90,7 +90,9 @@ seeds = {
                     b"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,"
                     b"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\r\n",
                     b"dave:{SHA512-CRYPT}$6$enqpQCitJqWt2DVl$b5zpeMjHelvEACxwD.pmGisxS8jvgd2YD1W0"
-                    b"TCW97B/\n"],
+                    b"TCW97B/\n",
+                    b"erin:{PLAIN}e::::::userdb_expire=never userdb_logindelay=300\n"
+                    b"jos\xc3\xa9:{PLAIN}f:1:2:3:4:5:userdb_logindelay=0\tuserdb_expire=30\n"],
     "sasl_server": [
         bytes([sasl_control(3, True, 1), 1]) + b"\0tim\0pencil",                  # PLAIN
         bytes([sasl_control(4, False, 1), 1]) + b"alice\x01pencil",                # LOGIN
@@ -130,7 +132,8 @@ seeds = {
         b"DELE 1\r\nQUIT\r\n",
         b"\x01AUTH PLAIN " + b64(b"\0alice\x0012345").encode() + b"\r\nLIST 2\r\nRSET\r\n\x01\x01",
         b"\x01STLS\r\nNOOP\r\n\x01CAPA\r\nAUTH LOGIN\r\n\x01" + b64(b"a").encode() + b"\r\n"
-        + b64(b"12345").encode() + b"\r\n"],
+        + b64(b"12345").encode() + b"\r\n",
+        b"\x01UTF8\r\nUSER jo\xc2\xads\xc3\xa9\r\nPASS 12345\xc2\xa0\r\n\x01RETR 1\r\nQUIT\r\n"],
 }
 
 for target, inputs in seeds.items():

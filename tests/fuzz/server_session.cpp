@@ -13,10 +13,12 @@
 #include <izypop3/core/sasl/credentials.hpp>
 #include <izypop3/core/server_session.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -155,7 +157,13 @@ class driver {
                 s.complete_derive(derived(k->hash_name));
             } else if (std::holds_alternative<server_action::open_maildrop>(a)) {
                 if (choice() || choice()) {
-                    s.complete_open_maildrop(std::span<const message_info>(messages()));
+                    // EXPIRE NEVER (the config's), EXPIRE 0 or EXPIRE 7 (RFC 2449).
+                    std::optional<mail_policy> policy;
+                    if (!choice()) policy = mail_policy{choice() ? 0u : 7u, 60};
+                    s.complete_open_maildrop(std::span<const message_info>(messages()), true,
+                                             policy);
+                } else if (!choice()) {
+                    s.complete_login_delayed(60, 5);
                 } else {
                     s.complete_open_maildrop(choice() ? maildrop_failure::in_use
                                                       : maildrop_failure::temporary);
@@ -182,10 +190,17 @@ class driver {
                 // Nothing to wait for here.
             } else if (auto* d = std::get_if<server_action::commit_deletions>(&a)) {
                 // Deletions happen only in UPDATE, i.e. after a QUIT in TRANSACTION
-                // (RFC 1939 section 6), and never for nothing.
-                if (s.state() != session_state::update || d->indices.empty()) fail();
+                // (RFC 1939 section 6), and never for nothing. Retrieval times are asked for
+                // only under EXPIRE DAYS, and never for a message being deleted.
+                if (s.state() != session_state::update) fail();
+                if (d->indices.empty() && d->retrieved.empty()) fail();
+                if (!d->retrieved.empty() && s.policy().expire_days.value_or(0) == 0) fail();
                 for (auto i : d->indices)
                     if (i >= messages().size()) fail();
+                for (auto i : d->retrieved)
+                    if (i >= messages().size() ||
+                        std::find(d->indices.begin(), d->indices.end(), i) != d->indices.end())
+                        fail();
                 s.complete_commit(choice());
             } else if (std::holds_alternative<server_action::close>(a)) {
                 if (s.state() != session_state::closed) fail();

@@ -68,6 +68,10 @@ struct fake_environment {
     bool commit_ok = true;
     /// Chunk size used to pass a body through the dot_stuffer.
     std::size_t chunk = 7;
+    /// The user's EXPIRE and LOGIN-DELAY given with the open maildrop (nullopt: the config's).
+    std::optional<core::mail_policy> user_policy;
+    /// Users whose login comes too soon: {their delay, seconds left}.
+    std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> login_delayed;
     /// Also offer SCRAM secrets on lookup, with this iteration count; 0 = plaintext only.
     std::uint32_t scram_iterations = 4096;
 };
@@ -342,13 +346,16 @@ class server_transcript {
     }
     bool handle(core::server_action::open_maildrop& o) {
         events_.push_back("open_maildrop " + std::string(o.user));
-        if (env_.in_use_users.count(std::string(o.user))) {
+        const auto delayed = env_.login_delayed.find(std::string(o.user));
+        if (delayed != env_.login_delayed.end()) {
+            session_->complete_login_delayed(delayed->second.first, delayed->second.second);
+        } else if (env_.in_use_users.count(std::string(o.user))) {
             session_->complete_open_maildrop(core::maildrop_failure::in_use);
         } else if (env_.maildrop_failure) {
             session_->complete_open_maildrop(*env_.maildrop_failure);
         } else {
             session_->complete_open_maildrop(std::span<const core::message_info>(infos_),
-                                             env_.stable_uids);
+                                             env_.stable_uids, env_.user_policy);
         }
         return true;
     }
@@ -402,6 +409,13 @@ class server_transcript {
         for (std::size_t i = 0; i < v.size(); ++i) {
             e += i == 0 ? ' ' : ',';
             e += std::to_string(v[i]);
+        }
+        if (!c.retrieved.empty()) {
+            e += " retrieved";
+            for (std::size_t i = 0; i < c.retrieved.size(); ++i) {
+                e += i == 0 ? ' ' : ',';
+                e += std::to_string(c.retrieved[i]);
+            }
         }
         events_.push_back(e);
         commits_.push_back(std::move(v));

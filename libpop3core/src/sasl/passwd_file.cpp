@@ -318,6 +318,8 @@ line_result fail(std::string message) {
 
 // Dovecot's field 8 onwards: allow_nets=, nologin, proxy... all change who may log in.
 constexpr std::size_t first_extra_field = 7;
+constexpr std::uint32_t max_expire_days = 36500;
+constexpr std::uint32_t max_login_delay = 7 * 24 * 3600;
 
 std::optional<std::string> check_user_name(std::string_view user) {
     if (user.empty())
@@ -393,6 +395,57 @@ line_result parse_password(passwd_entry e, std::string_view field) {
     return {std::move(e), std::nullopt};
 }
 
+std::optional<std::uint32_t> parse_seconds(std::string_view text) {
+    std::uint32_t n = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (!all_digits(text) || text.size() > 9 || r.ec != std::errc() || n > max_login_delay)
+        return std::nullopt;
+    return n;
+}
+
+// One extra field: userdb_expire= or userdb_logindelay=; anything else is refused.
+std::optional<std::string> parse_extra_field(passwd_entry& e, std::string_view field) {
+    const std::string who = "user '" + printable(e.user) + "'";
+    const auto eq = field.find('=');
+    const std::string_view key = field.substr(0, eq);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+    if (key == "userdb_expire" && eq != std::string_view::npos) {
+        const auto days = parse_expire_days(value);
+        if (!days)
+            return who + ": userdb_expire='" + printable(value, 16) +
+                   "' is not 'never' or a number of days from 0 to 36500";
+        if (e.expire_days) return who + ": userdb_expire is given twice; keep one";
+        e.expire_days = *days;
+        return std::nullopt;
+    }
+    if (key == "userdb_logindelay" && eq != std::string_view::npos) {
+        const auto seconds = parse_seconds(value);
+        if (!seconds)
+            return who + ": userdb_logindelay='" + printable(value, 16) +
+                   "' is not a number of seconds from 0 to " + std::to_string(max_login_delay);
+        if (e.login_delay_seconds) return who + ": userdb_logindelay is given twice; keep one";
+        e.login_delay_seconds = *seconds;
+        return std::nullopt;
+    }
+    // The field is not quoted: a password typed one column too far would land here.
+    return who +
+           ": an extra field (field 8 on) other than userdb_expire=never|DAYS and "
+           "userdb_logindelay=SECONDS is not supported (allow_nets=, nologin, ... would not "
+           "be enforced); remove it";
+}
+
+// Dovecot's extra fields are separated by spaces (or tabs).
+std::optional<std::string> parse_extra_fields(passwd_entry& e, std::string_view text) {
+    for (const auto part : split(text, ' ')) {
+        for (const auto field : split(part, '\t')) {
+            if (field.empty()) continue;
+            if (auto bad = parse_extra_field(e, field)) return bad;
+        }
+    }
+    return std::nullopt;
+}
+
 line_result parse_line(std::string_view line, std::size_t number) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find('\0') != std::string_view::npos)
@@ -407,10 +460,7 @@ line_result parse_line(std::string_view line, std::size_t number) {
     e.line = number;
     if (auto bad = check_user_name(e.user)) return fail(*bad);
     for (std::size_t i = first_extra_field; i < fields.size(); ++i)
-        if (!fields[i].empty())
-            return fail("user '" + printable(e.user) +
-                        "': extra fields (field 8 on, such as allow_nets= or nologin) are not "
-                        "supported and would not be enforced; remove them");
+        if (auto bad = parse_extra_fields(e, fields[i])) return fail(*bad);
     return parse_password(std::move(e), fields[1]);
 }
 
@@ -459,6 +509,9 @@ boost::system::result<passwd_table, passwd_file_error> passwd_table::parse(
         t.forms_.plaintext = t.forms_.plaintext || f.plaintext;
         t.forms_.scram_sha1 = t.forms_.scram_sha1 || f.scram_sha1;
         t.forms_.scram_sha256 = t.forms_.scram_sha256 || f.scram_sha256;
+        t.user_policies_ = t.user_policies_ || r.entry->expire_days || r.entry->login_delay_seconds;
+        const std::uint32_t days = r.entry->expire_days.value_or(0);
+        t.expire_days_ = t.expire_days_ || (days > 0 && days != expire_never);
         std::string key = r.entry->user;
         t.entries_.emplace(std::move(key), std::move(*r.entry));
     }
@@ -466,6 +519,33 @@ boost::system::result<passwd_table, passwd_file_error> passwd_table::parse(
     t.decoy_key_ = digest(hash_algorithm::sha256,
                           std::string("izypop3 passwd decoy v1\n") + std::string(text));
     return t;
+}
+
+std::optional<std::uint32_t> parse_expire_days(std::string_view text) {
+    if (upper(text) == "NEVER") return expire_never;
+    std::uint32_t n = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (!all_digits(text) || text.size() > 5 || r.ec != std::errc() || n > max_expire_days)
+        return std::nullopt;
+    return n;
+}
+
+std::optional<std::uint32_t> passwd_table::least_expire_days() const {
+    std::optional<std::uint32_t> least;
+    for (const auto& kv : entries_) {
+        const auto& d = kv.second.expire_days;
+        if (d && (!least || *d < *least)) least = *d;
+    }
+    return least;
+}
+
+std::optional<std::uint32_t> passwd_table::least_login_delay() const {
+    std::optional<std::uint32_t> least;
+    for (const auto& kv : entries_) {
+        const auto& d = kv.second.login_delay_seconds;
+        if (d && (!least || *d < *least)) least = *d;
+    }
+    return least;
 }
 
 const passwd_entry* passwd_table::find(std::string_view user) const {

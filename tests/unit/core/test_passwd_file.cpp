@@ -262,6 +262,43 @@ TEST(PasswdFile, CommentsBlankLinesCrlfAndIgnoredFields) {
     EXPECT_EQ(t.find("dave@example.org")->line, 8u);
 }
 
+// RFC 2449 EXPIRE and LOGIN-DELAY per user, as Dovecot writes userdb_ extra fields.
+TEST(PasswdFile, UserdbExpireAndLoginDelayFields) {
+    const auto t = parse_ok(
+        "alice:{PLAIN}a\n"
+        "bob:{PLAIN}b::::::userdb_expire=never userdb_logindelay=0\n"
+        "carol:{PLAIN}c:1:2:3:4:5:userdb_logindelay=900\tuserdb_expire=30\n"
+        "dave:{PLAIN}d::::::  userdb_expire=NEVER  \n");
+    EXPECT_FALSE(t.find("alice")->expire_days);
+    EXPECT_FALSE(t.find("alice")->login_delay_seconds);
+    EXPECT_EQ(t.find("bob")->expire_days, expire_never);
+    EXPECT_EQ(t.find("bob")->login_delay_seconds, 0u);
+    EXPECT_EQ(t.find("carol")->expire_days, 30u);
+    EXPECT_EQ(t.find("carol")->login_delay_seconds, 900u);
+    EXPECT_EQ(t.find("dave")->expire_days, expire_never);
+    EXPECT_TRUE(t.has_user_policies());
+    EXPECT_TRUE(t.has_expire_days());
+    EXPECT_EQ(t.least_expire_days(), 30u);
+    EXPECT_EQ(t.least_login_delay(), 0u);
+    EXPECT_TRUE(t.verify_password("carol", "c"));
+
+    const auto plain = parse_ok("alice:{PLAIN}a\nbob:{PLAIN}b::::::userdb_expire=0\n");
+    EXPECT_TRUE(plain.has_user_policies());
+    EXPECT_FALSE(plain.has_expire_days()) << "0 needs no retrieval times";
+    EXPECT_EQ(plain.least_expire_days(), 0u);
+    EXPECT_FALSE(plain.least_login_delay());
+    EXPECT_FALSE(parse_ok("alice:{PLAIN}a\n").has_user_policies());
+}
+
+TEST(PasswdFile, ExpireDaysValues) {
+    EXPECT_EQ(parse_expire_days("never"), expire_never);
+    EXPECT_EQ(parse_expire_days("Never"), expire_never);
+    EXPECT_EQ(parse_expire_days("0"), 0u);
+    EXPECT_EQ(parse_expire_days("36500"), 36500u);
+    for (const char* bad : {"", "-1", "36501", "1.5", " 1", "1 ", "+1", "forever", "999999"})
+        EXPECT_FALSE(parse_expire_days(bad)) << bad;
+}
+
 TEST(PasswdFile, ByteOrderMarkIsNotPartOfTheFirstUser) {
     const auto t = parse_ok(
         "\xEF\xBB\xBF"
@@ -373,8 +410,34 @@ INSTANTIATE_TEST_SUITE_P(
                       f + "1: user 'dave': ServerKey is not base64 of 20 octets; regenerate it "
                           "with: doveadm pw -s SCRAM-SHA-1"},
         bad_line_case{"alice:{PLAIN}secret:1000:1000:::/bin/sh:allow_nets=10.0.0.0/8\n",
-                      f + "1: user 'alice': extra fields (field 8 on, such as allow_nets= or "
-                          "nologin) are not supported and would not be enforced; remove them"},
+                      f + "1: user 'alice': an extra field (field 8 on) other than "
+                          "userdb_expire=never|DAYS and userdb_logindelay=SECONDS is not "
+                          "supported (allow_nets=, nologin, ... would not be enforced); "
+                          "remove it"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_expire=0 nologin\n",
+                      f + "1: user 'alice': an extra field (field 8 on) other than "
+                          "userdb_expire=never|DAYS and userdb_logindelay=SECONDS is not "
+                          "supported (allow_nets=, nologin, ... would not be enforced); "
+                          "remove it"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_expire=soon\n",
+                      f + "1: user 'alice': userdb_expire='soon' is not 'never' or a number "
+                          "of days from 0 to 36500"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_expire=36501\n",
+                      f + "1: user 'alice': userdb_expire='36501' is not 'never' or a number "
+                          "of days from 0 to 36500"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_expire=1 userdb_expire=2\n",
+                      f + "1: user 'alice': userdb_expire is given twice; keep one"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_logindelay=-1\n",
+                      f + "1: user 'alice': userdb_logindelay='-1' is not a number of seconds "
+                          "from 0 to 604800"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_logindelay=604801\n",
+                      f + "1: user 'alice': userdb_logindelay='604801' is not a number of "
+                          "seconds from 0 to 604800"},
+        bad_line_case{"alice:{PLAIN}secret::::::userdb_logindelay\n",
+                      f + "1: user 'alice': an extra field (field 8 on) other than "
+                          "userdb_expire=never|DAYS and userdb_logindelay=SECONDS is not "
+                          "supported (allow_nets=, nologin, ... would not be enforced); "
+                          "remove it"},
         bad_line_case{"alice:{PLAIN}a\nbob:{PLAIN}b\n# c\nalice:{PLAIN}c\n",
                       f + "4: user 'alice' is already defined on line 1; remove one of the two "
                           "lines"}));

@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <iostream>
 #include <latch>
 #include <map>
@@ -619,12 +620,16 @@ TEST_F(PostgresStore, CreatesSchemaTableIndexesAndMigrationRecord) {
     EXPECT_EQ((*s)->kind(), "postgres");
     EXPECT_EQ(cluster().sql("SELECT version FROM archive2024.izypop3_migrations "
                             "WHERE table_name = 'msgs'"),
-              "1");
+              "2");
     EXPECT_EQ(cluster().sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) "
                             "FROM information_schema.columns WHERE table_schema = 'archive2024' "
                             "AND table_name = 'msgs'"),
               "id,mailbox,uidl,source_id,fingerprint,size,wire_size,tags,status,group_id,"
-              "message_time,created,payload");
+              "message_time,created,payload,retrieved");
+    EXPECT_EQ(cluster().sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) "
+                            "FROM information_schema.columns WHERE table_schema = 'archive2024' "
+                            "AND table_name = 'izypop3_logins'"),
+              "table_name,mailbox,last_login");
     EXPECT_EQ(cluster().sql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'archive2024' "
                             "AND tablename = 'msgs' AND indexdef LIKE '%USING gin (tags)%'"),
               "1");
@@ -741,9 +746,8 @@ TEST_F(PostgresStore, NodesStartingTogetherCreateSchemaAndTablesOnce) {
     for (auto& t : threads) t.join();
     for (const auto& f : failures) EXPECT_EQ(f, "");
     EXPECT_EQ(cluster().sql("SELECT string_agg(table_name || '=' || version, ',' ORDER BY "
-                            "table_name) FROM " +
-                            schema + ".izypop3_migrations"),
-              tables[0] + "=1," + tables[1] + "=1");
+                            "table_name) FROM " + schema + ".izypop3_migrations"),
+              tables[0] + "=2," + tables[1] + "=2");
 }
 
 TEST_F(PostgresStore, RoleThatMayOnlyUseRowsWorksOnAnExistingTable) {
@@ -877,6 +881,111 @@ TEST_F(PostgresStore, EachUserIsServedTheirOwnMailbox) {
     ASSERT_FALSE((*bob)->commit_deletions(dele));
     EXPECT_EQ(guids_of(*s, "bob"), std::vector<std::string>{"b1"});
     EXPECT_EQ(guids_of(*s, "alice"), (std::vector<std::string>{"a1", "a2", "same-guid"}));
+}
+
+// RFC 2449 LOGIN-DELAY across nodes: two stores on one table are two server nodes. The
+// times are passed in, so no test waits.
+TEST_F(PostgresStore, LoginTimesAreSharedByEveryNodeOnTheTable) {
+    const auto table = fresh_table();
+    auto node1 = open_store(options_for(table));
+    auto node2 = open_store(options_for(table));
+    auto other = open_store(options_for(fresh_table()));
+    ASSERT_TRUE(node1 && node2 && other);
+    using std::chrono::seconds;
+    const auto t0 = std::chrono::system_clock::time_point(seconds(1'800'000'000));
+    EXPECT_EQ(node1->record_login("alice", t0, seconds(60)).value(), 0u);
+    EXPECT_EQ(node2->record_login("alice", t0 + seconds(10), seconds(60)).value(), 50u);
+    EXPECT_EQ(node2->record_login("bob", t0 + seconds(10), seconds(60)).value(), 0u);
+    EXPECT_EQ(other->record_login("alice", t0 + seconds(10), seconds(60)).value(), 0u)
+        << "another message table is another set of mailboxes";
+    // A refused login is not recorded: the delay still counts from t0.
+    EXPECT_EQ(node1->record_login("alice", t0 + seconds(59), seconds(60)).value(), 1u);
+    EXPECT_EQ(node1->record_login("alice", t0 + seconds(60), seconds(60)).value(), 0u);
+    EXPECT_EQ(
+        node2->record_login("alice", t0 + std::chrono::milliseconds(60'500), seconds(60)).value(),
+        60u)
+        << "rounded up, never too early";
+    // A shorter delay for the same mailbox (another user's setting) is judged on its own.
+    EXPECT_EQ(node2->record_login("alice", t0 + seconds(65), seconds(5)).value(), 0u);
+    EXPECT_EQ(cluster().sql("SELECT count(*) FROM public.izypop3_logins WHERE table_name = '" +
+                            table + "'"),
+              "2");
+}
+
+TEST_F(PostgresStore, LoginsOfManyNodesAtOnceAdmitOne) {
+    const auto table = fresh_table();
+    constexpr int nodes = 6;
+    std::vector<std::unique_ptr<postgres_store>> stores;
+    for (int i = 0; i < nodes; ++i) stores.push_back(open_store(options_for(table)));
+    const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+    std::latch go(nodes);
+    std::vector<std::uint32_t> waits(nodes, 99);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < nodes; ++i) {
+        threads.emplace_back([&, i] {
+            go.arrive_and_wait();
+            auto r = stores[static_cast<std::size_t>(i)]->record_login("alice", now,
+                                                                       std::chrono::seconds(300));
+            waits[static_cast<std::size_t>(i)] = r ? *r : 12345;
+        });
+    }
+    for (auto& t : threads) t.join();
+    std::sort(waits.begin(), waits.end());
+    EXPECT_EQ(waits, (std::vector<std::uint32_t>{0, 300, 300, 300, 300, 300}));
+}
+
+// RFC 2449 EXPIRE DAYS: the first retrieval counts, and expire_retrieved removes (or
+// archives) what was retrieved before the cutoff, never what was not retrieved.
+TEST_F(PostgresStore, RetrievalTimesAndExpiry) {
+    for (const auto mode : {store::commit_mode::remove, store::commit_mode::archive}) {
+        auto o = options_for(fresh_table());
+        o.commitmode = mode;
+        auto s = open_store(o);
+        ASSERT_TRUE(s);
+        for (const char* g : {"m1", "m2", "m3", "m4"}) add(*s, g, std::string(g) + "\r\n");
+        add(*s, "b1", "b1\r\n", "bob");
+        using std::chrono::hours;
+        const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+        auto retrieved = [&](const char* guid) {
+            return cluster().sql(
+                "SELECT coalesce(extract(epoch FROM retrieved)::bigint::text, "
+                "'-') FROM public." +
+                o.table + " WHERE uidl = '" + guid + "'");
+        };
+        {
+            auto md = s->open_maildrop("alice");
+            ASSERT_TRUE(md.has_value());
+            const std::vector<std::size_t> first{0, 1};
+            ASSERT_FALSE((*md)->record_retrieval(first, t0));
+        }
+        {
+            auto md = s->open_maildrop("alice");
+            ASSERT_TRUE(md.has_value());
+            const std::vector<std::size_t> again{1, 2};
+            ASSERT_FALSE((*md)->record_retrieval(again, t0 + hours(48)));
+        }
+        EXPECT_EQ(retrieved("m1"), "1800000000");
+        EXPECT_EQ(retrieved("m2"), "1800000000") << "the first retrieval counts";
+        EXPECT_EQ(retrieved("m3"), "1800172800");
+        EXPECT_EQ(retrieved("m4"), "-");
+        EXPECT_EQ(s->expire_retrieved("alice", t0).value(), 0u) << "before the cutoff only";
+        EXPECT_EQ(s->expire_retrieved("bob", t0 + hours(100)).value(), 0u);
+        EXPECT_EQ(s->expire_retrieved("alice", t0 + hours(24)).value(), 2u);
+        auto md = s->open_maildrop("alice");
+        ASSERT_TRUE(md.has_value());
+        EXPECT_EQ(uids(**md), (std::vector<std::string>{"m3", "m4"}));
+        md->reset();
+        if (mode == store::commit_mode::archive) {
+            EXPECT_EQ(cluster().sql("SELECT string_agg(uidl || '=' || status, ',' ORDER BY id) "
+                                    "FROM public." +
+                                    o.table + " WHERE mailbox = 'alice'"),
+                      "m1=archive,m2=archive,m3=unread,m4=unread");
+        } else {
+            EXPECT_EQ(guids_of(*s, "alice"), (std::vector<std::string>{"m3", "m4"}));
+        }
+        // Expired ones are not expired again.
+        EXPECT_EQ(s->expire_retrieved("alice", t0 + hours(24)).value(), 0u);
+    }
 }
 
 TEST_F(PostgresStore, PinnedMailboxServesEveryUser) {

@@ -4,6 +4,7 @@
 #include "common/store_opening.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
+#include "serverpop3/login_policy.hpp"
 #include "serverpop3/privilege_drop.hpp"
 #include "serverpop3/server_option_types.hpp"
 #include "serverpop3/status_endpoints.hpp"
@@ -49,6 +50,14 @@ po::options_description serverpop3_options() {
         ("apop", po::value<flag>()->default_value(flag{true})->value_name("BOOL"),
          "offer APOP (RFC 1939; with a PLAIN password in users, or password): false leaves "
          "the timestamp out of the greeting and refuses APOP")
+        ("expire", po::value<expire_setting>()->default_value(expire_setting{})->value_name("never|DAYS"),
+         "RFC 2449 EXPIRE: 0 = what a session retrieved is deleted when it ends (QUIT); DAYS "
+         "needs the postgres store (retrieval times); a user's userdb_expire= in users "
+         "overrides it")
+        ("logindelay", po::value<whole_number<0, 604800>>()->default_value(whole_number<0, 604800>{0})->value_name("SECONDS"),
+         "RFC 2449 LOGIN-DELAY: refuse a user's login sooner than this after the last one "
+         "with -ERR [LOGIN-DELAY] (kept per server process; shared by every node on the "
+         "postgres store); 0 = off; a user's userdb_logindelay= in users overrides it")
         ("trustedproxies", po::value<network_list>()->composing()->value_name("ADDRESS/PREFIX,..."),
          "load balancers or TLS terminators that start each connection with a PROXY protocol "
          "header (v1 or v2, HAProxy's send-proxy); the header's client address is used for "
@@ -175,10 +184,49 @@ std::optional<transport::server_options> server_options_of(const po::variables_m
     return opt;
 }
 
-void serve_maildrops_from(std::shared_ptr<store::mime_store> data, transport::server_hooks& hooks) {
+// expire and logindelay (RFC 2449), and the users file's own values. EXPIRE DAYS needs a
+// store that records when a message was retrieved; with another, the key is refused rather
+// than announced and never done.
+std::optional<int> install_mail_policy(const po::variables_map& o, const transport::logger& log,
+                                       const std::shared_ptr<user_directory>& users,
+                                       const std::shared_ptr<store::mime_store>& data,
+                                       transport::server_hooks& hooks,
+                                       std::shared_ptr<login_policy>& installed,
+                                       std::ostream& err) {
+    const std::uint32_t expire = o["expire"].as<expire_setting>().days;
+    const auto delay =
+        static_cast<std::uint32_t>(o["logindelay"].as<whole_number<0, 604800>>().value);
+    auto policy = std::make_shared<login_policy>(expire, delay, users, data, log);
+    const bool needs_times = (expire != core::sasl::expire_never && expire > 0) ||
+                             (users && users->table()->has_expire_days());
+    if (needs_times && !data->keeps_retrieval_times()) {
+        err << "izypop3: serverpop3: expire DAYS (or a userdb_expire= of days) needs a store "
+               "that records when each message was retrieved; the "
+            << data->kind()
+            << " store does not: use mimestore.modhandler postgres, or expire 0 or never\n";
+        return exit_code::usage;
+    }
+    if (expire != core::sasl::expire_never || delay > 0 || policy->per_user()) {
+        install_login_policy(policy, hooks);
+        installed = std::move(policy);
+    }
+    return std::nullopt;
+}
+
+// Under EXPIRE DAYS what was retrieved long enough ago goes before the maildrop is opened,
+// so the session never lists it.
+void serve_maildrops_from(std::shared_ptr<store::mime_store> data,
+                          std::shared_ptr<login_policy> policy, transport::server_hooks& hooks) {
     hooks.maildrops_local = data->reads_locally();
-    hooks.open_maildrop = [data = std::move(data)](std::string_view user)
+    hooks.open_maildrop = [data = std::move(data),
+                           policy = std::move(policy)](std::string_view user)
         -> boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure> {
+        const auto days = policy ? policy->policy_of(user).expire_days : std::nullopt;
+        if (days && *days > 0) {
+            const auto cutoff = std::chrono::system_clock::now() - std::chrono::days(*days);
+            auto gone = data->expire_retrieved(user, cutoff);
+            if (!gone) return store::to_maildrop_failure(gone.error());
+        }
         auto md = data->open_maildrop(user);
         if (!md) return store::to_maildrop_failure(md.error());
         return std::move(*md);
@@ -311,7 +359,9 @@ int run_serverpop3(const invocation& inv, std::ostream& out, std::ostream& err) 
     bool refused = false;
     const auto who = runas_identity(o, log, refused, err);
     if (refused) return exit_code::usage;
-    serve_maildrops_from(data, hooks);
+    std::shared_ptr<login_policy> policy;
+    if (const auto bad = install_mail_policy(o, log, users, data, hooks, policy, err)) return *bad;
+    serve_maildrops_from(data, policy, hooks);
     tell_service_manager(hooks);
 
     transport::server srv(*opt, hooks, log);

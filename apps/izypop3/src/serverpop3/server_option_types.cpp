@@ -2,6 +2,7 @@
 
 #include "cli/option_types.hpp"
 
+#include <izypop3/core/sasl/passwd_file.hpp>
 #include <izypop3/transport/logger.hpp>
 
 #include <fmt/format.h>
@@ -55,6 +56,20 @@ void validate(boost::any& v, const std::vector<std::string>& values, network_lis
         }
     }
     v = list;
+}
+
+void validate(boost::any& v, const std::vector<std::string>& values, expire_setting*, int) {
+    const std::string& text = values.at(0);
+    const auto days = core::sasl::parse_expire_days(text);
+    if (!days)
+        throw bad_value(
+            fmt::format("never or a number of days from 0 to 36500, got {}", shown(text)));
+    v = expire_setting{*days};
+}
+
+std::ostream& operator<<(std::ostream& os, const expire_setting& e) {
+    if (e.days == core::sasl::expire_never) return os << "never";
+    return os << e.days;
 }
 
 std::ostream& operator<<(std::ostream& os, const plaintext_policy& p) {

@@ -25,6 +25,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -107,6 +108,14 @@ class postgres_store final : public mime_store {
     error_code unmark(const item& it, std::string_view t) override;
     error_code remove(const item& it) override;
     result<std::unique_ptr<core::maildrop>> open_maildrop(std::string_view user) override;
+    /// One statement on the schema's izypop3_logins table, so two nodes admitting the same
+    /// mailbox at once cannot both record a login.
+    result<std::uint32_t> record_login(std::string_view mailbox,
+                                       std::chrono::system_clock::time_point now,
+                                       std::chrono::seconds min_interval) override;
+    bool keeps_retrieval_times() const noexcept override { return true; }
+    result<std::uint64_t> expire_retrieved(std::string_view mailbox,
+                                           std::chrono::system_clock::time_point cutoff) override;
     std::string_view kind() const noexcept override { return "postgres"; }
     /// Group commit: each add commits with synchronous_commit off (its commit record is
     /// written, not waited for), and flush() commits one transaction with an xid and

@@ -7,11 +7,13 @@
 // a time and must not outlive the store.
 
 #include <izypop3/core/maildrop.hpp>
+#include <izypop3/store/errc.hpp>
 #include <izypop3/store/item.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -128,6 +130,27 @@ class mime_store {
     virtual void set_group_commit(bool on) { (void)on; }
     /// Completes the durability of every item committed so far (see set_group_commit).
     [[nodiscard]] virtual error_code flush() { return {}; }
+    /// RFC 2449 LOGIN-DELAY shared by every server on this store: records a login of
+    /// `mailbox` at `now` unless the one recorded last is less than `min_interval` before
+    /// it; returns the whole seconds left until a login is allowed (0: this one was allowed
+    /// and recorded). errc::unsupported (the default): the store keeps no login times, the
+    /// server process keeps them itself.
+    [[nodiscard]] virtual result<std::uint32_t> record_login(
+        std::string_view mailbox, std::chrono::system_clock::time_point now,
+        std::chrono::seconds min_interval) {
+        (void)mailbox, (void)now, (void)min_interval;
+        return errc::unsupported;
+    }
+    /// The store remembers when each message was first retrieved over POP3
+    /// (core::maildrop::record_retrieval) and can expire_retrieved(): RFC 2449 EXPIRE DAYS.
+    virtual bool keeps_retrieval_times() const noexcept { return false; }
+    /// Removes (or archives, per the store's POP3 commit mode) the messages of `mailbox`
+    /// first retrieved before `cutoff`; returns how many. errc::unsupported by default.
+    [[nodiscard]] virtual result<std::uint64_t> expire_retrieved(
+        std::string_view mailbox, std::chrono::system_clock::time_point cutoff) {
+        (void)mailbox, (void)cutoff;
+        return errc::unsupported;
+    }
     /// The modhandler name ("fake", ...).
     virtual std::string_view kind() const noexcept = 0;
     /// True when opening a maildrop and reading its messages touch only local files (served

@@ -184,6 +184,7 @@ class client_session {
         greeting,
         capa,
         stls,
+        utf8,
         auth_user,
         auth_pass,
         auth_apop,
@@ -206,6 +207,7 @@ class client_session {
     void on_capa_done();
     void on_stls_reply(std::string_view l);
     void choose_and_start_auth();
+    bool utf8_needed() const;
     std::string choose_mechanism(boost::system::error_code& ec, std::string& why_not) const;
     void start_sasl(std::string_view name);
     void on_login_reply(std::string_view l);
@@ -231,6 +233,7 @@ class client_session {
     bool eof_ = false;
     bool tls_pending_ = false;
     bool stls_done_ = false;
+    bool utf8_sent_ = false;                // RFC 6856 UTF8, before a non-ASCII USER/PASS/APOP
     std::optional<client_action_t> event_;  // one event waiting behind a send
 
     std::string greeting_;

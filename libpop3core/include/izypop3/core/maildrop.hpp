@@ -7,6 +7,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -87,6 +88,15 @@ class maildrop {
     /// deleted. Either all of them are gone afterwards or an error is returned; messages
     /// not listed are never touched.
     virtual boost::system::error_code commit_deletions(std::span<const std::size_t> indices) = 0;
+    /// RFC 2449 EXPIRE DAYS: the session that retrieved these messages (RETR to the end)
+    /// reached UPDATE at `now`; a store that keeps retrieval times records `now` for those
+    /// that have none yet (the first retrieval counts). Runs on a worker thread, before
+    /// commit_deletions. The default keeps nothing.
+    virtual boost::system::error_code record_retrieval(std::span<const std::size_t> indices,
+                                                       std::chrono::system_clock::time_point now) {
+        (void)indices, (void)now;
+        return {};
+    }
 };
 
 /// Why a maildrop could not be opened, as the session reports it (RFC 2449, RFC 3206).

@@ -46,6 +46,15 @@ struct command_event {
     bool ok = false;        ///< the final reply was +OK (else -ERR)
 };
 
+/// RFC 2449 EXPIRE and LOGIN-DELAY as one user (or the whole server) has them.
+struct mail_policy {
+    /// Days a retrieved message stays; nullopt = NEVER. 0: what a session retrieved is
+    /// removed at its UPDATE.
+    std::optional<std::uint32_t> expire_days;
+    std::uint32_t login_delay_seconds = 0;  ///< between two logins of the same user
+    bool operator==(const mail_policy&) const = default;
+};
+
 /// Policies and facts for one session. The transport fills it per connection.
 struct server_config {
     std::string host_name = "localhost";         ///< in the APOP timestamp and CRAM-MD5
@@ -70,6 +79,12 @@ struct server_config {
     /// APOP is offered at all (serverpop3 `apop`): false leaves the timestamp out of the
     /// greeting and refuses APOP.
     bool apop = true;
+    /// What CAPA announces before login, and every user's policy unless the maildrop is
+    /// opened with one of its own (complete_open_maildrop).
+    mail_policy policy{};
+    /// Some users have a policy of their own: before login EXPIRE and LOGIN-DELAY carry
+    /// "USER" and `policy` should then be the least of them (RFC 2449 sections 6.5, 6.7).
+    bool policy_per_user = false;
     sasl::secret_forms secret_forms{};  ///< what the credential source can give
     bool verify_passwords = true;       ///< the source can check a cleartext password
     const sasl::server_registry* mechanisms = nullptr;  ///< nullptr: built-ins
@@ -134,9 +149,12 @@ struct start_tls {};
 struct delay {
     std::uint32_t milliseconds;
 };
-/// UPDATE state: remove these messages; answer with complete_commit().
+/// UPDATE state: remove these messages; answer with complete_commit(). `retrieved` (only
+/// under EXPIRE DAYS, see maildrop::record_retrieval) lists the messages retrieved in the
+/// session and not deleted, whose retrieval time the store should keep; either may be empty.
 struct commit_deletions {
     std::span<const std::size_t> indices;
+    std::span<const std::size_t> retrieved;
 };
 /// Close the connection. Nothing is deleted unless reason is quit after a commit.
 struct close {
@@ -189,8 +207,16 @@ class server_session {
     void complete_derive(const sasl::scram_secret& derived);
     /// On success `messages` must stay valid and unchanged for the rest of the session.
     /// `stable_uids` is the maildrop's maildrop::stable_uids(): without it, no UIDL.
-    void complete_open_maildrop(std::span<const message_info> messages, bool stable_uids = true);
+    /// `policy` is the user's EXPIRE and LOGIN-DELAY (nullopt: server_config::policy); CAPA
+    /// announces it after login, and EXPIRE 0 removes what the session retrieved at UPDATE.
+    void complete_open_maildrop(std::span<const message_info> messages, bool stable_uids = true,
+                                std::optional<mail_policy> policy = std::nullopt);
     void complete_open_maildrop(maildrop_failure failure);
+    /// The user logged in again sooner than the login delay allows: the login is refused
+    /// with [LOGIN-DELAY] (RFC 2449 section 8.1.1) and the session stays in AUTHORIZATION.
+    /// `delay_seconds` is the user's LOGIN-DELAY, `seconds_left` how long until a login is
+    /// accepted. The maildrop, if it was opened, must be released by the caller.
+    void complete_login_delayed(std::uint32_t delay_seconds, std::uint32_t seconds_left);
     void complete_open_message(bool ok);
     void complete_open_message(message_open_failure failure);
     /// ok=false: the message failed mid-stream; the connection must be closed.
@@ -212,6 +238,10 @@ class server_session {
     const session_stats& stats() const noexcept { return stats_; }
     /// The APOP timestamp of the greeting, empty when APOP is not offered.
     const std::string& apop_timestamp() const noexcept { return apop_timestamp_; }
+    /// RFC 6856: the client sent UTF8, so user names and passwords may be UTF-8.
+    bool utf8() const noexcept { return utf8_; }
+    /// The policy in force: the user's after login, else server_config::policy.
+    const mail_policy& policy() const noexcept { return policy_; }
 
   private:
     enum class pending {
@@ -271,9 +301,11 @@ class server_session {
     void login_succeeded(std::string user);
     bool cleartext_allowed() const noexcept;
     bool mechanism_offered(const sasl::mechanism_traits& t) const noexcept;
+    bool prepare_credential(std::string& text, std::string_view what);
     const sasl::server_registry& registry() const noexcept;
     // CAPA and LANG (server_capabilities.cpp)
     std::vector<std::string> capabilities() const;
+    void add_policy_capabilities(std::vector<std::string>& caps) const;
     void cmd_capa(const command& c);
     void cmd_lang(const command& c);
 
@@ -304,7 +336,10 @@ class server_session {
     // Transaction
     std::span<const message_info> messages_;
     std::vector<std::uint8_t> deleted_;
+    std::vector<std::uint8_t> retrieved_;  // RETR completed in this session (for EXPIRE 0)
+    mail_policy policy_;
     std::vector<std::size_t> to_delete_;
+    std::vector<std::size_t> to_record_;  // retrieved, kept, under EXPIRE DAYS
     std::size_t current_message_ = 0;
     std::optional<std::uint64_t> current_body_lines_;
     std::optional<listing_cursor> listing_;

@@ -63,6 +63,12 @@ struct server_options {
     bool apop = true;  ///< offer APOP (and the greeting's timestamp) when it can be
 };
 
+/// What server_hooks::admit_login says of one login.
+struct login_admission {
+    core::mail_policy policy;        ///< the user's EXPIRE and LOGIN-DELAY
+    std::uint32_t wait_seconds = 0;  ///< not 0: too early, refused with [LOGIN-DELAY]
+};
+
 /// What the embedding program provides. Every function may be called from several threads
 /// at once and may block: the server calls them off its I/O threads.
 struct server_hooks {
@@ -75,6 +81,15 @@ struct server_hooks {
     std::function<boost::system::result<std::unique_ptr<core::maildrop>, core::maildrop_failure>(
         std::string_view user)>
         open_maildrop;
+    /// After a login's maildrop is open: the user's policy, and whether the login comes
+    /// too soon after the last accepted one (RFC 2449 LOGIN-DELAY); an accepted login is
+    /// recorded as the last one at `now`. Unset: every user has server_options-free
+    /// defaults (core::server_config::policy). Runs where open_maildrop runs.
+    std::function<login_admission(std::string_view user, std::chrono::system_clock::time_point now)>
+        admit_login;
+    /// What CAPA says before login (core::server_config::policy, policy_per_user).
+    core::mail_policy advertised_policy;
+    bool policy_per_user = false;
     /// open_maildrop touches only local files or memory (mime_store::reads_locally): the
     /// server calls it on its I/O thread, where it costs less than a hand-off to a worker.
     bool maildrops_local = false;

@@ -6,9 +6,13 @@
 //   bob:{SHA512-CRYPT}$6$salt$hash:1000:1000::/home/bob:/bin/sh
 //   carol:{SCRAM-SHA-256}4096,<base64 salt>,<base64 StoredKey>,<base64 ServerKey>
 //
-// Only the user and password fields are used. uid, gid, gecos, home and shell (fields 3-7)
-// are ignored; Dovecot's extra fields (field 8 on: allow_nets=, nologin, ...) restrict or
-// change logins, so a non-empty one is an error rather than a rule silently dropped.
+//   dave:{PLAIN}secret::::::userdb_expire=0 userdb_logindelay=300
+//
+// uid, gid, gecos, home and shell (fields 3-7) are ignored. Of Dovecot's extra fields (field
+// 8 on, space-separated) two are read: userdb_expire=never|DAYS and userdb_logindelay=SECONDS,
+// the user's own RFC 2449 EXPIRE and LOGIN-DELAY (serverpop3's `expire` and `logindelay`).
+// Any other extra field (allow_nets=, nologin, ...) restricts or changes logins, so it is an
+// error rather than a rule silently dropped.
 // Sans-I/O: the caller reads the file and passes its text; nothing here opens a file.
 
 #include <izypop3/core/sasl/credentials.hpp>
@@ -16,6 +20,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -40,6 +45,9 @@ struct passwd_entry {
     std::string secret;       ///< plain: the password; crypt: the hash ("$6$..."); scram: empty
     scram_secret scram;       ///< scram schemes only
     std::size_t line = 0;     ///< 1-based line in the file
+    /// userdb_expire, when the line has one: days, or expire_never.
+    std::optional<std::uint32_t> expire_days;
+    std::optional<std::uint32_t> login_delay_seconds;  ///< userdb_logindelay
 
     /// The secret forms this entry can hand to a SASL mechanism: plain gives all three (SCRAM
     /// keys are derived), a SCRAM entry its own, a crypt hash none (password checks only).
@@ -88,6 +96,16 @@ class passwd_table {
     /// The union over all entries: which mechanisms some user can use.
     secret_forms forms() const noexcept { return forms_; }
     std::size_t size() const noexcept { return entries_.size(); }
+    /// Some entry has userdb_expire or userdb_logindelay.
+    bool has_user_policies() const noexcept { return user_policies_; }
+    /// Some entry has a userdb_expire of days (neither 0 nor never): the store must keep
+    /// retrieval times.
+    bool has_expire_days() const noexcept { return expire_days_; }
+    /// The least userdb_expire over all entries (expire_never counts as the most), when
+    /// any has one.
+    std::optional<std::uint32_t> least_expire_days() const;
+    /// The least userdb_logindelay over all entries, when any has one.
+    std::optional<std::uint32_t> least_login_delay() const;
     bool empty() const noexcept { return entries_.empty(); }
 
   private:
@@ -95,7 +113,16 @@ class passwd_table {
     secret_forms forms_{};
     std::optional<passwd_entry> decoy_;  // a copy of the first entry of the commonest scheme
     std::string decoy_key_;              // keys the decoy SCRAM values: digest of the file
+    bool user_policies_ = false;
+    bool expire_days_ = false;
 };
+
+/// The EXPIRE value "NEVER" where a number of days is kept.
+inline constexpr std::uint32_t expire_never = 0xffffffffu;
+
+/// "never" (any case, as expire_never) or a whole number of days from 0 to 36500: the value
+/// of serverpop3's `expire` and of userdb_expire. nullopt: not such a value.
+std::optional<std::uint32_t> parse_expire_days(std::string_view text);
 
 /// Compares a given password with a stored plaintext one in time that depends on neither
 /// where they differ nor their lengths (both are hashed first, then compared with
