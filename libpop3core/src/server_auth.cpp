@@ -45,6 +45,7 @@ bool server_session::cleartext_allowed() const noexcept {
 
 bool server_session::mechanism_offered(const sasl::mechanism_traits& t) const noexcept {
     if (t.cleartext && !cleartext_allowed()) return false;
+    if (t.bearer_token) return config_.validate_tokens;
     const auto& need = t.needs;
     if (!need.plaintext && !need.scram_sha1 && !need.scram_sha256) return config_.verify_passwords;
     const auto& have = config_.secret_forms;
@@ -162,6 +163,19 @@ void server_session::complete_derive(const sasl::scram_secret& derived) {
     sasl_step(mechanism_->resume_derived(derived));
 }
 
+void server_session::complete_validate_token(std::optional<std::string> owner,
+                                             bool temporary_failure) {
+    expect(pending::validate_token);
+    wipe(token_);
+    sasl_user_.clear();
+    if (temporary_failure) {
+        end_sasl();
+        reply_err_code("SYS/TEMP", "Authentication is temporarily unavailable; try again later");
+        return;
+    }
+    sasl_step(mechanism_->resume_token(owner));
+}
+
 void server_session::list_mechanisms() {
     reply_ok("Supported mechanisms follow");
     for (const auto* t : registry().all())
@@ -216,6 +230,14 @@ void server_session::cmd_auth(const command& c) {
 }
 
 void server_session::sasl_line(std::string_view l) {
+    if (sasl_error_) {
+        // RFC 7628 section 3.2.3: the client's answer to an error challenge (a lone ^A, or
+        // anything else, "*" included) only ends the exchange; the failure counts in full.
+        std::string reason = std::move(*sasl_error_);
+        end_sasl();
+        auth_failed(reason);
+        return;
+    }
     if (l == "*") {
         end_sasl();
         auth_refused({}, "Authentication cancelled");
@@ -236,6 +258,7 @@ void server_session::sasl_line(std::string_view l) {
 
 void server_session::end_sasl() {
     in_sasl_ = false;
+    sasl_error_.reset();
     mechanism_.reset();
     reader_.set_max_line(config_.max_command_line);
 }
@@ -273,6 +296,17 @@ void server_session::sasl_step(sasl::step_result r) {
             s.pending_ = pending::derive;
             s.request_ = server_action::derive_secret{s.derive_.hash_name, s.derive_.password,
                                                       s.derive_.salt, s.derive_.iterations};
+        }
+        void operator()(sasl::step::verify_token& v) const {
+            s.sasl_user_ = std::move(v.user);
+            s.token_ = std::move(v.token);
+            wipe(v.token);
+            s.pending_ = pending::validate_token;
+            s.request_ = server_action::validate_token{s.sasl_user_, s.token_};
+        }
+        void operator()(sasl::step::error_challenge& e) const {
+            s.send_line("+ " + base64_encode(e.data));
+            s.sasl_error_ = std::move(e.reason);
         }
         void operator()(sasl::step::success& ok) const {
             s.end_sasl();

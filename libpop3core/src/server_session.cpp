@@ -231,6 +231,11 @@ void server_session::begin_command_event(std::string_view l) {
 
 void server_session::handle_line(const line& l) {
     if (l.overlong) {
+        // After an error challenge any answer ends the exchange as the failed login it is.
+        if (sasl_error_) {
+            sasl_line({});
+            return;
+        }
         if (in_sasl_) end_sasl();
         bad_command("Line too long");
         return;
