@@ -79,6 +79,9 @@ command_verdict judge(int status, std::string out) {
         return temporary(fmt::format("oauth2.command was killed by signal {}", WTERMSIG(status)));
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code == 75) return temporary("oauth2.command exited with 75 (try again later)");
+    if (code == 126 || code == 127)
+        return temporary(
+            fmt::format("oauth2.command exited with {}: the shell could not run it", code));
     if (code != 0)
         return {command_verdict::kind::invalid,
                 {},

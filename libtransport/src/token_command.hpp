@@ -17,8 +17,9 @@ struct command_verdict {
 };
 
 /// Runs `command` with /bin/sh -c. Exit 0 with a non-empty first line = valid; exit 75
-/// (EX_TEMPFAIL), a command that cannot start, dies of a signal or outlives `timeout` (it
-/// is killed) = temporary; any other exit, or exit 0 with nothing printed = invalid.
+/// (EX_TEMPFAIL), a command that cannot start (or the shell's 126/127), dies of a signal or
+/// outlives `timeout` (it is killed) = temporary; any other exit, or exit 0 with nothing
+/// printed = invalid.
 command_verdict run_token_command(const std::string& command, std::string_view token,
                                   std::chrono::milliseconds timeout);
 

@@ -133,12 +133,21 @@ seeds = {
         b"\xff" + v2(0x21, 0x21, TCP6 + b"\x01\x00\x04pop3\x04\x00\x00"),
         b"\xff" + v2(0x20, 0x00, b""),
         b"\x02" + v2(0x21, 0x11, TCP4 + b"\x05\x00\x10" + b"u" * 16)],
+    "introspection_response": [
+        b"\x02" + b'{"active":true,"username":"alice","sub":"u-1","exp":1800000000,'
+        b'"scope":"pop","client_id":"c","token_type":"Bearer","iat":1700000000}',
+        b"\x03" + b'{"active":true,"sub":"u-1","exp":1}',
+        b"\x00" + b'{"active":false}',
+        b"\x00" + b'{"active":true,"username":"","exp":"x","nested":{"a":[1,2.5,null]}}'],
     "server_session": [
         b"\x01USER alice\r\nPASS 12345\r\n\x01STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nTOP 2 1\r\n"
         b"DELE 1\r\nQUIT\r\n",
         b"\x01AUTH PLAIN " + b64(b"\0alice\x0012345").encode() + b"\r\nLIST 2\r\nRSET\r\n\x01\x01",
         b"\x01STLS\r\nNOOP\r\n\x01CAPA\r\nAUTH LOGIN\r\n\x01" + b64(b"a").encode() + b"\r\n"
-        + b64(b"12345").encode() + b"\r\n"],
+        + b64(b"12345").encode() + b"\r\n",
+        b"\x01AUTH XOAUTH2 " + b64(b"user=alice\x01auth=Bearer tok\x01\x01").encode()
+        + b"\r\n\x01\r\nSTAT\r\n\x01AUTH OAUTHBEARER\r\n"
+        + b64(b"n,a=alice,\x01auth=Bearer t\x01\x01").encode() + b"\r\nAQ==\r\n"],
 }
 
 for target, inputs in seeds.items():
