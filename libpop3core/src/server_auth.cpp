@@ -232,10 +232,11 @@ void server_session::cmd_auth(const command& c) {
 void server_session::sasl_line(std::string_view l) {
     if (sasl_error_) {
         // RFC 7628 section 3.2.3: the client's answer to an error challenge (a lone ^A, or
-        // anything else, "*" included) only ends the exchange; the failure counts in full.
-        std::string reason = std::move(*sasl_error_);
+        // anything else, "*" included) only ends the exchange. The failure was counted, and
+        // its delay served, before the challenge went out.
         end_sasl();
-        auth_failed(reason);
+        failure_reply_ = invalid_login;
+        finish_auth_failure();
         return;
     }
     if (l == "*") {
@@ -305,8 +306,8 @@ void server_session::sasl_step(sasl::step_result r) {
             s.request_ = server_action::validate_token{s.sasl_user_, s.token_};
         }
         void operator()(sasl::step::error_challenge& e) const {
-            s.send_line("+ " + base64_encode(e.data));
             s.sasl_error_ = std::move(e.reason);
+            s.error_challenge(base64_encode(e.data));
         }
         void operator()(sasl::step::success& ok) const {
             s.end_sasl();
@@ -318,6 +319,20 @@ void server_session::sasl_step(sasl::step_result r) {
         }
     };
     std::visit(visitor{*this}, r);
+}
+
+// A refused bearer token: counted and delayed like a wrong password, but before the error
+// challenge rather than before the final -ERR, so a client that hangs up on the challenge
+// has still paid for the attempt (the transport's per-address penalty grows at the delay).
+void server_session::error_challenge(std::string encoded) {
+    ++stats_.auth_failures;
+    failure_reply_ = "+ " + std::move(encoded);
+    if (config_.auth_failure_delay_ms > 0) {
+        pending_ = pending::delay_challenge;
+        request_ = server_action::delay{config_.auth_failure_delay_ms};
+        return;
+    }
+    send_line(failure_reply_);
 }
 
 void server_session::auth_failed(std::string_view) {

@@ -130,6 +130,9 @@ server_action_t server_session::next() {
     if (pending_ == pending::delay) {
         pending_ = pending::none;
         finish_auth_failure();
+    } else if (pending_ == pending::delay_challenge) {
+        pending_ = pending::none;
+        send_line(failure_reply_);
     } else if (pending_ != pending::none) {
         throw std::logic_error("server_session::next() called before complete_*()");
     }

@@ -222,15 +222,18 @@ TEST(ServerOauth, OauthbearerWithoutAuthzidLogsInAsTheOwner) {
     EXPECT_EQ(t->session().user(), "bob");
 }
 
-// RFC 7628 section 3.2.3: error challenge, the client's ^A, then the failure; the
-// failed-login delay comes before the final -ERR, as after a wrong password.
-TEST(ServerOauth, WrongTokenGetsTheJsonErrorThenFailsAfterTheDelay) {
+// RFC 7628 section 3.2.3: error challenge, the client's ^A, then the failure. The
+// failed-login delay comes before the challenge: a client that hangs up on it has paid.
+TEST(ServerOauth, WrongTokenGetsTheJsonErrorAfterTheDelayThenFails) {
     auto t = started();
+    const std::size_t before = t->sent().size();
     t->feed(auth_line("OAUTHBEARER", oauthbearer("alice", "stolen-or-made-up")))
         .expect_send("+ " + core::base64_encode(oauthbearer_error) + "\r\n");
-    EXPECT_TRUE(t->delays().empty());
-    t->feed(core::base64_encode("\x01") + "\r\n").expect_send(invalid_login);
     EXPECT_EQ(t->delays(), std::vector<std::uint32_t>{2000});
+    EXPECT_EQ(t->delay_points(), std::vector<std::size_t>{before});  // nothing sent before it
+    EXPECT_EQ(t->session().stats().auth_failures, 1u);
+    t->feed(core::base64_encode("\x01") + "\r\n").expect_send(invalid_login);
+    EXPECT_EQ(t->delays(), std::vector<std::uint32_t>{2000});  // one delay per failure
     EXPECT_EQ(t->session().stats().auth_failures, 1u);
     EXPECT_FALSE(t->has_event_prefix("open_maildrop"));
     EXPECT_EQ(t->session().state(), core::session_state::authorization);
@@ -245,6 +248,15 @@ TEST(ServerOauth, SomeoneElsesTokenIsRefused) {
 }
 
 // Cancelling the error challenge does not dodge the count or the delay.
+TEST(ServerOauth, HangingUpOnTheErrorChallengeStillCountsTheFailure) {
+    auto t = started();
+    t->feed(auth_line("XOAUTH2", xoauth2("alice", "nope")))
+        .expect_send("+ " + core::base64_encode(xoauth2_error) + "\r\n");
+    EXPECT_EQ(t->delays(), std::vector<std::uint32_t>{2000});
+    EXPECT_EQ(t->session().stats().auth_failures, 1u);
+    t->feed_eof().expect_close(close_reason::peer_closed);
+}
+
 TEST(ServerOauth, CancellingTheErrorChallengeStillCountsTheFailure) {
     auto t = started();
     for (int i = 0; i < 2; ++i) {

@@ -241,7 +241,8 @@ class server_session {
         message_stream,
         tls,
         commit,
-        delay
+        delay,
+        delay_challenge  // a failed-login delay, then the bearer-token error challenge
     };
     struct listing_cursor {
         bool uidl = false;
@@ -282,6 +283,7 @@ class server_session {
     void sasl_step(sasl::step_result r);
     void end_sasl();
     void auth_failed(std::string_view reason);
+    void error_challenge(std::string encoded);
     void auth_refused(std::string_view code, std::string_view text);
     void finish_auth_failure();
     void login_succeeded(std::string user);
