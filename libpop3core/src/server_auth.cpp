@@ -47,6 +47,7 @@ bool server_session::cleartext_allowed() const noexcept {
 
 bool server_session::mechanism_offered(const sasl::mechanism_traits& t) const noexcept {
     if (t.cleartext && !cleartext_allowed()) return false;
+    if (t.bearer_token) return config_.validate_tokens;
     const auto& need = t.needs;
     if (!need.plaintext && !need.scram_sha1 && !need.scram_sha256) return config_.verify_passwords;
     const auto& have = config_.secret_forms;
@@ -199,6 +200,19 @@ void server_session::complete_derive(const sasl::scram_secret& derived) {
     sasl_step(mechanism_->resume_derived(derived));
 }
 
+void server_session::complete_validate_token(std::optional<std::string> owner,
+                                             bool temporary_failure) {
+    expect(pending::validate_token);
+    wipe(token_);
+    sasl_user_.clear();
+    if (temporary_failure) {
+        end_sasl();
+        reply_err_code("SYS/TEMP", "Authentication is temporarily unavailable; try again later");
+        return;
+    }
+    sasl_step(mechanism_->resume_token(owner));
+}
+
 void server_session::list_mechanisms() {
     reply_ok("Supported mechanisms follow");
     for (const auto* t : registry().all())
@@ -253,6 +267,15 @@ void server_session::cmd_auth(const command& c) {
 }
 
 void server_session::sasl_line(std::string_view l) {
+    if (sasl_error_) {
+        // RFC 7628 section 3.2.3: the client's answer to an error challenge (a lone ^A, or
+        // anything else, "*" included) only ends the exchange. The failure was counted, and
+        // its delay served, before the challenge went out.
+        end_sasl();
+        failure_reply_ = invalid_login;
+        finish_auth_failure();
+        return;
+    }
     if (l == "*") {
         end_sasl();
         auth_refused({}, "Authentication cancelled");
@@ -273,6 +296,7 @@ void server_session::sasl_line(std::string_view l) {
 
 void server_session::end_sasl() {
     in_sasl_ = false;
+    sasl_error_.reset();
     mechanism_.reset();
     reader_.set_max_line(config_.max_command_line);
 }
@@ -311,6 +335,17 @@ void server_session::sasl_step(sasl::step_result r) {
             s.request_ = server_action::derive_secret{s.derive_.hash_name, s.derive_.password,
                                                       s.derive_.salt, s.derive_.iterations};
         }
+        void operator()(sasl::step::verify_token& v) const {
+            s.sasl_user_ = std::move(v.user);
+            s.token_ = std::move(v.token);
+            wipe(v.token);
+            s.pending_ = pending::validate_token;
+            s.request_ = server_action::validate_token{s.sasl_user_, s.token_};
+        }
+        void operator()(sasl::step::error_challenge& e) const {
+            s.sasl_error_ = std::move(e.reason);
+            s.error_challenge(base64_encode(e.data));
+        }
         void operator()(sasl::step::success& ok) const {
             s.end_sasl();
             s.login_succeeded(std::move(ok.user));
@@ -321,6 +356,20 @@ void server_session::sasl_step(sasl::step_result r) {
         }
     };
     std::visit(visitor{*this}, r);
+}
+
+// A refused bearer token: counted and delayed like a wrong password, but before the error
+// challenge rather than before the final -ERR, so a client that hangs up on the challenge
+// has still paid for the attempt (the transport's per-address penalty grows at the delay).
+void server_session::error_challenge(std::string encoded) {
+    ++stats_.auth_failures;
+    failure_reply_ = "+ " + std::move(encoded);
+    if (config_.auth_failure_delay_ms > 0) {
+        pending_ = pending::delay_challenge;
+        request_ = server_action::delay{config_.auth_failure_delay_ms};
+        return;
+    }
+    send_line(failure_reply_);
 }
 
 void server_session::auth_failed(std::string_view) {

@@ -131,6 +131,9 @@ server_action_t server_session::next() {
     if (pending_ == pending::delay) {
         pending_ = pending::none;
         finish_auth_failure();
+    } else if (pending_ == pending::delay_challenge) {
+        pending_ = pending::none;
+        send_line(failure_reply_);
     } else if (pending_ != pending::none) {
         throw std::logic_error("server_session::next() called before complete_*()");
     }
@@ -232,6 +235,11 @@ void server_session::begin_command_event(std::string_view l) {
 
 void server_session::handle_line(const line& l) {
     if (l.overlong) {
+        // After an error challenge any answer ends the exchange as the failed login it is.
+        if (sasl_error_) {
+            sasl_line({});
+            return;
+        }
         if (in_sasl_) end_sasl();
         bad_command("Line too long");
         return;

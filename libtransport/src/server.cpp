@@ -11,6 +11,9 @@
 #include "peer_table.hpp"
 #include "reply_buffers.hpp"
 #include "server_stream.hpp"
+#include "token_cache.hpp"
+#include "token_command.hpp"
+#include "token_introspection.hpp"
 #include "watchdog.hpp"
 #include "work_gate.hpp"
 
@@ -107,8 +110,13 @@ struct server::impl {
     std::set<std::shared_ptr<connection>> live;
     std::optional<asio::signal_set> signals;
     server_metrics metrics;
+    // Bearer tokens: the introspection endpoint's TLS client settings, and the cache.
+    std::optional<asio::ssl::context> introspection_tls;
+    detail::introspection_endpoint introspection;
+    std::optional<detail::token_cache> tokens;
 
     error_code listen(std::uint16_t port, bool implicit_tls, std::string& error_text);
+    error_code prepare_token_validation(std::string& error_text);
     awaitable<void> accept_loop(tcp::acceptor& acceptor, bool implicit_tls);
     awaitable<void> refuse(tcp::socket sock, std::string line);
     bool trusted_proxy(const tcp::endpoint& ep) const;
@@ -303,6 +311,7 @@ struct connection : std::enable_shared_from_this<connection> {
         cfg.auth_failure_delay_ms = static_cast<std::uint32_t>(srv.opt.auth_failure_delay.count());
         cfg.secret_forms = srv.hooks.secret_forms;
         cfg.verify_passwords = static_cast<bool>(srv.hooks.verify_password);
+        cfg.validate_tokens = srv.opt.oauth2.configured();
         cfg.mechanisms = srv.hooks.mechanisms;
         cfg.edit_capabilities = srv.hooks.edit_capabilities;
         cfg.on_command = [this, hook = srv.hooks.on_command](const core::command_event& e) {
@@ -329,6 +338,9 @@ struct connection : std::enable_shared_from_this<connection> {
                                     const core::server_action::verify_password& v);
     awaitable<bool> derive_secret(core::server_session& s,
                                   const core::server_action::derive_secret& d);
+    awaitable<bool> validate_token(core::server_session& s,
+                                   const core::server_action::validate_token& v);
+    awaitable<std::pair<std::optional<std::string>, bool>> token_owner(std::string& token);
     awaitable<bool> stream_message(core::server_session& s, std::size_t index,
                                    std::optional<std::uint64_t> body_lines);
     awaitable<bool> send_file(std::size_t index, const core::file_region& region);
@@ -469,6 +481,70 @@ awaitable<bool> connection::derive_secret(core::server_session& s,
             "source",
             iterations));
     s.complete_derive(*keys);
+    co_return true;
+}
+
+namespace {
+
+std::int64_t epoch_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+// Whose token: from the cache, the introspection endpoint (asynchronous, on this thread) or
+// oauth2.command (a child process, on the blocking pool). Second: the validator could not
+// answer.
+awaitable<std::pair<std::optional<std::string>, bool>> connection::token_owner(std::string& token) {
+    using answer = std::pair<std::optional<std::string>, bool>;
+    const auto& o = srv.opt.oauth2;
+    const std::int64_t now = epoch_seconds();
+    if (srv.tokens) {
+        if (auto user = srv.tokens->find(token, now)) {
+            log.debug("bearer token of {}: remembered from an earlier introspection",
+                      sanitize_for_log(*user, 80));
+            co_return answer{std::move(user), false};
+        }
+    }
+    if (!o.introspect_url.empty()) {
+        auto r = co_await detail::introspect(*srv.introspection_tls, srv.introspection, token, now);
+        if (!r.answered) {
+            log.error("token introspection at {} failed: {}", o.introspect_url, r.problem);
+            co_return answer{std::nullopt, true};
+        }
+        if (!r.verdict.problem.empty()) {
+            log.error("token introspection at {}: {}", o.introspect_url, r.verdict.problem);
+            co_return answer{std::nullopt, true};
+        }
+        if (!r.verdict.active) {
+            log.info("bearer token refused: the introspection endpoint says it is not active");
+            co_return answer{std::nullopt, false};
+        }
+        if (r.verdict.exp) srv.tokens->remember(token, r.verdict.user, *r.verdict.exp, now);
+        co_return answer{std::move(r.verdict.user), false};
+    }
+    const std::chrono::milliseconds timeout = o.timeout;
+    auto c = co_await offload([&] { return detail::run_token_command(o.command, token, timeout); });
+    using kind = detail::command_verdict::kind;
+    if (c.outcome == kind::temporary) log.error("{}", c.detail);
+    if (c.outcome == kind::invalid) log.info("bearer token refused: {}", c.detail);
+    if (c.outcome != kind::valid) co_return answer{std::nullopt, c.outcome == kind::temporary};
+    co_return answer{std::move(c.user), false};
+}
+
+// Bounded per client address like a password check: a validation costs the endpoint or a
+// process. False when no slot came before the login deadline.
+awaitable<bool> connection::validate_token(core::server_session& s,
+                                           const core::server_action::validate_token& v) {
+    (void)co_await flush();
+    if (!co_await enter_auth_work()) co_return false;
+    std::string token(v.token);
+    auto [owner, temporary] = co_await token_owner(token);
+    srv.auth_work->leave(group);
+    wipe(token);
+    s.complete_validate_token(std::move(owner), temporary);
     co_return true;
 }
 
@@ -744,6 +820,12 @@ awaitable<void> connection::run() {
                                          : core::close_reason::login_timeout;
                 break;
             }
+        } else if (auto* tv = std::get_if<core::server_action::validate_token>(&action)) {
+            if (!co_await validate_token(s, *tv)) {
+                why = shutdown_requested ? core::close_reason::shutdown
+                                         : core::close_reason::login_timeout;
+                break;
+            }
         } else if (auto* o = std::get_if<core::server_action::open_maildrop>(&action)) {
             co_await open_maildrop(s, o->user);
         } else if (auto* m = std::get_if<core::server_action::open_message>(&action)) {
@@ -983,6 +1065,7 @@ error_code server::start(std::string& error_text) {
             return ec;
         }
     }
+    if (auto ec = d.prepare_token_validation(error_text)) return ec;
     if (d.opt.port != 0 || d.opt.pick_free_ports) {
         if (auto ec = d.listen(d.opt.port, false, error_text)) return ec;
     }
@@ -993,6 +1076,39 @@ error_code server::start(std::string& error_text) {
         error_text = "no listener: both port and tlsport are 0";
         return make_error_code(boost::system::errc::invalid_argument);
     }
+    return {};
+}
+
+// The introspection endpoint's URL and its TLS client side (TLS 1.2 or newer, certificate
+// checked against oauth2.cafile or the system store), checked before any client comes.
+error_code server::impl::prepare_token_validation(std::string& error_text) {
+    const auto& o = opt.oauth2;
+    if (!o.configured()) return {};
+    if (!o.introspect_url.empty() && !o.command.empty()) {
+        error_text = "oauth2.introspect and oauth2.command exclude each other; give one";
+        return make_error_code(boost::system::errc::invalid_argument);
+    }
+    if (o.introspect_url.empty()) return {};
+    if (!detail::make_introspection_endpoint(o, introspection, error_text))
+        return make_error_code(boost::system::errc::invalid_argument);
+    introspection_tls.emplace(asio::ssl::context::tls_client);
+    auto& ctx = *introspection_tls;
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    error_code ec;
+    if (o.ca_file.empty()) {
+        ctx.set_default_verify_paths(ec);
+    } else {
+        ctx.load_verify_file(o.ca_file, ec);
+    }
+    if (ec) {
+        error_text = o.ca_file.empty()
+                         ? "cannot load the system's CA certificates: " + ec.message()
+                         : "oauth2.cafile '" + o.ca_file + "' is not usable: " + ec.message() +
+                               "; give a PEM file of CA certificates";
+        return ec;
+    }
+    tokens.emplace(o.cache_entries);
     return {};
 }
 

@@ -3,7 +3,9 @@
 // Input layout: byte 0 picks the mechanism (low bits), whether there is an initial
 // response (bit 3) and which secret the credential source returns when asked (bits 4-5);
 // byte 1 is the separator; the rest, split on the separator, is the sequence of decoded
-// client messages (the first is the initial response when bit 3 is set).
+// client messages (the first is the initial response when bit 3 is set). A bearer token
+// (XOAUTH2, OAUTHBEARER) is judged by bits 6-7: not valid, owned by the named user, by
+// someone else.
 
 #include <izypop3/core/sasl/credentials.hpp>
 #include <izypop3/core/sasl/server_mechanism.hpp>
@@ -86,6 +88,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             r = m->next(messages[next++]);
         } else if (std::holds_alternative<sasl::step::need_secret>(r)) {
             r = m->resume(secret_for((control >> 4) & 3));
+        } else if (auto* v = std::get_if<sasl::step::verify_token>(&r)) {
+            const unsigned verdict = (control >> 6) & 3;
+            if (verdict == 0) {
+                r = m->resume_token(std::nullopt);
+            } else {
+                r = m->resume_token(verdict == 1 ? v->user : std::string("someone-else"));
+            }
+        } else if (std::holds_alternative<sasl::step::error_challenge>(r)) {
+            // The session ends the exchange at the client's next line; the mechanism must
+            // not be asked anything more.
+            return 0;
         } else if (auto* d = std::get_if<sasl::step::derive_secret>(&r)) {
             // The keys of "pencil" stand in for PBKDF2 at the requested cost.
             const auto& s = scram_secret();

@@ -24,11 +24,14 @@ def v2(ver_cmd, fam, block):
             + block)
 
 
-def sasl_control(mechanism, initial_response, secret):
-    """Byte 0 of a sasl_server input: registry index (byte % 5: SCRAM-SHA-256, SCRAM-SHA-1,
-    CRAM-MD5, PLAIN, LOGIN), bit 3 = initial response, bits 4-5 = the secret looked up."""
+def sasl_control(mechanism, initial_response, secret, verdict=0):
+    """Byte 0 of a sasl_server input: registry index (byte % 7: SCRAM-SHA-256, SCRAM-SHA-1,
+    CRAM-MD5, PLAIN, LOGIN, OAUTHBEARER, XOAUTH2), bit 3 = initial response, bits 4-5 = the
+    secret looked up, bits 6-7 = the bearer token's verdict (0 invalid, 1 the named user's,
+    2 someone else's)."""
     for c in range(256):
-        if c % 5 == mechanism and bool(c & 8) == initial_response and (c >> 4) & 3 == secret:
+        if (c % 7 == mechanism and bool(c & 8) == initial_response and (c >> 4) & 3 == secret
+                and c >> 6 == verdict):
             return c
     raise ValueError("no control octet")
 
@@ -100,7 +103,12 @@ seeds = {
         bytes([sasl_control(0, True, 2), 1]) + b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO\x01"
         b"c=biws,r=rOprNGfwEbeRWgbNEkqO" + SERVER_NONCE + b",p=" + b"A" * 43 + b"=\x01",
         bytes([sasl_control(1, True, 1), 1]) + b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL\x01"
-        b"c=biws,r=fyko+d2lbbFgONRv9qkxdawL" + SERVER_NONCE + b",p=" + b"A" * 27 + b"="],
+        b"c=biws,r=fyko+d2lbbFgONRv9qkxdawL" + SERVER_NONCE + b",p=" + b"A" * 27 + b"=",
+        bytes([sasl_control(5, True, 0, 1), 2]) + b"n,a=alice,\x01host=pop.example\x01port=995"
+        b"\x01auth=Bearer ya29.token-_~+/==\x01\x01",
+        bytes([sasl_control(5, False, 0, 2), 2]) + b"y,,\x01auth=bearer tok\x01\x01\x02\x01",
+        bytes([sasl_control(6, True, 0, 1), 2]) + b"user=alice\x01auth=Bearer ya29.t\x01\x01",
+        bytes([sasl_control(6, False, 0, 0), 2]) + b"user=a\x01auth=Bearer x\x01\x01\x02"],
     "sasl_client": [
         bytes([0, 1]), bytes([1, 1]) + b"Username:\x01Password:",
         bytes([2, 1]) + b"<1896.697170952@postoffice.reston.mci.net>",
@@ -127,13 +135,22 @@ seeds = {
         b"\xff" + v2(0x21, 0x21, TCP6 + b"\x01\x00\x04pop3\x04\x00\x00"),
         b"\xff" + v2(0x20, 0x00, b""),
         b"\x02" + v2(0x21, 0x11, TCP4 + b"\x05\x00\x10" + b"u" * 16)],
+    "introspection_response": [
+        b"\x02" + b'{"active":true,"username":"alice","sub":"u-1","exp":1800000000,'
+        b'"scope":"pop","client_id":"c","token_type":"Bearer","iat":1700000000}',
+        b"\x03" + b'{"active":true,"sub":"u-1","exp":1}',
+        b"\x00" + b'{"active":false}',
+        b"\x00" + b'{"active":true,"username":"","exp":"x","nested":{"a":[1,2.5,null]}}'],
     "server_session": [
         b"\x01USER alice\r\nPASS 12345\r\n\x01STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nTOP 2 1\r\n"
         b"DELE 1\r\nQUIT\r\n",
         b"\x01AUTH PLAIN " + b64(b"\0alice\x0012345").encode() + b"\r\nLIST 2\r\nRSET\r\n\x01\x01",
         b"\x01STLS\r\nNOOP\r\n\x01CAPA\r\nAUTH LOGIN\r\n\x01" + b64(b"a").encode() + b"\r\n"
         + b64(b"12345").encode() + b"\r\n",
-        b"\x01UTF8\r\nUSER jo\xc2\xads\xc3\xa9\r\nPASS 12345\xc2\xa0\r\n\x01RETR 1\r\nQUIT\r\n"],
+        b"\x01UTF8\r\nUSER jo\xc2\xads\xc3\xa9\r\nPASS 12345\xc2\xa0\r\n\x01RETR 1\r\nQUIT\r\n",
+        b"\x01AUTH XOAUTH2 " + b64(b"user=alice\x01auth=Bearer tok\x01\x01").encode()
+        + b"\r\n\x01\r\nSTAT\r\n\x01AUTH OAUTHBEARER\r\n"
+        + b64(b"n,a=alice,\x01auth=Bearer t\x01\x01").encode() + b"\r\nAQ==\r\n"],
 }
 
 for target, inputs in seeds.items():

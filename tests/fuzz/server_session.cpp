@@ -97,6 +97,7 @@ class driver {
         c.secret_forms.plaintext = true;
         c.secret_forms.scram_sha1 = true;
         c.secret_forms.scram_sha256 = true;
+        c.validate_tokens = true;
         c.output_high_water = high_water;
         c.max_sasl_line = 4096;
         c.auth_failure_delay_ms = 1;
@@ -155,6 +156,14 @@ class driver {
                 if (k->hash_name != "SHA-1" && k->hash_name != "SHA-256") fail();
                 if (k->iterations == 0) fail();
                 s.complete_derive(derived(k->hash_name));
+            } else if (auto* t = std::get_if<server_action::validate_token>(&a)) {
+                // The token's owner: the named user, someone else, nobody, or no verdict.
+                if (t->token.empty()) fail();
+                if (choice()) {
+                    s.complete_validate_token(choice() ? std::string(t->user) : "mallory");
+                } else {
+                    s.complete_validate_token(std::nullopt, choice());
+                }
             } else if (std::holds_alternative<server_action::open_maildrop>(a)) {
                 if (choice() || choice()) {
                     // EXPIRE NEVER (the config's), EXPIRE 0 or EXPIRE 7 (RFC 2449).

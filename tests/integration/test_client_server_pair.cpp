@@ -6,8 +6,8 @@
 // encoder puts them on the wire; then DELE all + QUIT must commit exactly those deletions.
 
 #include <izypop3/core/client_session.hpp>
-#include <izypop3/core/errc.hpp>
 #include <izypop3/core/dot_stuffer.hpp>
+#include <izypop3/core/errc.hpp>
 #include <izypop3/core/maildrop.hpp>
 #include <izypop3/core/sasl/credentials.hpp>
 #include <izypop3/core/server_session.hpp>
@@ -38,12 +38,13 @@ const std::string password = "correct horse";  // a space: PASS takes the rest o
 
 struct pair_options {
     std::string mechanism = "auto";
-    bool tls = false;            // tls_active on both sides (implicit TLS)
-    bool cleartext = true;       // cleartext_without_tls on both sides
+    bool tls = false;       // tls_active on both sides (implicit TLS)
+    bool cleartext = true;  // cleartext_without_tls on both sides
     bool pipelining = true;
     std::size_t window = 64;
     std::size_t client_feed = 65521;  // octets per client feed, so bodies straddle reads
     std::string client_secret = password;
+    bool tokens = false;  // the server validates bearer tokens ("alice-token" is alice's)
 };
 
 // The message as the server's dot_stuffer puts it on the wire before stuffing: CRLF line
@@ -67,7 +68,7 @@ std::string wire_form(std::string_view m) {
 }
 
 class session_pair {
-public:
+  public:
     struct entry {
         std::uint32_t number = 0;
         std::uint64_t size = 0;
@@ -82,6 +83,7 @@ public:
         sc.cleartext_without_tls = o.cleartext;
         sc.secret_forms = {true, true, true};
         sc.auth_failure_delay_ms = 0;
+        sc.validate_tokens = o.tokens;
         server_ = std::make_unique<core::server_session>(std::move(sc));
 
         core::client_config cc;
@@ -130,9 +132,9 @@ public:
     std::vector<std::vector<std::size_t>> commits;
     std::optional<core::close_reason> server_closed;
     std::size_t max_commands_per_read = 0;  // lines the server got in one feed
-    std::vector<std::string> verified, looked_up;
+    std::vector<std::string> verified, looked_up, validated;
 
-private:
+  private:
     bool run_server() {
         bool moved = false;
         while (!server_closed) {
@@ -161,6 +163,11 @@ private:
                                      ? core::auth_outcome::accepted
                                      : core::auth_outcome::rejected);
     }
+    void serve(core::server_action::validate_token& v) {
+        validated.emplace_back(v.user);
+        server_->complete_validate_token(v.token == "alice-token" ? std::optional(user_name)
+                                                                  : std::nullopt);
+    }
     void serve(core::server_action::lookup_secret& l) {
         looked_up.emplace_back(l.user);
         if (l.user != user_name) {
@@ -181,8 +188,7 @@ private:
             return;
         }
         maildrop_ = std::move(*md);
-        server_->complete_open_maildrop(
-            std::span<const core::message_info>(maildrop_->messages()));
+        server_->complete_open_maildrop(std::span<const core::message_info>(maildrop_->messages()));
     }
     void serve(core::server_action::open_message& o) {
         auto src = maildrop_->open(o.index);
@@ -454,15 +460,16 @@ INSTANTIATE_TEST_SUITE_P(Integration, ClientServerPair, ::testing::ValuesIn(mail
 
 TEST(ClientServerPairLogin, WrongPasswordFailsForEveryMechanism) {
     for (std::string mech : {"user", "apop", "plain", "login", "cram-md5", "scram-sha-1",
-                             "scram-sha-256"}) {
+                             "scram-sha-256", "xoauth2", "oauthbearer"}) {
         SCOPED_TRACE(mech);
         store::fake_store_options so;
         so.count = 3;
         store::fake_store store(so);
         pair_options o;
         o.mechanism = mech;
+        o.tokens = mech == "xoauth2" || mech == "oauthbearer";
         o.tls = true;
-        o.client_secret = "horse correct";
+        o.client_secret = o.tokens ? "mallory-token" : "horse correct";
         session_pair pair(store, o);
         pair.pump();
         EXPECT_FALSE(pair.logged_in);
@@ -477,14 +484,16 @@ TEST(ClientServerPairLogin, WrongPasswordFailsForEveryMechanism) {
 
 TEST(ClientServerPairLogin, RightPasswordForEveryMechanismOverTls) {
     for (std::string mech : {"user", "apop", "plain", "login", "cram-md5", "scram-sha-1",
-                             "scram-sha-256"}) {
+                             "scram-sha-256", "xoauth2", "oauthbearer"}) {
         SCOPED_TRACE(mech);
         store::fake_store_options so;
         so.count = 3;
         store::fake_store store(so);
         pair_options o;
         o.mechanism = mech;
+        o.tokens = mech == "xoauth2" || mech == "oauthbearer";
         o.tls = true;
+        if (o.tokens) o.client_secret = "alice-token";
         o.cleartext = false;
         session_pair pair(store, o);
         pair.pump();

@@ -72,6 +72,10 @@ struct fake_environment {
     std::optional<core::mail_policy> user_policy;
     /// Users whose login comes too soon: {their delay, seconds left}.
     std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> login_delayed;
+    /// OAuth 2.0 bearer tokens the validator knows: token -> the user it belongs to.
+    std::map<std::string, std::string> tokens;
+    /// Tokens whose validation fails temporarily (the validator is down).
+    std::set<std::string> unavailable_tokens;
     /// Also offer SCRAM secrets on lookup, with this iteration count; 0 = plaintext only.
     std::uint32_t scram_iterations = 4096;
 };
@@ -342,6 +346,18 @@ class server_transcript {
                                           std::string(d.salt), d.iterations});
         session_->complete_derive(
             core::sasl::derive_scram_secret(d.hash_name, d.password, d.salt, d.iterations));
+        return true;
+    }
+    bool handle(core::server_action::validate_token& v) {
+        events_.push_back("validate_token " + std::string(v.user));
+        const std::string token(v.token);
+        if (env_.unavailable_tokens.count(token)) {
+            session_->complete_validate_token(std::nullopt, true);
+            return true;
+        }
+        const auto it = env_.tokens.find(token);
+        session_->complete_validate_token(
+            it == env_.tokens.end() ? std::nullopt : std::optional<std::string>(it->second));
         return true;
     }
     bool handle(core::server_action::open_maildrop& o) {

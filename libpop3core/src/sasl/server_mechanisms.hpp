@@ -14,6 +14,9 @@ namespace izypop3::core::sasl::detail {
 
 std::unique_ptr<server_mechanism> make_plain_server();
 std::unique_ptr<server_mechanism> make_login_server();
+/// RFC 7628 OAUTHBEARER and Google's/Microsoft's XOAUTH2 (server_oauth.cpp).
+std::unique_ptr<server_mechanism> make_oauthbearer_server();
+std::unique_ptr<server_mechanism> make_xoauth2_server();
 /// `fixed_challenge` replaces the generated "<hex.hex@host>" challenge.
 std::unique_ptr<server_mechanism> make_cram_md5_server(
     const server_context& ctx, std::optional<std::string> fixed_challenge = std::nullopt);

@@ -34,6 +34,10 @@ step_result server_mechanism::resume_derived(const scram_secret&) {
     return step::failure{"mechanism does not derive keys", false};
 }
 
+step_result server_mechanism::resume_token(const std::optional<std::string>&) {
+    return step::failure{"mechanism does not take bearer tokens", false};
+}
+
 server_registry server_registry::with_builtins() {
     server_registry r;
     // Registration order is the preference order all() reports (strongest first): SCRAM
@@ -51,6 +55,11 @@ server_registry server_registry::with_builtins() {
           [](const server_context&) { return detail::make_plain_server(); });
     r.add({"LOGIN", true, {}, false},
           [](const server_context&) { return detail::make_login_server(); });
+    // A bearer token is as good as a password to whoever reads it: cleartext rule.
+    r.add({"OAUTHBEARER", true, {}, false, true},
+          [](const server_context&) { return detail::make_oauthbearer_server(); });
+    r.add({"XOAUTH2", true, {}, false, true},
+          [](const server_context&) { return detail::make_xoauth2_server(); });
     return r;
 }
 

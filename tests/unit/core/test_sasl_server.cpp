@@ -170,7 +170,13 @@ TEST(SaslRegistry, BuiltinsInPreferenceOrderWithTraits) {
     std::vector<std::string> names;
     for (const auto* t : reg.all()) names.push_back(t->name);
     EXPECT_EQ(names, (std::vector<std::string>{"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN",
-                                               "LOGIN"}));
+                                               "LOGIN", "OAUTHBEARER", "XOAUTH2"}));
+    for (const char* bearer : {"OAUTHBEARER", "XOAUTH2"}) {
+        const auto* t = reg.find(bearer);
+        ASSERT_NE(t, nullptr);
+        EXPECT_TRUE(t->bearer_token && t->cleartext) << bearer;  // a token is a secret
+    }
+    EXPECT_FALSE(reg.find("PLAIN")->bearer_token);
     const auto* plain = reg.find("plain");
     ASSERT_NE(plain, nullptr);
     EXPECT_TRUE(plain->cleartext);
@@ -212,7 +218,7 @@ TEST(SaslRegistry, AddReplaceRemove) {
     reg.add({"foobar", false, {}, true},
             [](const sasl::server_context&) { return std::make_unique<fixed_step_mechanism>(); });
     auto all = reg.all();
-    ASSERT_EQ(all.size(), 6u);
+    ASSERT_EQ(all.size(), 8u);
     EXPECT_EQ(all.back()->name, "FOOBAR");  // stored upper case, after the built-ins
     EXPECT_TRUE(all.back()->raw_arguments);
     auto m = reg.create("FooBar", test_context());
@@ -225,7 +231,7 @@ TEST(SaslRegistry, AddReplaceRemove) {
     reg.add({"cram-md5", false, {}, false},
             [](const sasl::server_context&) { return std::make_unique<fixed_step_mechanism>(); });
     all = reg.all();
-    ASSERT_EQ(all.size(), 6u);
+    ASSERT_EQ(all.size(), 8u);
     EXPECT_EQ(all[2]->name, "CRAM-MD5");
     EXPECT_FALSE(all[2]->needs.plaintext);
 
@@ -233,7 +239,8 @@ TEST(SaslRegistry, AddReplaceRemove) {
     std::vector<std::string> names;
     for (const auto* t : reg.all()) names.push_back(t->name);
     EXPECT_EQ(names,
-              (std::vector<std::string>{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "FOOBAR"}));
+              (std::vector<std::string>{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "OAUTHBEARER",
+                                        "XOAUTH2", "FOOBAR"}));
     EXPECT_EQ(reg.find("SCRAM-SHA-1"), nullptr);
 }
 

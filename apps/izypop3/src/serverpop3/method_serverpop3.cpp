@@ -5,6 +5,7 @@
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
 #include "serverpop3/login_policy.hpp"
+#include "serverpop3/oauth2_keys.hpp"
 #include "serverpop3/privilege_drop.hpp"
 #include "serverpop3/server_option_types.hpp"
 #include "serverpop3/status_endpoints.hpp"
@@ -93,6 +94,7 @@ po::options_description serverpop3_options() {
          "1024 needs runas")
         ("runas.group", po::value<std::string>()->value_name("GROUP"),
          "the group to serve as with runas, instead of USER's primary group");
+    add_oauth2_keys(d);
     return d;
 }
 
@@ -126,9 +128,11 @@ std::optional<int> check_credential_keys(const po::variables_map& o, std::ostrea
                "FILE' for real accounts or 'password TEXT' for the demo mode, not both\n";
         return exit_code::usage;
     }
-    if (!o.count("password") && !o.count("users")) {
-        err << "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file) "
-               "or 'password TEXT' (any user name, one password), e.g. password 12345\n";
+    const bool tokens = o.count("oauth2.introspect") || o.count("oauth2.command");
+    if (!o.count("password") && !o.count("users") && !tokens) {
+        err << "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file), "
+               "'password TEXT' (any user name, one password), e.g. password 12345, or "
+               "oauth2.introspect/oauth2.command for bearer tokens\n";
         return exit_code::usage;
     }
     return std::nullopt;
@@ -140,7 +144,8 @@ std::optional<int> install_credentials(const po::variables_map& o, transport::lo
                                        transport::server_hooks& hooks,
                                        std::shared_ptr<user_directory>& users, std::ostream& err) {
     if (!o.count("users")) {
-        use_demo_password(hooks, o["password"].as<std::string>());
+        // Without either, bearer tokens (oauth2.*) are the only way in.
+        if (o.count("password")) use_demo_password(hooks, o["password"].as<std::string>());
         return std::nullopt;
     }
     std::string error_text;
@@ -181,6 +186,9 @@ std::optional<transport::server_options> server_options_of(const po::variables_m
     }
     const auto host_name = o["hostname"].as<std::string>();
     opt.host_name = host_name.empty() ? machine_name() : host_name;
+    auto oauth2 = oauth2_options_of(o, err);
+    if (!oauth2) return std::nullopt;
+    opt.oauth2 = std::move(*oauth2);
     return opt;
 }
 

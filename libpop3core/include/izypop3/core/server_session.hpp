@@ -87,6 +87,9 @@ struct server_config {
     bool policy_per_user = false;
     sasl::secret_forms secret_forms{};  ///< what the credential source can give
     bool verify_passwords = true;       ///< the source can check a cleartext password
+    /// The environment answers validate_token (oauth2.introspect or oauth2.command): offer
+    /// the bearer-token mechanisms (XOAUTH2, OAUTHBEARER).
+    bool validate_tokens = false;
     const sasl::server_registry* mechanisms = nullptr;  ///< nullptr: built-ins
     random_source random;                               ///< empty: system_random()
     /// pop3-emitter's capabilities hook: edit the CAPA lines for the given state.
@@ -128,6 +131,14 @@ struct derive_secret {
     std::string_view salt;
     std::uint32_t iterations;
 };
+/// Find out whose OAuth 2.0 bearer token this is (introspection, a command); answer with
+/// complete_validate_token(). `user` is the login name the client asked for (empty when it
+/// named none); the session itself checks that the token belongs to it. Views valid until
+/// then.
+struct validate_token {
+    std::string_view user;
+    std::string_view token;
+};
 /// Open and lock the user's maildrop; answer with complete_open_maildrop().
 struct open_maildrop {
     std::string_view user;
@@ -165,9 +176,10 @@ struct close {
 using server_action_t =
     std::variant<server_action::send, server_action::need_input, server_action::verify_password,
                  server_action::lookup_secret, server_action::derive_secret,
-                 server_action::open_maildrop, server_action::open_message,
-                 server_action::stream_message, server_action::start_tls, server_action::delay,
-                 server_action::commit_deletions, server_action::close>;
+                 server_action::validate_token, server_action::open_maildrop,
+                 server_action::open_message, server_action::stream_message,
+                 server_action::start_tls, server_action::delay, server_action::commit_deletions,
+                 server_action::close>;
 
 /// Counters for the per-session summary line.
 struct session_stats {
@@ -205,6 +217,9 @@ class server_session {
     void complete_verify(auth_outcome outcome);
     void complete_lookup(std::optional<sasl::stored_secret> secret, bool temporary_failure = false);
     void complete_derive(const sasl::scram_secret& derived);
+    /// `owner`: the user the token belongs to; nullopt when it is not valid (unknown,
+    /// inactive, expired). temporary_failure: no verdict could be had (validator down).
+    void complete_validate_token(std::optional<std::string> owner, bool temporary_failure = false);
     /// On success `messages` must stay valid and unchanged for the rest of the session.
     /// `stable_uids` is the maildrop's maildrop::stable_uids(): without it, no UIDL.
     /// `policy` is the user's EXPIRE and LOGIN-DELAY (nullopt: server_config::policy); CAPA
@@ -250,12 +265,14 @@ class server_session {
         lookup_apop,
         lookup_sasl,
         derive,
+        validate_token,
         maildrop,
         message_open,
         message_stream,
         tls,
         commit,
-        delay
+        delay,
+        delay_challenge  // a failed-login delay, then the bearer-token error challenge
     };
     struct listing_cursor {
         bool uidl = false;
@@ -296,6 +313,7 @@ class server_session {
     void sasl_step(sasl::step_result r);
     void end_sasl();
     void auth_failed(std::string_view reason);
+    void error_challenge(std::string encoded);
     void auth_refused(std::string_view code, std::string_view text);
     void finish_auth_failure();
     void login_succeeded(std::string user);
@@ -330,6 +348,8 @@ class server_session {
     sasl::step::derive_secret derive_;  // held while a derivation is pending
     std::unique_ptr<sasl::server_mechanism> mechanism_;
     std::string sasl_user_;
+    std::string token_;                      // held while a token validation is pending
+    std::optional<std::string> sasl_error_;  // an error challenge was sent: fail on any answer
     bool in_sasl_ = false;
     bool utf8_ = false;
 

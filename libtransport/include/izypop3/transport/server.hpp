@@ -9,6 +9,7 @@
 #include <izypop3/core/server_session.hpp>
 #include <izypop3/transport/ip_network.hpp>
 #include <izypop3/transport/logger.hpp>
+#include <izypop3/transport/oauth2_options.hpp>
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -61,6 +62,8 @@ struct server_options {
     std::vector<ip_network> trusted_proxies;
     bool stls = true;  ///< offer STLS on the plain port when TLS is configured
     bool apop = true;  ///< offer APOP (and the greeting's timestamp) when it can be
+    /// Bearer-token validation; when configured, XOAUTH2 and OAUTHBEARER are offered.
+    oauth2_options oauth2;
 };
 
 /// What server_hooks::admit_login says of one login.

@@ -410,13 +410,49 @@ TEST(cli, a_bad_key_is_a_usage_error_before_anything_runs) {
     EXPECT_EQ(run({"method", "serverpop3", "port", "abc"}).code, 2);
 }
 
+TEST(cli, serverpop3_oauth2_keys_that_do_not_go_together) {
+    const std::string p = "izypop3: serverpop3: ";
+    auto o = run({"method", "serverpop3", "oauth2.introspect", "https://a/i", "oauth2.command",
+                  "true"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.introspect and oauth2.command exclude each other; give one\n");
+    o = run({"method", "serverpop3", "password", "x", "oauth2.cafile", "/ca.pem"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.cafile needs oauth2.introspect URL\n");
+    o = run({"method", "serverpop3", "oauth2.command", "cat", "oauth2.userclaim", "sub"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.userclaim needs oauth2.introspect URL\n");
+    o = run({"method", "serverpop3", "password", "x", "oauth2.timeout", "5"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.timeout needs oauth2.introspect or oauth2.command\n");
+    o = run({"method", "serverpop3", "oauth2.introspect", "https://a/i", "oauth2.clientid", "me"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.clientid and oauth2.clientsecreteval go together; give both or "
+                         "neither\n");
+    o = run({"method", "serverpop3", "oauth2.introspect", "http://a/i"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.introspect 'http://a/i' is not an https:// URL; the token "
+                         "travels in it\n");
+    o = run({"method", "serverpop3", "oauth2.introspect", "https://a:99999/i"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.introspect 'https://a:99999/i': the port must be 1 to 65535\n");
+    o = run({"method", "serverpop3", "oauth2.introspect", "https://a/i", "oauth2.clientid", "me",
+             "oauth2.clientsecreteval", "exit 3"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_EQ(o.err, p + "oauth2.clientsecreteval command 'exit 3' exited with status 3; nothing "
+                         "it printed was used, run it by hand to see why\n");
+    o = run({"method", "serverpop3", "oauth2.userclaim", "email"});
+    EXPECT_EQ(o.code, 2);
+}
+
 TEST(cli, serverpop3_needs_credentials_and_a_usable_store) {
     // Each fails before anything listens, so no test here can hang on a running server.
     auto o = run({"method", "serverpop3", "port", "1110"});
     EXPECT_EQ(o.code, 2);
     EXPECT_EQ(o.err,
-              "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file) or "
-              "'password TEXT' (any user name, one password), e.g. password 12345\n");
+              "izypop3: serverpop3: no credentials; give 'users FILE' (a Dovecot passwd-file), "
+              "'password TEXT' (any user name, one password), e.g. password 12345, or "
+              "oauth2.introspect/oauth2.command for bearer tokens\n");
     o = run({"method", "serverpop3", "port", "1110", "password", "x", "tls.cert", "/c.pem"});
     EXPECT_EQ(o.code, 2);
     EXPECT_EQ(o.err, "izypop3: serverpop3: tls.cert and tls.key go together; give both or neither\n");

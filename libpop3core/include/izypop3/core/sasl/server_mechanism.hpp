@@ -42,6 +42,19 @@ struct derive_secret {
     std::string salt;
     std::uint32_t iterations = 0;
 };
+/// The client presented an OAuth 2.0 bearer token (XOAUTH2, OAUTHBEARER): ask the
+/// environment whose token it is, then call resume_token(). `user` is the login name the
+/// client asked for, empty when it named none (OAUTHBEARER without an authzid).
+struct verify_token {
+    std::string user;
+    std::string token;
+};
+/// Send "+ base64(data)" as a failure report (RFC 7628 section 3.2.2): whatever the client
+/// answers, even "*", ends the exchange as a failed login for `reason`.
+struct error_challenge {
+    std::string data;
+    std::string reason;
+};
 /// Authentication succeeded for this user (authzid when given and allowed, else authcid).
 struct success {
     std::string user;
@@ -54,8 +67,9 @@ struct failure {
 };
 }  // namespace step
 
-using step_result = std::variant<step::challenge, step::verify_password, step::need_secret,
-                                 step::derive_secret, step::success, step::failure>;
+using step_result =
+    std::variant<step::challenge, step::verify_password, step::need_secret, step::derive_secret,
+                 step::verify_token, step::error_challenge, step::success, step::failure>;
 
 /// Facts a mechanism may use.
 struct server_context {
@@ -77,6 +91,9 @@ class server_mechanism {
     virtual step_result resume(const std::optional<stored_secret>& secret);
     /// Resumes after step::derive_secret with the derived keys.
     virtual step_result resume_derived(const scram_secret& derived);
+    /// Resumes after step::verify_token with the user the token belongs to; nullopt when the
+    /// token is not valid (unknown, expired, revoked).
+    virtual step_result resume_token(const std::optional<std::string>& owner);
 };
 
 /// How a mechanism is offered.
@@ -88,6 +105,8 @@ struct mechanism_traits {
                                  ///< when several are set); none = verify_password only
     bool raw_arguments = false;  ///< the AUTH line's text after the name is passed as is
                                  ///< instead of a base64 initial response (N3's FOOBAR)
+    bool bearer_token = false;   ///< authenticates with an OAuth 2.0 bearer token: offered
+                                 ///< only where the environment validates tokens
 };
 
 using mechanism_factory = std::function<std::unique_ptr<server_mechanism>(const server_context&)>;
@@ -95,7 +114,7 @@ using mechanism_factory = std::function<std::unique_ptr<server_mechanism>(const 
 /// The set of server mechanisms; a program registers its own beside the built-in ones.
 class server_registry {
   public:
-    /// PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256.
+    /// SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, OAUTHBEARER, XOAUTH2.
     static server_registry with_builtins();
 
     /// Adds or replaces a mechanism. Names are case-insensitive.
