@@ -66,9 +66,11 @@ po::options_description serverpop3_options() {
         ("tls.key", po::value<std::string>()->value_name("PATH"),
          "PEM private key of tls.cert")
         ("tls.timeout", po::value<seconds_value>()->default_value(seconds_value{30})->value_name("SECONDS"),
-         "close a connection whose TLS handshake (or PROXY header) is not done this long")
+         "close a connection whose TLS handshake (or PROXY header) is not done this long; "
+         "needs tlsport, tls.cert or trustedproxies")
         ("hostname", po::value<std::string>()->default_value("", "<machine name>")->value_name("NAME"),
-         "name in the greeting's APOP timestamp <...@NAME>");
+         "this server's name: in the greeting's APOP timestamp <...@NAME>, the CRAM-MD5 "
+         "challenge, and the CN of the self-signed certificate made for tlsport");
     return d;
 }
 
