@@ -22,8 +22,8 @@ std::array<setting_info, 3> make_dir_settings(std::string_view archive_folder) {
          "/srv/mail/%u"},
         {"create", "false", "make a missing mimestore.path (mode 0700) instead of failing"},
         {"commitmode", "archive",
-         fmt::format("what QUIT does with messages deleted in a POP3 session: archive (keep "
-                     "them in {}) | remove",
+         fmt::format("what QUIT does with messages deleted in a POP3 session (serverpop3, test "
+                     "fullclientserver, test load without ip): archive (keep them in {}) | remove",
                      archive_folder)},
     }};
 }

@@ -31,9 +31,10 @@ const std::array<setting_info, 7>& settings_table() {
                      "session holds one more",
                      postgres_store_options::max_poolsize)},
         {"commitmode", "remove",
-         "what QUIT does with messages deleted in a POP3 session: remove | archive"},
+         "what QUIT does with messages deleted in a POP3 session (serverpop3, test "
+         "fullclientserver, test load without ip): remove | archive"},
         {"maxitemsize", "268435456",
-         fmt::format("largest message in octets that may be stored (1 to {})",
+         fmt::format("largest message in octets that clientpop3 cmd retr may store (1 to {})",
                      postgres_store_options::max_item_limit)},
     }};
     return table;

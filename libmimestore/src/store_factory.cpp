@@ -34,7 +34,8 @@ const std::array<setting_info, 4>& fake_settings() {
                      fake_edge::big, fake_store_options::min_bigsize,
                      fake_store_options::max_bigsize)},
         {"commitmode", "remove",
-         "what QUIT does with messages deleted in a POP3 session: remove | archive"},
+         "what QUIT does with messages deleted in a POP3 session (serverpop3, test "
+         "fullclientserver, test load without ip): remove | archive"},
     }};
     return table;
 }

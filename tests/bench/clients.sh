@@ -92,11 +92,11 @@ results=$work/results.txt
 : > "$results"
 # The three tools' commands against PORT, each writing into $work/dest-*; prepare() empties them.
 commands() {  # commands TLS(on|off)
-  local tls=$1 port=$POP3_PORT ours_tls=() fm_ssl=no
+  local tls=$1 port=$POP3_PORT ours_tls=(starttls false) fm_ssl=no
   if [ "$tls" = on ]; then port=$POP3S_PORT; ours_tls=(tls true tls.fingerprint "$fp"); fm_ssl=yes; fi
   mpop_config "$work/mpoprc" "$tls" "$port"
   fetchmail_config "$work/fetchmailrc" "$fm_ssl" "$port"
-  ours="$bin method clientpop3 ip 127.0.0.1 port $port user bench pass bench auth plain starttls false ${ours_tls[*]} cmd retr mimestore.modhandler maildir mimestore.path $work/dest-ours mimestore.create true"
+  ours="$bin method clientpop3 ip 127.0.0.1 port $port user bench pass bench auth plain ${ours_tls[*]} cmd retr mimestore.modhandler maildir mimestore.path $work/dest-ours mimestore.create true"
   mpop="mkdir -p $work/dest-mpop/cur $work/dest-mpop/new $work/dest-mpop/tmp && mpop -C $work/mpoprc -q bench"
   fetchmail="fetchmail -f $work/fetchmailrc --nodetach --silent --bsmtp $work/dest-fetchmail.bsmtp --idfile $work/fetchids"
   prepare="rm -rf $work/dest-ours $work/dest-mpop $work/dest-fetchmail.bsmtp $work/mpop.uidls $work/fetchids"

@@ -143,7 +143,7 @@ expect_usage "izypop3: serverpop3: key 'verbose.clientLog' belongs to clientpop3
   method serverpop3 verbose.clientLog true
 expect_usage "izypop3: querystore: key 'verbose.waitTime' belongs to serverpop3, clientpop3, test, not to querystore" \
   method querystore verbose.waitTime true
-expect_usage "izypop3: test: verbose.clientLog does nothing in testtype load; it applies to fullclientserver" \
+expect_usage "izypop3: test: verbose.clientLog does nothing in testtype load without ip; it applies to fullclientserver" \
   method test testtype load verbose.clientLog true
 expect_usage "izypop3: test: verbose.serverLog does nothing in testtype load with ip; it applies to fullclientserver, and load without ip" \
   method test testtype load ip 127.0.0.1 verbose.serverLog true

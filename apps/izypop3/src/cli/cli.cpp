@@ -2,6 +2,7 @@
 
 #include "common/exit_codes.hpp"
 #include "cli/help.hpp"
+#include "cli/key_scope.hpp"
 #include "cli/option_types.hpp"
 #include "cli/suggest.hpp"
 #include "cli/version.hpp"
@@ -264,6 +265,10 @@ int run_method(std::span<const std::string> args, std::ostream& out, std::ostrea
     if (!inv) {
         write_method_help(out, *m);
         return exit_code::ok;
+    }
+    if (const auto why = idle_key(*inv)) {
+        err << "izypop3: " << m->name << ": " << *why << '\n';
+        return exit_code::usage;
     }
     return m->run(*inv, out, err);
 }

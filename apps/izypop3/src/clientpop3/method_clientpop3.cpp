@@ -82,14 +82,16 @@ po::options_description clientpop3_options() {
         "cmd", po::value<choice<cmd_names>>()->value_name("capa|stat|list|uidl|top|retr|dele"),
         "what to do")(
         "query", po::value<std::string>()->default_value("all")->value_name("RANGE"),
-        "which messages: all, new (UIDLs not in the store yet), N, N-M, or a comma-separated list")(
-        "query.id", po::value<count_value>()->value_name("N"), "one message number")(
+        "which messages: all, N, N-M, a comma-separated list, or new (cmd retr only: UIDLs "
+        "not in the store yet)")("query.id", po::value<count_value>()->value_name("N"),
+                                 "one message number (instead of query)")(
         "lines", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
         "body lines for cmd top")(
         "limit", po::value<count_value>()->default_value(count_value{0})->value_name("N"),
         "at most this many messages per run; 0 = no limit")(
         "delete", po::value<flag>()->default_value(flag{false})->value_name("BOOL"),
-        "delete each message on the server once it is durably stored")(
+        "cmd retr: delete each message on the server once it is durably stored (not with "
+        "the fake store, which keeps nothing)")(
         "timeout",
         po::value<seconds_value>()->default_value(seconds_value{60})->value_name("SECONDS"),
         "give up on a server silent this long")(
@@ -100,17 +102,18 @@ po::options_description clientpop3_options() {
         "auto = send commands ahead of replies when the server offers PIPELINING (RFC 2449 "
         "allows it only then); on = also when it does not offer it (most servers answer "
         "queued commands in order all the same; the log says so once); off = one command "
-        "at a time")("maxsize",
-                     po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
-                     "skip messages larger than this, and accept no body past it; 0 = no limit")(
+        "at a time")(
+        "maxsize", po::value<size_value>()->default_value(size_value{0})->value_name("OCTETS"),
+        "skip messages whose LIST size is larger than this (list, uidl, top, retr, dele), "
+        "and accept no body past it; 0 = no limit")(
         "maxmessages",
         po::value<count_value>()->default_value(count_value{1000000})->value_name("N"),
-        "refuse a server that lists more messages than this (STAT, LIST, UIDL)")(
-        "format",
-        po::value<choice<format_names>>()
-            ->default_value(choice<format_names>{"text"})
-            ->value_name("text|json"),
-        "output format");
+        "refuse a server that lists more messages than this in STAT, LIST or UIDL (cmd list, "
+        "uidl, top, retr, dele)")("format",
+                                  po::value<choice<format_names>>()
+                                      ->default_value(choice<format_names>{"text"})
+                                      ->value_name("text|json"),
+                                  "output format");
     return d;
 }
 
@@ -407,8 +410,8 @@ class listing_rows {
     std::vector<std::string> lines_;
 };
 
-// The selected messages (query, query.id, limit), from STAT, LIST and (for uidl) UIDL
-// checked against each other; nullopt when the link failed or `problem` says why the
+// The selected messages (query, query.id, maxsize by LIST size, limit), from STAT, LIST and (for
+// uidl) UIDL checked against each other; nullopt when the link failed or `problem` says why the
 // listing is not believable.
 std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& link,
                                                                    const settings& s,
@@ -420,7 +423,8 @@ std::optional<std::vector<core::listed_message>> selected_messages(pop3_link& li
     if (!without_uidl.empty()) err << fmt::format("izypop3: note: {}\n", without_uidl);
     std::vector<core::listed_message> out;
     for (auto& m : *all)
-        if (s.selection.contains(m.number) && (s.limit == 0 || out.size() < s.limit))
+        if (s.selection.contains(m.number) && (s.max_size == 0 || m.size <= s.max_size) &&
+            (s.limit == 0 || out.size() < s.limit))
             out.push_back(std::move(m));
     return out;
 }
@@ -460,8 +464,9 @@ bool submit_listing(pop3_link& link, const settings& s, listing_rows& rows, std:
         } else {
             r.kind = s.cmd == "top" ? core::request_kind::top : core::request_kind::dele;
             r.number = m.number;
-            // Headers and some lines are never more than the message LIST announced.
-            r.max_octets = s.cmd == "top" ? core::retr_cap(m.size, s.max_size) : 0;
+            // Headers and some lines are never more than the message LIST announced;
+            // maxsize already skipped the larger messages.
+            r.max_octets = s.cmd == "top" ? core::retr_cap(m.size) : 0;
             link.session().submit(r);
         }
     }

@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
-#include <optional>
 #include <string>
 
 namespace izypop3::app {
@@ -67,49 +65,8 @@ po::options_description test_options() {
     return d;
 }
 
-namespace {
-
-// Which test types a logging key does something in; the load test's own server is there
-// only without ip, and its clients keep no transcript.
-struct logging_use {
-    const char* key;
-    bool fullclientserver;
-    bool load_own_server;
-};
-constexpr std::array<logging_use, 3> logging_uses{{
-    {"verbose.serverLog", true, true},
-    {"verbose.clientLog", true, false},
-    {"verbose.waitTime", true, true},
-}};
-
-// A logging key switched on for a test type in which it would do nothing: refused, with why.
-std::optional<std::string> idle_logging_key(const invocation& inv, const std::string& type) {
-    const auto& o = inv.options;
-    for (const logging_use& u : logging_uses) {
-        if (!o[u.key].as<flag>().value) continue;
-        if (type == "fullclientserver" && u.fullclientserver) continue;
-        if (type == "load" && u.load_own_server && !o.count("ip")) continue;
-        std::string where = "fullclientserver";
-        if (u.load_own_server) where += ", and load without ip";
-        return fmt::format("{} does nothing in testtype {}{}; it applies to {}", u.key, type,
-                           type == "load" && u.load_own_server ? " with ip" : "", where);
-    }
-    return std::nullopt;
-}
-
-}  // namespace
-
 int run_test(const invocation& inv, std::ostream& out, std::ostream& err) {
     const std::string& type = inv.options["testtype"].as<choice<testtype_names>>().value;
-    if (const auto why = idle_logging_key(inv, type)) {
-        err << "izypop3: test: " << *why << "\n";
-        return exit_code::usage;
-    }
-    if (type != "load" && inv.options.count("report")) {
-        err << "izypop3: test: report does nothing in testtype " << type
-            << "; it applies to load\n";
-        return exit_code::usage;
-    }
     if (type == "mimestore") return run_store_query(inv, out, err);
     if (type == "fullclientserver") return run_fullclientserver(inv, out, err);
     return run_load_test(inv, out, err);

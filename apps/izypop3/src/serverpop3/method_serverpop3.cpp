@@ -80,9 +80,11 @@ po::options_description serverpop3_options() {
         ("tls.key", po::value<std::string>()->value_name("PATH"),
          "PEM private key of tls.cert")
         ("tls.timeout", po::value<seconds_value>()->default_value(seconds_value{30})->value_name("SECONDS"),
-         "close a connection whose TLS handshake (or PROXY header) is not done this long")
+         "close a connection whose TLS handshake (or PROXY header) is not done this long; "
+         "needs tlsport, tls.cert or trustedproxies")
         ("hostname", po::value<std::string>()->default_value("", "<machine name>")->value_name("NAME"),
-         "name in the greeting's APOP timestamp <...@NAME>")
+         "this server's name: in the greeting's APOP timestamp <...@NAME>, the CRAM-MD5 "
+         "challenge, and the CN of the self-signed certificate made for tlsport")
         ("http.port", po::value<port_or_zero>()->default_value(port_or_zero{0})->value_name("PORT"),
          "serve /metrics (Prometheus text format), /healthz and /readyz over HTTP on this "
          "port; 0 = off")

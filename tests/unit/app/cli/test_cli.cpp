@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 #include "cli/help.hpp"
+#include "cli/key_scope.hpp"
 #include "common/json.hpp"
 #include "cli/methods.hpp"
 #include "cli/option_types.hpp"
@@ -655,6 +656,50 @@ TEST(cli, each_method_offers_the_logging_keys_that_do_something_in_it) {
     EXPECT_EQ(keys_of("test"),
               (keys{"verbose.serverLog", "verbose.clientLog", "verbose.waitTime", "loglevel"}));
     EXPECT_EQ(keys_of("querystore"), (keys{"loglevel"}));
+}
+
+// A key given where it does nothing is refused before anything runs (key_scope.cpp); the
+// same key where it applies, or left at its default, is not.
+TEST(key_scope, refuses_keys_given_where_they_do_nothing) {
+    expect_usage_error({"method", "clientpop3", "ip", "h", "cmd", "dele", "delete", "false"},
+                       "izypop3: clientpop3: delete does nothing with cmd dele; it applies to "
+                       "cmd retr (delete each message once it is stored); cmd dele deletes "
+                       "every message query names");
+    expect_usage_error({"method", "clientpop3", "ip", "h", "cmd", "dele", "query", "new"},
+                       "izypop3: clientpop3: query new with cmd dele would delete every message "
+                       "not backed up yet; to back up and then delete, use cmd retr query new "
+                       "delete true; to delete named messages, use query N-M or query.id");
+    expect_usage_error({"method", "clientpop3", "ip", "h", "cmd", "retr", "delete", "true"},
+                       "izypop3: clientpop3: delete true with mimestore.modhandler fake would "
+                       "delete mail kept nowhere (the fake store lives in memory and is gone at "
+                       "exit); name a store that keeps it: mimestore.modhandler localfs, "
+                       "maildir or postgres");
+    expect_usage_error({"method", "test", "testtype", "mimestore", "clients", "3"},
+                       "izypop3: test: clients does nothing in testtype mimestore; it applies "
+                       "to testtype load");
+    expect_usage_error({"method", "querystore", "mimestore.commitmode", "archive"},
+                       "izypop3: querystore: mimestore.commitmode does nothing in method "
+                       "querystore; it applies to maildrops served over POP3, where QUIT "
+                       "removes or archives what was deleted: serverpop3, test "
+                       "fullclientserver, test load without ip");
+}
+
+TEST(key_scope, accepts_keys_where_they_apply_and_defaults_everywhere) {
+    const auto ok = [](std::string_view method, const std::vector<std::string>& tokens) {
+        return app::idle_key(parse(method, tokens));
+    };
+    EXPECT_EQ(ok("clientpop3", {"ip", "h", "cmd", "retr", "delete", "true",
+                                "mimestore.modhandler", "localfs", "mimestore.path", "/tmp/x"}),
+              std::nullopt);
+    EXPECT_EQ(ok("clientpop3", {"ip", "h", "cmd", "top", "lines", "3", "maxsize", "100"}),
+              std::nullopt);
+    EXPECT_EQ(ok("clientpop3", {"ip", "h", "cmd", "stat"}), std::nullopt);
+    EXPECT_EQ(ok("test", {"testtype", "load", "mimestore.count", "3", "clients", "2"}),
+              std::nullopt);
+    EXPECT_EQ(ok("test", {"testtype", "fullclientserver", "port", "0",
+                          "mimestore.commitmode", "archive"}),
+              std::nullopt);
+    EXPECT_EQ(ok("serverpop3", {"tlsport", "995", "tls.timeout", "5"}), std::nullopt);
 }
 
 }  // namespace
