@@ -258,6 +258,14 @@ for how in stls implicit; do
     ok "1 $how no TLS: user/plain/login/xoauth2/oauthbearer/auto refused (exit 3); allowplaintext true, starttls false, tls false send"
 
   # ---------------- item 2: a body larger than announced, and other failed fetches
+  # The memory a failed fetch may cost is measured against a run that fetches the same
+  # three messages from a server that behaves: a sanitizer build's baseline alone is over
+  # 100 MB, so only the difference says whether a body past its cap was held.
+  echo "$three" > "$work/state.json"
+  serve normal "$how"
+  backup "$work/st2_${how}_baseline"
+  base_rss=$(tail -1 "$work/rss" || true)
+  [ "$rc" -eq 0 ] || bad "2 $how baseline backup: exit $rc $(summary)"
   for mode in bigbody endless retrerr dropmid; do
     echo "$three" > "$work/state.json"
     serve "$mode" "$how"
@@ -269,11 +277,11 @@ for how in stls implicit; do
     rss=$(tail -1 "$work/rss" || true)
     conns=$(grep -c '^#conn' "$work/port.log" || true)
     if [ "$rc" -eq 1 ] && [ "$stored" = "$(printf 'Subject: one||body one|\nSubject: three||body three|')" ] &&
-       [ "$failed" = "u2" ] && [ "$(left)" = "$want_left" ] && [ "$rss" -lt 100000 ] &&
+       [ "$failed" = "u2" ] && [ "$(left)" = "$want_left" ] && [ "$rss" -lt $((base_rss + 32768)) ] &&
        ! grep -q 'XXXX\|yyyy' <<< "$stored" && [ -z "$(find "$dir/.izypop3/tmp" -type f)" ]; then
-      ok "2 $how $mode: u2 recorded pop3failed, u1 u3 stored and deleted ($conns connections, max RSS ${rss} KB): $(summary)"
+      ok "2 $how $mode: u2 recorded pop3failed, u1 u3 stored and deleted ($conns connections, max RSS ${rss} KB, ${base_rss} KB without the fault): $(summary)"
     else
-      bad "2 $how $mode: exit $rc, stored [$stored], pop3failed [$failed], left on server [$(left)], RSS $rss KB, $conns connections: $(summary)"
+      bad "2 $how $mode: exit $rc, stored [$stored], pop3failed [$failed], left on server [$(left)], RSS $rss KB (at most $base_rss + 32768), $conns connections: $(summary)"
     fi
     # The next run against a server that behaves fetches u2; the record is gone.
     serve normal "$how"
